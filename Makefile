@@ -1,0 +1,79 @@
+# tracegrad: a fresh clone needs only `make demo` and `make test`.
+#
+# Installs go into .venv; stamp files make repeated runs fast. A stamp is
+# redone when pyproject.toml changes.
+
+PYTHON ?= python3
+VENV   ?= .venv
+BIN     = $(VENV)/bin
+PIP     = $(BIN)/python -m pip
+PIPFLAGS = --quiet --no-input --disable-pip-version-check
+# Run with the venv's bin first on PATH, so the `dot` link below (and the
+# venv's python) is what subprocesses find.
+RUN     = PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/python
+# graphviz-pure installs `graphviz-pure` but no `dot`; the graphviz Python
+# package runs `dot` by name.
+LINKDOT = if [ -x $(BIN)/graphviz-pure ] && [ ! -e $(BIN)/dot ]; then ln -s graphviz-pure $(BIN)/dot; fi
+
+.PHONY: all demo test oracle browser bench clean venv
+
+all: test
+
+venv: $(VENV)/.stamp-venv
+
+$(VENV)/.stamp-venv:
+	$(PYTHON) -m venv $(VENV)
+	$(PIP) install $(PIPFLAGS) --upgrade pip
+	touch $@
+
+$(VENV)/.stamp-demo: pyproject.toml $(VENV)/.stamp-venv
+	$(PIP) install $(PIPFLAGS) -e '.[demo]'
+	$(LINKDOT)
+	touch $@
+
+$(VENV)/.stamp-test: pyproject.toml $(VENV)/.stamp-venv
+	$(PIP) install $(PIPFLAGS) -e '.[test,demo]'
+	$(LINKDOT)
+	touch $@
+
+$(VENV)/.stamp-oracle: pyproject.toml $(VENV)/.stamp-test
+	$(PIP) install $(PIPFLAGS) -e '.[test,demo,torch]'
+	touch $@
+
+$(VENV)/.stamp-bench: pyproject.toml $(VENV)/.stamp-venv
+	$(PIP) install $(PIPFLAGS) -e '.[bench,torch]'
+	$(LINKDOT)
+	touch $@
+
+demo: $(VENV)/.stamp-demo
+	$(RUN) -m demos
+
+test: $(VENV)/.stamp-test
+	$(RUN) -m pytest -q
+
+# pytest exits 5 when the marker selects no test; that is not a failure here
+# (the full suite already ran under `make test`).
+oracle: $(VENV)/.stamp-oracle
+	$(RUN) -m pytest -q -m oracle || [ $$? -eq 5 ]
+
+browser: $(VENV)/.stamp-test
+	@if [ ! -x /usr/bin/chromium ] || [ ! -x /usr/bin/chromedriver ]; then \
+	  SUDO=; \
+	  if [ "$$(id -u)" != 0 ] && command -v sudo >/dev/null 2>&1; then SUDO="sudo -n"; fi; \
+	  echo "installing Debian chromium and chromium-driver"; \
+	  $$SUDO apt-get update && \
+	  $$SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y chromium chromium-driver; \
+	fi
+	$(RUN) -m pytest -q -m browser || [ $$? -eq 5 ]
+
+bench: $(VENV)/.stamp-bench
+	@for f in benchmarks/*.py; do \
+	  [ -f "$$f" ] || continue; \
+	  case "$${f##*/}" in _*|conftest.py|test_*) continue ;; esac; \
+	  echo "== $$f"; \
+	  $(RUN) "$$f" || exit 1; \
+	done
+
+clean:
+	rm -rf $(VENV) out build .pytest_cache .hypothesis *.egg-info
+	find . -name __pycache__ -type d -prune -exec rm -rf {} +

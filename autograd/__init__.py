@@ -1,0 +1,19 @@
+"""tracegrad's autograd: a `Value` (scalar or numpy tensor) that records every op,
+and reverse-mode differentiation over the recorded graph.
+
+>>> from autograd import Value
+>>> x, w, b = Value(2.0, label="x"), Value(-3.0, label="w"), Value(6.88, label="b")
+>>> y = (x * w + b).tanh(); y.backward()
+"""
+from .value import ShapeError, Value  # noqa: I001  (value before ops: they import each other)
+from .engine import backprop, grad, topological_order
+from .functional import concat, log_softmax, logsumexp, neuron, softmax, stack, where
+from .gradcheck import GradcheckError, gradcheck
+from .mode import AnomalyError, detect_anomaly, enable_grad, is_grad_enabled, no_grad
+from .ops import OPS, Op
+
+__all__ = [
+    "Value", "ShapeError", "grad", "backprop", "topological_order", "no_grad", "enable_grad",
+    "is_grad_enabled", "detect_anomaly", "AnomalyError", "gradcheck", "GradcheckError",
+    "concat", "stack", "where", "softmax", "log_softmax", "logsumexp", "neuron", "OPS", "Op",
+]

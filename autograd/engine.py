@@ -1,0 +1,196 @@
+"""Reverse-mode traversal: one topological order, one gradient loop, `grad` and `backward`.
+
+`backprop` is pure: it returns {node: gradient} and touches no `.grad`. `backward()`
+adds that result into `.grad`; `grad()` picks the requested inputs out of it.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from . import ops
+from . import value as _value
+from .mode import MODE, check_finite
+
+
+def topological_order(roots, requires_grad_only: bool = False) -> list:
+    """Every node the roots depend on, each once, inputs before the nodes that use them.
+
+    Iterative (no recursion limit): a million-node chain is fine. Shared by backward,
+    the graph drawer and the step recorder.
+    """
+    roots = [roots] if isinstance(roots, _value.Value) else list(roots)
+    order, seen = [], set()
+    for root in roots:
+        if root in seen:
+            continue
+        seen.add(root)
+        stack = [(root, iter(root.parents))]
+        while stack:
+            node, parents = stack[-1]
+            for p in parents:
+                if p not in seen and (p.requires_grad or not requires_grad_only):
+                    seen.add(p)
+                    stack.append((p, iter(p.parents)))
+                    break
+            else:
+                stack.pop()
+                order.append(node)
+    return order
+
+
+def _mismatch(g_shape, node):
+    return RuntimeError(f"internal: a gradient of shape {g_shape} cannot flow into "
+                        f"{node.op or 'leaf'} node {node.label!r} of shape {node.shape}")
+
+
+def fit(g, node):
+    """Sum a raw gradient back to node's shape and dtype (undoes broadcasting)."""
+    if type(node.data) is float:
+        return g if type(g) is float else float(np.sum(g))
+    g = np.asarray(g)
+    target = node.data.shape
+    if g.shape != target:
+        lead = g.ndim - len(target)
+        if lead < 0 or g.size < node.data.size:
+            try:
+                return np.array(np.broadcast_to(g, target), dtype=node.data.dtype)
+            except ValueError:
+                raise _mismatch(g.shape, node) from None
+        if lead:
+            g = g.sum(axis=tuple(range(lead)))
+        axes = tuple(i for i, n in enumerate(target) if n == 1 and g.shape[i] != 1)
+        if axes:
+            g = g.sum(axis=axes, keepdims=True)
+        if g.shape != target:
+            raise _mismatch(g.shape, node)
+    return g.astype(node.data.dtype, copy=False)
+
+
+def _fit_value(g, node):
+    """`fit` for gradients that are themselves Values (create_graph=True)."""
+    g = _value.const(g)
+    target = node.shape
+    if g.shape == target:
+        return g
+    if not target:
+        return g.sum()
+    lead = g.ndim - len(target)
+    if lead < 0:
+        return g.broadcast_to(target)
+    axes = tuple(range(lead)) + tuple(lead + i for i, n in enumerate(target) if n == 1 and g.shape[lead + i] != 1)
+    return g.sum(axis=axes, keepdims=True).reshape(target)
+
+
+def backprop(outputs, seeds, create_graph: bool = False) -> dict:
+    """{node: d(sum of seeds·outputs)/d(node)} for every node that requires grad.
+
+    Walks the graph once in reverse topological order; a node used twice receives
+    both contributions. With create_graph the gradients are Values (differentiable).
+    """
+    grads = {}
+    for out, seed in zip(outputs, seeds):
+        grads[out] = grads[out] + seed if out in grads else seed
+    table = ops.OPS
+    anomaly = MODE.anomaly
+    for node in reversed(topological_order(outputs, requires_grad_only=True)):
+        g = grads.get(node)
+        if g is None:
+            continue
+        if node._extra is not None:
+            for hook in node._extra.get("hooks", ()):
+                replaced = hook(g)
+                if replaced is not None:
+                    g = grads[node] = _fit_value(replaced, node) if create_graph else fit(replaced, node)
+        if not node.op:
+            continue
+        parents = node.parents
+        rule = table[node.op].backward
+        if create_graph:
+            contributions = rule(g, node, *parents, **node.attrs)
+        else:
+            contributions = rule(g, node.data, *[p.data for p in parents], **node.attrs)
+        for i, (p, c) in enumerate(zip(parents, contributions)):
+            if c is None or not p.requires_grad:
+                continue
+            if create_graph:
+                c = _fit_value(c, p)
+            elif type(c) is not float or type(p.data) is not float:
+                c = fit(c, p)
+            if anomaly:
+                _check_gradient(c, node, i, p)
+            prev = grads.get(p)
+            grads[p] = c if prev is None else prev + c
+    return grads
+
+
+def _check_gradient(c, node, i, parent):
+    site = (node._extra or {}).get("site", "a line outside detect_anomaly() (build the graph inside it to see where)")
+    check_finite(ops.data(c), f"in the backward of {node.op} (node {node.label!r}, created at {site}): "
+                 f"the gradient sent to input #{i} ({parent.label or parent.op or 'unnamed'})")
+
+
+def _seed(out, grad):
+    """The starting gradient for `out`, checked against its shape."""
+    if grad is None:
+        if out.size != 1:
+            raise ValueError(
+                f"backward() on a tensor of shape {out.shape} needs a starting gradient: reduce it first "
+                f"(out.sum().backward()) or pass one of the same shape, e.g. out.backward(np.ones({out.shape}))")
+        return 1.0 if type(out.data) is float else np.ones(out.shape, out.dtype)
+    grad = grad.data if isinstance(grad, _value.Value) else grad
+    if np.shape(grad) != out.shape:
+        raise ValueError(f"backward(): the gradient has shape {np.shape(grad)} but the output has shape {out.shape}")
+    return float(grad) if type(out.data) is float else np.array(grad, dtype=out.dtype)
+
+
+def _require_grad(out):
+    if not out.requires_grad:
+        raise RuntimeError(
+            f"this Value ({out.label or out.op or 'leaf'}) does not require grad: none of its inputs has "
+            "requires_grad=True, or it was computed inside no_grad(). Create inputs with Value(x) "
+            "(requires_grad=True is the default).")
+
+
+def backward(out, grad=None) -> None:
+    """Add d(out)/d(node) into `.grad` of every node `out` depends on (see Value.backward)."""
+    _require_grad(out)
+    grads = backprop([out], [_seed(out, grad)])
+    for node, g in grads.items():
+        if node._grad is None:
+            node._grad = np.array(g) if node.is_leaf and type(g) is np.ndarray else g
+        else:
+            node._grad = node._grad + g
+
+
+def grad(outputs, inputs, grad_outputs=None, create_graph: bool = False, allow_unused: bool = False):
+    """d(outputs)/d(inputs) as a tuple of Values, without touching any `.grad`.
+
+    With create_graph=True the results are part of the graph and can be
+    differentiated again (second derivatives, Hessian-vector products).
+
+    >>> x = Value(0.5); (dx,) = grad(x.tanh(), x, create_graph=True)
+    >>> (d2x,) = grad(dx, x)   # second derivative of tanh at 0.5
+    """
+    outputs = [outputs] if isinstance(outputs, _value.Value) else list(outputs)
+    inputs = [inputs] if isinstance(inputs, _value.Value) else list(inputs)
+    if grad_outputs is None or isinstance(grad_outputs, (_value.Value, np.ndarray, float, int)):
+        grad_outputs = [grad_outputs] * len(outputs) if grad_outputs is None else [grad_outputs]
+    if len(grad_outputs) != len(outputs):
+        raise ValueError(f"grad(): {len(outputs)} outputs but {len(grad_outputs)} grad_outputs")
+    for out in outputs:
+        _require_grad(out)
+    for i, x in enumerate(inputs):
+        if not x.requires_grad:
+            raise ValueError(f"grad(): input #{i} ({x.label or 'unnamed'}) has requires_grad=False")
+    seeds = [_seed(o, g) for o, g in zip(outputs, grad_outputs)]
+    if create_graph:
+        seeds = [_value.const(s) for s in seeds]
+    grads = backprop(outputs, seeds, create_graph=create_graph)
+    result = []
+    for i, x in enumerate(inputs):
+        g = grads.get(x)
+        if g is None and not allow_unused:
+            raise ValueError(f"grad(): input #{i} ({x.label or 'unnamed'}) is not used by the outputs; "
+                             "pass allow_unused=True to get None for it")
+        result.append(g if g is None or create_graph else _value._new(g))
+    return tuple(result)

@@ -1,0 +1,65 @@
+"""Module-level functions over several Values (or Values and arrays)."""
+from __future__ import annotations
+
+import numpy as np
+
+from .value import ShapeError, Value, apply, const
+
+
+def _many(name, xs):
+    xs = [const(x) for x in xs]
+    if not xs:
+        raise ValueError(f"{name}: needs at least one input")
+    return xs
+
+
+def concat(xs, axis: int = 0) -> Value:
+    """Join tensors along an existing axis (numpy.concatenate)."""
+    xs = _many("concat", xs)
+    ndim = xs[0].ndim
+    if ndim == 0 or any(x.ndim != ndim for x in xs) or not -ndim <= axis < ndim:
+        raise ShapeError(f"concat: axis {axis} does not fit shapes {', '.join(str(x.shape) for x in xs)}")
+    return apply("concat", xs, {"axis": axis % ndim})
+
+
+def stack(xs, axis: int = 0) -> Value:
+    """Stack same-shaped Values along a new axis (numpy.stack)."""
+    xs = _many("stack", xs)
+    ndim = xs[0].ndim + 1
+    if not -ndim <= axis < ndim:
+        raise ShapeError(f"stack: axis {axis} is out of range for {ndim - 1}-d inputs")
+    return apply("stack", xs, {"axis": axis % ndim})
+
+
+def where(cond, a, b) -> Value:
+    """a where cond is true, b elsewhere; gradients flow to the chosen side only."""
+    cond = np.asarray(cond.data if isinstance(cond, Value) else cond)
+    if cond.dtype != np.bool_:
+        raise TypeError(f"where: cond must be boolean, got dtype {cond.dtype}")
+    return apply("where", (a, b), {"cond": cond})
+
+
+def softmax(x, axis: int = -1) -> Value:
+    return const(x).softmax(axis)
+
+
+def log_softmax(x, axis: int = -1) -> Value:
+    return const(x).log_softmax(axis)
+
+
+def logsumexp(x, axis=None, keepdims: bool = False) -> Value:
+    return const(x).logsumexp(axis, keepdims)
+
+
+def neuron(w, b, xs, row: int | None = None) -> Value:
+    """One neuron's weighted sum Σ w[i]·x[i] + b as a single graph node.
+
+    `w` is the weight vector (or a weight matrix with `row` picking the neuron), `b`
+    the bias (or bias vector), `xs` the scalar inputs. Drawn as one node, not 2n.
+    """
+    w, b = const(w), const(b)
+    xs = [const(x) for x in xs]
+    wshape = w.shape if row is None else w.shape[1:]
+    if len(wshape) != 1 or wshape[0] != len(xs) or any(x.ndim for x in xs):
+        raise ShapeError(f"neuron: weights of shape {w.shape} (row {row}) do not fit {len(xs)} scalar inputs")
+    return apply("neuron", (w, b, *xs), {"row": row} if row is not None else None)

@@ -1,0 +1,84 @@
+"""Per-thread recording switches: `no_grad()` and `detect_anomaly()`."""
+from __future__ import annotations
+
+import os
+import sys
+import threading
+from contextlib import contextmanager
+
+import numpy as np
+
+
+class _Mode(threading.local):
+    grad_enabled = True
+    anomaly = False
+
+
+MODE = _Mode()
+_PACKAGE_DIR = os.path.dirname(os.path.abspath(__file__))
+
+
+@contextmanager
+def no_grad():
+    """Run ops without recording them (results are leaves with requires_grad=False).
+
+    >>> with no_grad():
+    ...     w.data -= 0.1 * w.grad  # doctest: +SKIP
+    """
+    before = MODE.grad_enabled
+    MODE.grad_enabled = False
+    try:
+        yield
+    finally:
+        MODE.grad_enabled = before
+
+
+@contextmanager
+def enable_grad():
+    """Turn recording back on inside a `no_grad()` block."""
+    before = MODE.grad_enabled
+    MODE.grad_enabled = True
+    try:
+        yield
+    finally:
+        MODE.grad_enabled = before
+
+
+def is_grad_enabled() -> bool:
+    return MODE.grad_enabled
+
+
+class AnomalyError(FloatingPointError):
+    """An op produced NaN or inf while `detect_anomaly()` was active."""
+
+
+@contextmanager
+def detect_anomaly():
+    """Raise at the first op whose forward result or backward gradient is NaN/inf.
+
+    The error names the op, the node's label and the file:line that created the node
+    (recorded for nodes built inside this context).
+    """
+    before = MODE.anomaly
+    MODE.anomaly = True
+    try:
+        yield
+    finally:
+        MODE.anomaly = before
+
+
+def caller_site() -> str:
+    """file:line of the nearest frame outside the autograd package."""
+    frame = sys._getframe(1)
+    while frame is not None and os.path.abspath(frame.f_code.co_filename).startswith(_PACKAGE_DIR):
+        frame = frame.f_back
+    if frame is None:
+        return "<unknown>"
+    return f"{frame.f_code.co_filename}:{frame.f_lineno}"
+
+
+def check_finite(x, what: str) -> None:
+    """Raise AnomalyError(what) if x holds a NaN or an inf."""
+    if not np.all(np.isfinite(x)):
+        kind = "NaN" if np.any(np.isnan(x)) else "inf"
+        raise AnomalyError(f"{kind} {what}")

@@ -1,0 +1,367 @@
+"""`Value`: a Python float or a numpy array that remembers how it was computed.
+
+Every operation on Values creates a new Value whose `op` names the entry of the op
+table (`autograd.ops.OPS`) and whose `parents` are its inputs, in order. The graph
+of those links is what `backward()` walks in reverse (see `autograd.engine`).
+"""
+from __future__ import annotations
+
+from types import MappingProxyType
+
+import numpy as np
+
+from . import engine, ops
+from .mode import MODE, caller_site, check_finite
+
+_NO_ATTRS = MappingProxyType({})
+_ACCEPTED = "a Python int/float, a list of numbers, a numpy array of int/float/bool, or a Value"
+
+
+class ShapeError(ValueError):
+    """Operands whose shapes do not fit the op (names the op and every shape)."""
+
+
+def _to_data(x):
+    """Validate user input: floats stay Python floats, everything else a float array."""
+    if isinstance(x, Value):
+        return x.data
+    if isinstance(x, (bool, int, float)) and not isinstance(x, np.generic):
+        return float(x)
+    if isinstance(x, (list, tuple, np.ndarray, np.generic)):
+        try:
+            arr = np.array(x)
+        except ValueError as e:  # ragged nested lists
+            raise TypeError(f"Value() got a ragged or irregular sequence ({e}); expected {_ACCEPTED}") from None
+        if arr.dtype.kind in "biu":
+            arr = arr.astype(np.float64)
+        elif arr.dtype.kind != "f":
+            raise TypeError(f"Value() got an array of dtype {arr.dtype}; expected {_ACCEPTED}")
+        return float(arr) if arr.ndim == 0 and arr.dtype == np.float64 else arr
+    raise TypeError(f"Value() got {type(x).__name__} {x!r:.40}; expected {_ACCEPTED}")
+
+
+def _normalize(r):
+    """Op results: float64 scalars become Python floats (fast path), others arrays."""
+    if type(r) is float:
+        return r
+    if type(r) is np.ndarray:
+        return float(r) if r.ndim == 0 and r.dtype == np.float64 else r
+    if isinstance(r, (bool, int, np.bool_, np.integer, np.float64)):
+        return float(r)
+    return np.asarray(r)
+
+
+def _new(data, op="", parents=(), attrs=_NO_ATTRS, requires_grad=False, label=""):
+    v = object.__new__(Value)
+    v.data = data
+    v._grad = None
+    v.label = label
+    v.op = op
+    v.parents = parents
+    v.attrs = attrs
+    v.requires_grad = requires_grad
+    v._extra = None
+    return v
+
+
+def const(x) -> "Value":
+    """x as a Value; numbers become constant leaves (requires_grad=False)."""
+    if isinstance(x, Value):
+        return x
+    if type(x) is float or type(x) is int:
+        return _new(float(x))
+    return _new(_to_data(x))
+
+
+def apply(name: str, inputs, attrs=_NO_ATTRS) -> "Value":
+    """Run op `name` forward on `inputs` and record the result in the graph."""
+    op = ops.OPS[name]
+    attrs = attrs or _NO_ATTRS
+    parents = tuple(x if type(x) is Value else const(x) for x in inputs)
+    try:
+        out = op.forward(*[p.data for p in parents], **attrs)
+    except (ValueError, IndexError, TypeError) as e:
+        shapes = ", ".join(str(p.shape) for p in parents)
+        raise ShapeError(f"{name}: cannot apply to shapes {shapes}: {e}") from None
+    out = _normalize(out)
+    if not MODE.grad_enabled:
+        return _new(out)
+    needs = False
+    for p in parents:
+        if p.requires_grad:
+            needs = True
+            break
+    node = _new(out, name, parents, attrs, needs)
+    if MODE.anomaly:
+        node._extra = {"site": caller_site()}
+        labels = ", ".join(p.label or p.op or "?" for p in parents)
+        check_finite(out, f"in the forward of {name}({labels}) at {node._extra['site']}")
+    return node
+
+
+class Value:
+    """A scalar or tensor node of the computation graph.
+
+    >>> x = Value(2.0, label="x"); y = (x * x + 1).tanh(); y.backward(); round(x.grad, 4)
+    0.0011
+    """
+
+    __slots__ = ("data", "_grad", "label", "op", "parents", "attrs", "requires_grad", "_extra")
+    __array_ufunc__ = None  # make numpy defer to our reflected operators (ndarray * Value)
+
+    def __init__(self, data, label: str = "", requires_grad: bool = True):
+        self.data = _to_data(data)
+        self._grad = None
+        self.label = str(label)
+        self.op = ""
+        self.parents = ()
+        self.attrs = _NO_ATTRS
+        self.requires_grad = bool(requires_grad)
+        self._extra = None
+
+    # ---- public attributes -------------------------------------------------------
+    @property
+    def grad(self):
+        """d(output)/d(self), same shape and type as `data` (zeros before backward)."""
+        if self._grad is None:
+            self._grad = 0.0 if type(self.data) is float else np.zeros_like(self.data)
+        return self._grad
+
+    @grad.setter
+    def grad(self, g):
+        self._grad = None if g is None else engine.fit(g, self)
+
+    @property
+    def shape(self) -> tuple:
+        return () if type(self.data) is float else self.data.shape
+
+    @property
+    def ndim(self) -> int:
+        return len(self.shape)
+
+    @property
+    def size(self) -> int:
+        return 1 if type(self.data) is float else self.data.size
+
+    @property
+    def dtype(self):
+        return np.dtype(np.float64) if type(self.data) is float else self.data.dtype
+
+    @property
+    def is_leaf(self) -> bool:
+        return not self.op
+
+    def item(self) -> float:
+        if self.size != 1:
+            raise ValueError(f"item() needs a single element, this Value has shape {self.shape}")
+        return float(np.asarray(self.data).reshape(()))
+
+    def numpy(self) -> np.ndarray:
+        return np.array(self.data)
+
+    def detach(self) -> "Value":
+        """The same data as a new leaf that does not require grad."""
+        return _new(self.data, label=self.label)
+
+    def __repr__(self):
+        label = f", label={self.label!r}" if self.label else ""
+        op = f", op={self.op!r}" if self.op else ""
+        if type(self.data) is float:
+            grad = "" if self._grad is None else f", grad={self._grad:.6g}"
+            return f"Value(data={self.data:.6g}{grad}{label}{op})"
+        body = np.array2string(self.data, precision=4, threshold=8, edgeitems=2, separator=", ")
+        return f"Value({body}, shape={self.shape}, dtype={self.dtype}{label}{op})"
+
+    def __len__(self):
+        if not self.shape:
+            raise TypeError("len() of a scalar Value")
+        return self.shape[0]
+
+    def __iter__(self):
+        return (self[i] for i in range(len(self)))
+
+    def __bool__(self):
+        if self.size != 1:
+            raise TypeError(f"the truth value of a Value of shape {self.shape} is ambiguous; use .data.any() or .data.all()")
+        return bool(self.item())
+
+    # comparisons give plain (non-differentiable) booleans or boolean arrays
+    def __lt__(self, other):
+        return self.data < ops.data(other)
+
+    def __le__(self, other):
+        return self.data <= ops.data(other)
+
+    def __gt__(self, other):
+        return self.data > ops.data(other)
+
+    def __ge__(self, other):
+        return self.data >= ops.data(other)
+
+    __hash__ = object.__hash__
+
+    # ---- graph hooks -----------------------------------------------------------
+    def register_hook(self, fn):
+        """Call fn(grad) when this node's gradient is complete; a non-None return replaces it."""
+        extra = self._extra = self._extra or {}
+        extra.setdefault("hooks", []).append(fn)
+        return fn
+
+    def backward(self, grad=None):
+        """Fill `.grad` of every node this one depends on (accumulating, like PyTorch)."""
+        engine.backward(self, grad)
+
+    def zero_grad(self):
+        self._grad = None
+
+    # ---- arithmetic ------------------------------------------------------------
+    def __add__(self, other):
+        return apply("add", (self, other))
+
+    def __radd__(self, other):
+        return apply("add", (other, self))
+
+    def __sub__(self, other):
+        return apply("sub", (self, other))
+
+    def __rsub__(self, other):
+        return apply("sub", (other, self))
+
+    def __mul__(self, other):
+        return apply("mul", (self, other))
+
+    def __rmul__(self, other):
+        return apply("mul", (other, self))
+
+    def __truediv__(self, other):
+        return apply("div", (self, other))
+
+    def __rtruediv__(self, other):
+        return apply("div", (other, self))
+
+    def __pow__(self, other):
+        if isinstance(other, Value):
+            return apply("pow_value", (self, other))
+        if not isinstance(other, (int, float)):
+            raise TypeError(f"exponent must be a number or a Value, got {type(other).__name__}")
+        return apply("pow", (self,), {"exponent": other})
+
+    def __rpow__(self, other):
+        return apply("pow_value", (other, self))
+
+    def __neg__(self):
+        return apply("neg", (self,))
+
+    def __matmul__(self, other):
+        return _matmul(self, other)
+
+    def __rmatmul__(self, other):
+        return _matmul(const(other), self)
+
+    # ---- elementwise functions -------------------------------------------------
+    def exp(self):
+        return apply("exp", (self,))
+
+    def log(self):
+        return apply("log", (self,))
+
+    def sqrt(self):
+        return apply("sqrt", (self,))
+
+    def tanh(self):
+        return apply("tanh", (self,))
+
+    def sigmoid(self):
+        return apply("sigmoid", (self,))
+
+    def relu(self):
+        return apply("relu", (self,))
+
+    def abs(self):
+        return apply("abs", (self,))
+
+    __abs__ = abs
+
+    # ---- reductions and shape --------------------------------------------------
+    def sum(self, axis=None, keepdims=False):
+        return apply("sum", (self,), _reduce_attrs(self, axis, keepdims))
+
+    def mean(self, axis=None, keepdims=False):
+        return apply("mean", (self,), _reduce_attrs(self, axis, keepdims))
+
+    def max(self, axis=None, keepdims=False):
+        return apply("max", (self,), _reduce_attrs(self, axis, keepdims))
+
+    def logsumexp(self, axis=None, keepdims=False):
+        return apply("logsumexp", (self,), _reduce_attrs(self, axis, keepdims))
+
+    def softmax(self, axis=-1):
+        return apply("softmax", (self,), {"axis": _axis(self, axis)})
+
+    def log_softmax(self, axis=-1):
+        return apply("log_softmax", (self,), {"axis": _axis(self, axis)})
+
+    def reshape(self, *shape):
+        shape = tuple(shape[0]) if len(shape) == 1 and isinstance(shape[0], (tuple, list)) else shape
+        return apply("reshape", (self,), {"shape": tuple(int(s) for s in shape)})
+
+    def broadcast_to(self, shape):
+        return apply("broadcast_to", (self,), {"shape": tuple(shape)})
+
+    def transpose(self, *axes):
+        axes = tuple(axes[0]) if len(axes) == 1 and isinstance(axes[0], (tuple, list)) else axes
+        axes = axes or tuple(reversed(range(self.ndim)))
+        if sorted(a % max(self.ndim, 1) for a in axes) != list(range(self.ndim)):
+            raise ShapeError(f"transpose: axes {axes} are not a permutation for shape {self.shape}")
+        return apply("transpose", (self,), {"axes": tuple(a % self.ndim for a in axes)})
+
+    @property
+    def T(self):
+        return self.transpose()
+
+    @property
+    def mT(self):
+        if self.ndim < 2:
+            raise ShapeError(f"mT: needs at least 2 dimensions, got shape {self.shape}")
+        return ops.swap_last(self)
+
+    def __getitem__(self, key):
+        if type(self.data) is float:
+            raise ShapeError(f"getitem: a scalar Value cannot be indexed (key {key!r})")
+        return apply("getitem", (self,), {"key": _index_key(key)})
+
+
+def _axis(v, axis):
+    if axis is None:
+        return None
+    if isinstance(axis, (tuple, list)):
+        return tuple(_axis(v, a) for a in axis)
+    if not -max(v.ndim, 1) <= axis < max(v.ndim, 1):
+        raise ShapeError(f"axis {axis} is out of range for shape {v.shape}")
+    return axis % v.ndim if v.ndim else None
+
+
+def _reduce_attrs(v, axis, keepdims):
+    return {"axis": _axis(v, axis), "keepdims": bool(keepdims)}
+
+
+def _index_key(key):
+    """Indexing keys: ints, slices, None, Ellipsis, integer or boolean arrays (or Values)."""
+    if isinstance(key, tuple):
+        return tuple(_index_key(k) for k in key)
+    if isinstance(key, Value):
+        key = key.data
+    if isinstance(key, (list, np.ndarray)):
+        arr = np.asarray(key)
+        if arr.dtype.kind not in "biu":
+            raise TypeError(f"getitem: index arrays must hold integers or booleans, got dtype {arr.dtype}")
+        return arr
+    if key is None or key is Ellipsis or isinstance(key, (int, np.integer, slice)):
+        return key
+    raise TypeError(f"getitem: unsupported index {key!r}; use ints, slices, None, ..., int or bool arrays")
+
+
+def _matmul(a, b):
+    if a.ndim == 0 or b.ndim == 0:
+        raise ShapeError(f"matmul: operands need at least 1 dimension, got shapes {a.shape} and {b.shape}; use * for scalars")
+    return apply("matmul", (a, b))
