@@ -8,12 +8,8 @@ VENV   ?= .venv
 BIN     = $(VENV)/bin
 PIP     = $(BIN)/python -m pip
 PIPFLAGS = --quiet --no-input --disable-pip-version-check
-# Run with the venv's bin first on PATH, so the `dot` link below (and the
-# venv's python) is what subprocesses find.
+# Run with the venv's bin first on PATH, so subprocesses find the venv's tools
 RUN     = PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/python
-# graphviz-pure installs `graphviz-pure` but no `dot`; the graphviz Python
-# package runs `dot` by name.
-LINKDOT = if [ -x $(BIN)/graphviz-pure ] && [ ! -e $(BIN)/dot ]; then ln -s graphviz-pure $(BIN)/dot; fi
 
 .PHONY: all demo test oracle browser bench clean venv
 
@@ -28,12 +24,10 @@ $(VENV)/.stamp-venv:
 
 $(VENV)/.stamp-demo: pyproject.toml $(VENV)/.stamp-venv
 	$(PIP) install $(PIPFLAGS) -e '.[demo]'
-	$(LINKDOT)
 	touch $@
 
 $(VENV)/.stamp-test: pyproject.toml $(VENV)/.stamp-venv
 	$(PIP) install $(PIPFLAGS) -e '.[test,demo]'
-	$(LINKDOT)
 	touch $@
 
 $(VENV)/.stamp-oracle: pyproject.toml $(VENV)/.stamp-test
@@ -42,11 +36,10 @@ $(VENV)/.stamp-oracle: pyproject.toml $(VENV)/.stamp-test
 
 $(VENV)/.stamp-bench: pyproject.toml $(VENV)/.stamp-venv
 	$(PIP) install $(PIPFLAGS) -e '.[bench,torch]'
-	$(LINKDOT)
 	touch $@
 
 demo: $(VENV)/.stamp-demo
-	$(RUN) -m demos
+	$(RUN) -m demos neuron
 
 test: $(VENV)/.stamp-test
 	$(RUN) -m pytest -q
