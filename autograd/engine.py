@@ -12,6 +12,9 @@ from . import value as _value
 from .mode import MODE, check_finite
 
 
+_EMIT = object()  # stack marker in topological_order: "emit the node below me"
+
+
 def topological_order(roots, requires_grad_only: bool = False) -> list:
     """Every node the roots depend on, each once, inputs before the nodes that use them.
 
@@ -20,21 +23,25 @@ def topological_order(roots, requires_grad_only: bool = False) -> list:
     """
     roots = [roots] if isinstance(roots, _value.Value) else list(roots)
     order, seen = [], set()
-    for root in roots:
-        if root in seen:
+    # Depth-first over the inputs in order, as the recursive version would go, with a
+    # stack of plain nodes (no iterator or tuple kept per node): a node is entered when
+    # popped, pushed back under _EMIT, and emitted when the marker comes off again,
+    # after all its inputs (pushed above it, last input first) are emitted.
+    stack = roots[::-1]
+    while stack:
+        node = stack.pop()
+        if node is _EMIT:
+            order.append(stack.pop())
             continue
-        seen.add(root)
-        stack = [(root, iter(root.parents))]
-        while stack:
-            node, parents = stack[-1]
-            for p in parents:
-                if p not in seen and (p.requires_grad or not requires_grad_only):
-                    seen.add(p)
-                    stack.append((p, iter(p.parents)))
-                    break
-            else:
-                stack.pop()
-                order.append(node)
+        if node in seen:
+            continue
+        seen.add(node)
+        stack.append(node)
+        stack.append(_EMIT)
+        # the inputs straight from the slots (see Value.__slots__); None = no such input
+        for p in (node._p1, node._p0) if node._pn is None else node._pn[::-1]:
+            if p is not None and p not in seen and (p.requires_grad or not requires_grad_only):
+                stack.append(p)
     return order
 
 
@@ -97,19 +104,29 @@ def backprop(outputs, seeds, create_graph: bool = False) -> dict:
         if g is None:
             continue
         if node._extra is not None:
-            for hook in node._extra.get("hooks", ()):
-                replaced = hook(g)
-                if replaced is not None:
-                    g = grads[node] = _fit_value(replaced, node) if create_graph else fit(replaced, node)
+            g = _run_hooks(node, g, grads, create_graph)
         if not node.op:
             continue
-        parents = node.parents
         rule = table[node.op].backward
+        attrs = node.attrs
+        p0, p1 = node._p0, node._p1
+        # The inputs come straight from the slots, and the rule is called without * or **
+        # unpacking where it can be (each builds a list or a dict per node).
         if create_graph:
-            contributions = rule(g, node, *parents, **node.attrs)
+            parents = node.parents
+            contributions = rule(g, node, *parents, **attrs)
+        elif node._pn is not None:
+            parents = node._pn
+            contributions = rule(g, node.data, *[p.data for p in parents], **attrs)
+        elif p1 is None:
+            parents = (p0,)
+            contributions = rule(g, node.data, p0.data, **attrs) if attrs else rule(g, node.data, p0.data)
         else:
-            contributions = rule(g, node.data, *[p.data for p in parents], **node.attrs)
-        for i, (p, c) in enumerate(zip(parents, contributions)):
+            parents = (p0, p1)
+            contributions = (rule(g, node.data, p0.data, p1.data, **attrs) if attrs
+                             else rule(g, node.data, p0.data, p1.data))
+        for i, p in enumerate(parents):
+            c = contributions[i]
             if c is None or not p.requires_grad:
                 continue
             if create_graph:
@@ -121,6 +138,15 @@ def backprop(outputs, seeds, create_graph: bool = False) -> dict:
             prev = grads.get(p)
             grads[p] = c if prev is None else prev + c
     return grads
+
+
+def _run_hooks(node, g, grads, create_graph):
+    """Call node's hooks on its finished gradient; a hook's non-None return replaces it."""
+    for hook in node._extra.get("hooks", ()):
+        replaced = hook(g)
+        if replaced is not None:
+            g = grads[node] = _fit_value(replaced, node) if create_graph else fit(replaced, node)
+    return g
 
 
 def _check_gradient(c, node, i, parent):
@@ -157,7 +183,7 @@ def backward(out, grad=None) -> None:
     grads = backprop([out], [_seed(out, grad)])
     for node, g in grads.items():
         if node._grad is None:
-            node._grad = np.array(g) if node.is_leaf and type(g) is np.ndarray else g
+            node._grad = np.array(g) if type(g) is np.ndarray and not node.op else g
         else:
             node._grad = node._grad + g
 

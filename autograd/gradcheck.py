@@ -32,8 +32,8 @@ def gradcheck(fn, inputs, eps: float = 1e-6, atol: float = 1e-5, rtol: float = 1
         def f_at(i, delta):
             bumped = flat.copy()
             bumped[i] += delta
-            x.data = float(bumped[0]) if type(original) is float else \
-                bumped.reshape(original.shape).astype(original.dtype)
+            # numeric side in float64 even for float32 inputs (a 1e-6 step vanishes in float32)
+            x.data = float(bumped[0]) if type(original) is float else bumped.reshape(original.shape)
             return float(np.sum(fn(*inputs).data))
 
         try:
@@ -44,7 +44,7 @@ def gradcheck(fn, inputs, eps: float = 1e-6, atol: float = 1e-5, rtol: float = 1
         err = np.abs(a - numeric) - (atol + rtol * np.abs(numeric))
         if np.any(err > 0) or not np.all(np.isfinite(a) == np.isfinite(numeric)):
             worst = int(np.argmax(np.where(np.isfinite(err), err, np.inf)))
-            index = np.unravel_index(worst, np.shape(original)) if np.ndim(original) else ()
+            index = tuple(int(i) for i in np.unravel_index(worst, np.shape(original))) if np.ndim(original) else ()
             raise GradcheckError(
                 f"gradient mismatch for input #{k} ({x.label or 'unnamed'}, shape {np.shape(original)}) "
                 f"at index {index}: analytic {a[worst]:.8g} vs numeric {numeric[worst]:.8g} "

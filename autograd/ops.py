@@ -60,7 +60,7 @@ def _is_node(x):
 def call(name: str, *args, **attrs):
     """Apply op `name`: recorded in the graph if any argument is a Value, else raw."""
     for a in args:
-        if _is_node(a):
+        if isinstance(a, _value.Value):
             return _value.apply(name, args, attrs)
     return OPS[name].forward(*args, **attrs)
 
@@ -242,7 +242,7 @@ defop("sub", lambda a, b: a - b, lambda g, out, a, b: (g, -g),
       "-", ("1", "-1"), doc="a - b")
 defop("mul", lambda a, b: a * b, lambda g, out, a, b: (g * b, g * a),
       "*", ("b", "a"), doc="a * b")
-defop("div", _div, lambda g, out, a, b: (g / b, -g * out / b),
+defop("div", _div, lambda g, out, a, b: (_div(g, b), _div(-g * out, b)),
       "/", ("1/b", "-out/b"), doc="a / b")
 defop("neg", lambda a: -a, lambda g, out, a: (-g,),
       "neg", ("-1",), doc="-a")
@@ -252,9 +252,9 @@ defop("pow_value", _pow, lambda g, out, a, b: (g * b * call("pow_value", a, b - 
       "**", ("b·a^(b-1)", "out·log(a)"), doc="a ** b for two Values")
 defop("exp", _scalar_safe(math.exp, np.exp), lambda g, out, a: (g * out,),
       "exp", ("out",), doc="e^a")
-defop("log", _scalar_safe(math.log, np.log), lambda g, out, a: (g / a,),
+defop("log", _scalar_safe(math.log, np.log), lambda g, out, a: (_div(g, a),),
       "log", ("1/a",), doc="natural log of a")
-defop("sqrt", _scalar_safe(math.sqrt, np.sqrt), lambda g, out, a: (g * 0.5 / out,),
+defop("sqrt", _scalar_safe(math.sqrt, np.sqrt), lambda g, out, a: (_div(g * 0.5, out),),
       "sqrt", ("1/(2·out)",), doc="√a")
 defop("tanh", _scalar_safe(math.tanh, np.tanh), lambda g, out, a: (g * (1 - out * out),),
       "tanh", ("1 - out²",), doc="tanh(a)")
@@ -296,9 +296,9 @@ defop("where", lambda a, b, cond: np.where(cond, a, b), lambda g, out, a, b, con
 defop("logsumexp", _logsumexp, lambda g, out, a, axis=None, keepdims=False:
       (keep_dims(g, axis, shape(a), keepdims) * exp(a - keep_dims(out, axis, shape(a), keepdims)),),
       "logsumexp", ("g · softmax(a)",), elementwise=False, doc="log Σ e^a over axis, max-shifted")
-defop("softmax", _softmax, lambda g, out, a, axis=-1: (out * (g - (g * out).sum(axis=axis, keepdims=True)),),
+defop("softmax", _softmax, lambda g, out, a, axis=-1: (out * (g - call("sum", g * out, axis=axis, keepdims=True)),),
       "softmax", ("out·(g - Σ g·out)",), elementwise=False, doc="e^a / Σ e^a over axis, max-shifted")
-defop("log_softmax", _log_softmax, lambda g, out, a, axis=-1: (g - exp(out) * g.sum(axis=axis, keepdims=True),),
+defop("log_softmax", _log_softmax, lambda g, out, a, axis=-1: (g - exp(out) * call("sum", g, axis=axis, keepdims=True),),
       "log_softmax", ("g - softmax(a)·Σ g",), elementwise=False, doc="a - logsumexp(a) over axis")
 defop("neuron", _neuron, _neuron_grad,
       "Σ w·x + b", ("x", "1", "w"), doc="weighted sum of inputs plus bias: one neuron")

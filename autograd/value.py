@@ -51,51 +51,120 @@ def _normalize(r):
     return np.asarray(r)
 
 
-def _new(data, op="", parents=(), attrs=_NO_ATTRS, requires_grad=False, label=""):
+def _new(data, label=""):
+    """A leaf Value that does not require grad (constants, detached copies, results)."""
     v = object.__new__(Value)
     v.data = data
     v._grad = None
     v.label = label
-    v.op = op
-    v.parents = parents
-    v.attrs = attrs
-    v.requires_grad = requires_grad
+    v.op = ""
+    v._p0 = v._p1 = v._pn = None
+    v.attrs = _NO_ATTRS
+    v.requires_grad = False
     v._extra = None
     return v
 
 
 def const(x) -> "Value":
     """x as a Value; numbers become constant leaves (requires_grad=False)."""
-    if isinstance(x, Value):
+    if type(x) is Value:
         return x
     if type(x) is float or type(x) is int:
         return _new(float(x))
+    if isinstance(x, Value):
+        return x
     return _new(_to_data(x))
 
 
 def apply(name: str, inputs, attrs=_NO_ATTRS) -> "Value":
     """Run op `name` forward on `inputs` and record the result in the graph."""
+    if type(inputs) is not tuple and type(inputs) is not list:
+        inputs = tuple(inputs)
+    if len(inputs) == 2 and not attrs:
+        return apply2(name, inputs[0], inputs[1])
+    if len(inputs) == 1:
+        return apply1(name, inputs[0], attrs)
     op = ops.OPS[name]
     attrs = attrs or _NO_ATTRS
-    parents = tuple(x if type(x) is Value else const(x) for x in inputs)
+    parents = tuple([x if type(x) is Value else const(x) for x in inputs])
     try:
         out = op.forward(*[p.data for p in parents], **attrs)
     except (ValueError, IndexError, TypeError) as e:
-        shapes = ", ".join(str(p.shape) for p in parents)
-        raise ShapeError(f"{name}: cannot apply to shapes {shapes}: {e}") from None
-    out = _normalize(out)
+        raise _shape_error(name, parents, e) from None
+    requires_grad = any(p.requires_grad for p in parents)
+    if len(parents) == 2:
+        return _record(name, _normalize(out), parents[0], parents[1], None, attrs, requires_grad)
+    return _record(name, _normalize(out), None, None, parents, attrs, requires_grad)
+
+
+# The two hot paths of scalar graphs, `apply` without its generic packing: no list of
+# inputs, no * / ** unpacking (each costs an allocation per op), no _normalize call
+# when the forward already returned a Python float.
+def apply2(name: str, a, b) -> "Value":
+    """apply(name, (a, b)) for an op without attrs (+ - * / ...)."""
+    if type(a) is not Value:
+        a = const(a)
+    if type(b) is not Value:
+        b = const(b)
+    try:
+        out = ops.OPS[name].forward(a.data, b.data)
+    except (ValueError, IndexError, TypeError) as e:
+        raise _shape_error(name, (a, b), e) from None
+    if type(out) is not float:
+        out = _normalize(out)
+    return _record(name, out, a, b, None, _NO_ATTRS, a.requires_grad or b.requires_grad)
+
+
+def apply1(name: str, x, attrs=_NO_ATTRS) -> "Value":
+    """apply(name, (x,), attrs) for a one-input op (neg, exp, ** 2, sum(axis=0) ...)."""
+    if type(x) is not Value:
+        x = const(x)
+    try:
+        out = ops.OPS[name].forward(x.data, **attrs) if attrs else ops.OPS[name].forward(x.data)
+    except (ValueError, IndexError, TypeError) as e:
+        raise _shape_error(name, (x,), e) from None
+    if type(out) is not float:
+        out = _normalize(out)
+    return _record(name, out, x, None, None, attrs or _NO_ATTRS, x.requires_grad)
+
+
+_FIXES = {
+    "matmul": "the last axis of the left operand must equal the second-to-last of the right: (n, k) @ (k, m)",
+    "concat": "all inputs need the same number of dimensions and equal sizes except along the axis",
+    "stack": "all inputs need exactly the same shape",
+    "reshape": "the new shape must hold the same number of elements",
+}
+_BROADCAST_FIX = "shapes must be equal or broadcastable (compared from the right, sizes equal or 1); reshape one operand"
+
+
+def _shape_error(name, parents, e):
+    """The op's error with every input shape and how to fix it (IndexError stays IndexError)."""
+    shapes = " and ".join(str(p.shape) for p in parents)
+    if isinstance(e, IndexError):
+        return IndexError(f"{name}: index out of range for shape {shapes}: {e}")
+    return ShapeError(f"{name}: cannot apply to shapes {shapes}: {e}. Fix: {_FIXES.get(name, _BROADCAST_FIX)}")
+
+
+def _record(name, data, p0, p1, pn, attrs, requires_grad) -> "Value":
+    """The graph node for an op's result (a plain leaf when recording is off)."""
     if not MODE.grad_enabled:
-        return _new(out)
-    needs = False
-    for p in parents:
-        if p.requires_grad:
-            needs = True
-            break
-    node = _new(out, name, parents, attrs, needs)
+        return _new(data)
+    node = object.__new__(Value)
+    node.data = data
+    node._grad = None
+    node.label = ""
+    node.op = name
+    node._p0 = p0
+    node._p1 = p1
+    node._pn = pn
+    node.attrs = attrs
+    node.requires_grad = requires_grad
+    node._extra = None
     if MODE.anomaly:
+        parents = node.parents
         node._extra = {"site": caller_site()}
         labels = ", ".join(p.label or p.op or "?" for p in parents)
-        check_finite(out, f"in the forward of {name}({labels}) at {node._extra['site']}")
+        check_finite(data, f"in the forward of {name}({labels}) at {node._extra['site']}")
     return node
 
 
@@ -106,7 +175,11 @@ class Value:
     0.0011
     """
 
-    __slots__ = ("data", "_grad", "label", "op", "parents", "attrs", "requires_grad", "_extra")
+    # The inputs live in slots, not in a tuple: a tuple per node would be a second object
+    # for the cyclic GC to track, and the GC's cost grows with the number of tracked
+    # objects (see benchmarks/engine.py). One or two inputs: _p0, _p1; more: _pn.
+    __slots__ = ("data", "_grad", "label", "op", "_p0", "_p1", "_pn", "attrs", "requires_grad", "_extra",
+                 "__weakref__")
     __array_ufunc__ = None  # make numpy defer to our reflected operators (ndarray * Value)
 
     def __init__(self, data, label: str = "", requires_grad: bool = True):
@@ -114,7 +187,7 @@ class Value:
         self._grad = None
         self.label = str(label)
         self.op = ""
-        self.parents = ()
+        self._p0 = self._p1 = self._pn = None
         self.attrs = _NO_ATTRS
         self.requires_grad = bool(requires_grad)
         self._extra = None
@@ -130,6 +203,15 @@ class Value:
     @grad.setter
     def grad(self, g):
         self._grad = None if g is None else engine.fit(g, self)
+
+    @property
+    def parents(self) -> tuple:
+        """The op's inputs, in order (() for a leaf)."""
+        if self._pn is not None:
+            return self._pn
+        if self._p1 is not None:
+            return (self._p0, self._p1)
+        return () if self._p0 is None else (self._p0,)
 
     @property
     def shape(self) -> tuple:
@@ -161,7 +243,7 @@ class Value:
 
     def detach(self) -> "Value":
         """The same data as a new leaf that does not require grad."""
-        return _new(self.data, label=self.label)
+        return _new(self.data, self.label)
 
     def __repr__(self):
         label = f", label={self.label!r}" if self.label else ""
@@ -216,41 +298,41 @@ class Value:
 
     # ---- arithmetic ------------------------------------------------------------
     def __add__(self, other):
-        return apply("add", (self, other))
+        return apply2("add", self, other)
 
     def __radd__(self, other):
-        return apply("add", (other, self))
+        return apply2("add", other, self)
 
     def __sub__(self, other):
-        return apply("sub", (self, other))
+        return apply2("sub", self, other)
 
     def __rsub__(self, other):
-        return apply("sub", (other, self))
+        return apply2("sub", other, self)
 
     def __mul__(self, other):
-        return apply("mul", (self, other))
+        return apply2("mul", self, other)
 
     def __rmul__(self, other):
-        return apply("mul", (other, self))
+        return apply2("mul", other, self)
 
     def __truediv__(self, other):
-        return apply("div", (self, other))
+        return apply2("div", self, other)
 
     def __rtruediv__(self, other):
-        return apply("div", (other, self))
+        return apply2("div", other, self)
 
     def __pow__(self, other):
         if isinstance(other, Value):
-            return apply("pow_value", (self, other))
+            return apply2("pow_value", self, other)
         if not isinstance(other, (int, float)):
             raise TypeError(f"exponent must be a number or a Value, got {type(other).__name__}")
-        return apply("pow", (self,), {"exponent": other})
+        return apply1("pow", self, {"exponent": other})
 
     def __rpow__(self, other):
-        return apply("pow_value", (other, self))
+        return apply2("pow_value", other, self)
 
     def __neg__(self):
-        return apply("neg", (self,))
+        return apply1("neg", self)
 
     def __matmul__(self, other):
         return _matmul(self, other)
@@ -260,46 +342,46 @@ class Value:
 
     # ---- elementwise functions -------------------------------------------------
     def exp(self):
-        return apply("exp", (self,))
+        return apply1("exp", self)
 
     def log(self):
-        return apply("log", (self,))
+        return apply1("log", self)
 
     def sqrt(self):
-        return apply("sqrt", (self,))
+        return apply1("sqrt", self)
 
     def tanh(self):
-        return apply("tanh", (self,))
+        return apply1("tanh", self)
 
     def sigmoid(self):
-        return apply("sigmoid", (self,))
+        return apply1("sigmoid", self)
 
     def relu(self):
-        return apply("relu", (self,))
+        return apply1("relu", self)
 
     def abs(self):
-        return apply("abs", (self,))
+        return apply1("abs", self)
 
     __abs__ = abs
 
     # ---- reductions and shape --------------------------------------------------
     def sum(self, axis=None, keepdims=False):
-        return apply("sum", (self,), _reduce_attrs(self, axis, keepdims))
+        return apply("sum", (self,), _reduce_attrs(self, axis, keepdims, "sum"))
 
     def mean(self, axis=None, keepdims=False):
-        return apply("mean", (self,), _reduce_attrs(self, axis, keepdims))
+        return apply("mean", (self,), _reduce_attrs(self, axis, keepdims, "mean"))
 
     def max(self, axis=None, keepdims=False):
-        return apply("max", (self,), _reduce_attrs(self, axis, keepdims))
+        return apply("max", (self,), _reduce_attrs(self, axis, keepdims, "max"))
 
     def logsumexp(self, axis=None, keepdims=False):
-        return apply("logsumexp", (self,), _reduce_attrs(self, axis, keepdims))
+        return apply("logsumexp", (self,), _reduce_attrs(self, axis, keepdims, "logsumexp"))
 
     def softmax(self, axis=-1):
-        return apply("softmax", (self,), {"axis": _axis(self, axis)})
+        return apply("softmax", (self,), {"axis": _axis(self, axis, "softmax")})
 
     def log_softmax(self, axis=-1):
-        return apply("log_softmax", (self,), {"axis": _axis(self, axis)})
+        return apply("log_softmax", (self,), {"axis": _axis(self, axis, "log_softmax")})
 
     def reshape(self, *shape):
         shape = tuple(shape[0]) if len(shape) == 1 and isinstance(shape[0], (tuple, list)) else shape
@@ -331,18 +413,19 @@ class Value:
         return apply("getitem", (self,), {"key": _index_key(key)})
 
 
-def _axis(v, axis):
+def _axis(v, axis, op):
     if axis is None:
         return None
     if isinstance(axis, (tuple, list)):
-        return tuple(_axis(v, a) for a in axis)
+        return tuple(_axis(v, a, op) for a in axis)
     if not -max(v.ndim, 1) <= axis < max(v.ndim, 1):
-        raise ShapeError(f"axis {axis} is out of range for shape {v.shape}")
+        raise ShapeError(f"{op}: axis {axis} is out of range for shape {v.shape} "
+                         f"(valid: {-max(v.ndim, 1)} to {max(v.ndim, 1) - 1})")
     return axis % v.ndim if v.ndim else None
 
 
-def _reduce_attrs(v, axis, keepdims):
-    return {"axis": _axis(v, axis), "keepdims": bool(keepdims)}
+def _reduce_attrs(v, axis, keepdims, op):
+    return {"axis": _axis(v, axis, op), "keepdims": bool(keepdims)}
 
 
 def _index_key(key):
