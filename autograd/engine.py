@@ -125,8 +125,7 @@ def backprop(outputs, seeds, create_graph: bool = False) -> dict:
             parents = (p0, p1)
             contributions = (rule(g, node.data, p0.data, p1.data, **attrs) if attrs
                              else rule(g, node.data, p0.data, p1.data))
-        for i, p in enumerate(parents):
-            c = contributions[i]
+        for i, (p, c) in enumerate(zip(parents, contributions)):
             if c is None or not p.requires_grad:
                 continue
             if create_graph:

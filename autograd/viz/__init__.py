@@ -1,0 +1,21 @@
+"""Watch autograd work: graph drawings and a step-by-step backprop player.
+
+>>> from autograd import Value
+>>> from autograd.viz import draw, player
+>>> x, w = Value(2.0, label="x"), Value(-3.0, label="w")
+>>> L = (x * w).tanh(); L.backward()
+>>> graph = draw(L)       # graphviz Digraph: inline in Jupyter, .render("g.svg")
+>>> page = player(L)      # one self-contained HTML file: page.save("backprop.html")
+
+`render` is the rendering module (`render.pipe`, `render.render`, `render.find_dot`):
+it works with a system Graphviz `dot` or, without one, with the pip package graphviz-pure.
+"""
+from . import render
+from .draw import GraphTooLargeError, draw
+from .frames import save_frames, save_gif
+from .player import Player, player, save_player
+from .render import Digraph, RenderError, pipe
+from .steps import Recording, preview, record
+
+__all__ = ["draw", "record", "Recording", "player", "Player", "save_player", "save_frames",
+           "save_gif", "render", "pipe", "preview", "Digraph", "RenderError", "GraphTooLargeError"]

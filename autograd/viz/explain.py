@@ -1,0 +1,224 @@
+"""Words for the step recorder: how numbers, nodes and chain-rule steps are written.
+
+`preview` is the one number formatter of the whole viz package (drawer, player and
+explainer all call it), so a value reads the same in the picture and in the text.
+The rest turns one backward (or forward) step of `autograd.viz.steps` into lines like
+
+    dL/dw0 += dL/dn · dn/dw0 = 0.5 × 2 = 1   (dn/dw0 = x0)
+    dL/dW += xᵀ · dL/dout = shape (2, 16) float64 · min/mean/max -0.3/0.01/0.4
+
+using the op table's `formula` strings, with a, b, out, g replaced by node names.
+"""
+from __future__ import annotations
+
+import math
+import re
+
+import numpy as np
+
+from autograd import OPS
+
+INLINE_MAX = 6  # tensors with at most this many elements are printed in full
+
+
+def _number(x) -> str:
+    x = float(x)
+    if x == 0:
+        return "0"  # also -0.0
+    if math.isnan(x) or math.isinf(x):
+        return str(x)
+    return format(x, ".4g")
+
+
+def _nested(a) -> str:
+    if a.ndim == 0:
+        return _number(a)
+    return "[" + ", ".join(_nested(row) for row in a) + "]"
+
+
+def preview(x) -> str:
+    """A short text for a number or a tensor.
+
+    Scalars: 4 significant digits ("0.5", "-6.88", "1.235e+06"). Tensors of up to
+    6 elements: inline ("[0.5, -1]"); larger ones: "shape (3, 4) float64 · min/mean/max
+    -1.2/0.03/2.1". None (no gradient yet) gives "".
+
+    >>> preview(2 / 3), preview(np.array([[1.0, 2.0]])), preview(np.zeros((3, 4)))
+    ('0.6667', '[[1, 2]]', 'shape (3, 4) float64 · min/mean/max 0/0/0')
+    """
+    if x is None:
+        return ""
+    if hasattr(x, "data") and not isinstance(x, (np.ndarray, np.generic, memoryview)):
+        x = x.data  # a Value
+    if isinstance(x, (bool, int, float, np.number, np.bool_)):
+        return _number(x)
+    a = np.asarray(x)
+    if a.ndim == 0:
+        return _number(a)
+    if a.size <= INLINE_MAX and a.size:
+        return _nested(a)
+    head = f"shape {tuple(a.shape)} {a.dtype}"
+    if a.size == 0:
+        return f"{head} · empty"
+    with np.errstate(all="ignore"):
+        stats = "/".join(_number(f(a)) for f in (np.min, np.mean, np.max))
+    return f"{head} · min/mean/max {stats}"
+
+
+# ---- names ---------------------------------------------------------------------------
+
+
+def node_names(nodes, root_index: int) -> list[str]:
+    """A display name per node: its label; unlabelled ones `tanh#7` (op and index),
+    constants their value, other leaves `leaf#3`. The root is "L" unless labelled."""
+    names = []
+    for i, node in enumerate(nodes):
+        if node.label:
+            names.append(node.label)
+        elif i == root_index:
+            names.append("L")
+        elif node.op:
+            names.append(f"{node.op}#{i}")
+        elif not node.requires_grad and node.size <= INLINE_MAX:
+            names.append(preview(node.data))
+        else:
+            names.append(f"{'leaf' if node.requires_grad else 'const'}#{i}")
+    return names
+
+
+def _d(top: str, bottom: str) -> str:
+    return f"d{_wrap(top)}/d{_wrap(bottom)}"
+
+
+def _wrap(name: str) -> str:
+    """Names that are not one word go in parentheses: d(tanh#7)/d(x + 1)."""
+    return name if re.fullmatch(r"[\w.]+", name) else f"({name})"
+
+
+# ---- formulas with names filled in -----------------------------------------------------
+
+# a, b, out, g, p as whole words (ASCII boundaries: "out²" and "aᵀ" still match)
+_SYMBOL = re.compile(r"(?<![A-Za-z0-9_#])(out|a|b|g|p)(?![A-Za-z0-9_#])")
+
+
+def formula_of(node, parent_position: int) -> str:
+    """The op table's formula string for input `parent_position` of `node`."""
+    formulas = OPS[node.op].formula
+    return formulas[min(parent_position, len(formulas) - 1)]
+
+
+def fill_formula(formula: str, node, position: int, names: list[str], index: dict,
+                 upstream: str) -> str:
+    """`formula` with a, b -> input names, out -> the node's name, g -> dL/d(node),
+    p -> the exponent; neuron's per-input "w" and "x" become w[i] and [x0, x1, ...]."""
+    parent_names = [names[index[p]] for p in node.parents]
+    if node.op == "neuron":
+        return _neuron_formula(node, position, parent_names)
+    mapping = {"out": _paren_name(names[index[node]]), "g": upstream}
+    if parent_names:
+        mapping["a"] = _paren_name(parent_names[0])
+    if len(parent_names) > 1:
+        mapping["b"] = _paren_name(parent_names[1])
+    if "exponent" in node.attrs:
+        mapping["p"] = _number(node.attrs["exponent"])
+        less = node.attrs["exponent"] - 1
+        formula = formula.replace("(p-1)", _number(less) if less >= 0 else f"({_number(less)})")
+    if node.op == "mean":  # "broadcast(g) / n": n is the number of elements averaged
+        formula = formula.replace("/ n", f"/ {node.parents[0].size // max(node.size, 1)}")
+    formula = _SYMBOL.sub(lambda m: mapping.get(m.group(1), m.group(1)), formula)
+    return formula.replace(" @ ", " · ")
+
+
+def _neuron_formula(node, position: int, parent_names: list[str]) -> str:
+    w, row = parent_names[0], node.attrs.get("row")
+    if position == 0:
+        xs = "[" + ", ".join(parent_names[2:]) + "]"
+        return xs if row is None else f"{xs} in row {row}"
+    if position == 1:
+        return "1"
+    i = position - 2
+    return f"{w}[{i}]" if row is None else f"{w}[{row}, {i}]"
+
+
+def _is_number(text: str) -> bool:
+    try:
+        float(text)
+    except ValueError:
+        return False
+    return True
+
+
+# ---- step lines --------------------------------------------------------------------------
+
+
+def grad_name(root_name: str, node_name: str) -> str:
+    """dL/dn: how the text writes the gradient of the loss with respect to a node."""
+    return _d(root_name, node_name)
+
+
+def backward_line(root_name, node_name, parent_name, rule, elementwise, upstream, local,
+                  contribution, raw_shape=None, before=None) -> str:
+    """One line of a backward step: the gradient `parent_name` receives from `node_name`.
+
+    `rule` is the formula with names filled in; `local` the number d(node)/d(parent) in
+    the scalar case (None: tensor form); `raw_shape` the shape the rule produced before
+    broadcasting was undone; `before` the parent's gradient before this step (reuse).
+    """
+    total, up = _d(root_name, parent_name), _d(root_name, node_name)
+    notes = []
+    if local is not None:  # scalar chain rule, every number shown
+        # at the root, the local derivative would read like the total one: write it with ∂
+        local_name = (f"∂{_wrap(node_name)}/∂{_wrap(parent_name)}" if node_name == root_name
+                      else _d(node_name, parent_name))
+        line = (f"{total} += {up} · {local_name} = "
+                f"{preview(upstream)} × {preview(local)} = {preview(contribution)}")
+        if not _is_number(rule):
+            notes.append(f"{local_name} = {rule}")
+    else:
+        if not elementwise:
+            product = rule
+        elif rule in ("1", "-1"):
+            product = up if rule == "1" else f"-{up}"
+        else:
+            times = "·" if np.ndim(upstream) == 0 else "⊙"  # ⊙: elementwise product
+            product = f"{up} {times} {_paren(rule)}"
+        line = f"{total} += {product} = {preview(contribution)}"
+        shape = tuple(np.shape(contribution))
+        if raw_shape is not None and tuple(raw_shape) != shape:
+            notes.append(f"summed from shape {tuple(raw_shape)} to {shape}: broadcasting undone")
+    if before is not None:
+        after = before + contribution
+        notes.append(f"{total} is now {preview(after)}: a node used twice adds up both gradients")
+    return line + (f"   ({'; '.join(notes)})" if notes else "")
+
+
+def _paren(text: str) -> str:
+    return text if re.fullmatch(r"[\w.#\[\], ]+", text) else f"({text})"
+
+
+def forward_line(node, names: list[str], index: dict) -> str:
+    """`n = w0 * x0 = -6`: how the node's value was computed, with its value."""
+    op = OPS[node.op]
+    label = op.describe(node.attrs)
+    args = [names[index[p]] for p in node.parents]
+    if node.op == "neuron":
+        row = node.attrs.get("row")
+        w, b = (args[0], args[1]) if row is None else (f"{args[0]}[{row}]", f"{args[1]}[{row}]")
+        b = args[1] if not node.parents[1].ndim else b
+        expr = f"{w} · [{', '.join(args[2:])}] + {b}"
+    elif len(args) == 2 and node.op in ("add", "sub", "mul", "div", "matmul", "pow_value"):
+        expr = f"{_paren_name(args[0])} {label} {_paren_name(args[1])}"
+    elif node.op == "pow":
+        expr = f"{_paren_name(args[0])} ** {_number(node.attrs['exponent'])}"
+    elif node.op == "neg":
+        expr = f"-{_paren_name(args[0])}"
+    else:
+        extra = {k: v for k, v in node.attrs.items() if k not in ("key", "cond") and v not in (None, False)}
+        attrs = "".join(f", {k}={v}" for k, v in extra.items())
+        expr = f"{node.op}({', '.join(args)}{attrs})"
+    return f"{names[index[node]]} = {expr} = {preview(node.data)}"
+
+
+def _paren_name(name: str) -> str:
+    plain = re.fullmatch(r"[\w.#]+", name) or (_is_number(name) and not name.startswith("-"))
+    return name if plain else f"({name})"
