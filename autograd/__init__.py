@@ -5,7 +5,7 @@ and reverse-mode differentiation over the recorded graph.
 >>> x, w, b = Value(2.0, label="x"), Value(-3.0, label="w"), Value(6.88, label="b")
 >>> y = (x * w + b).tanh(); y.backward()
 """
-from .value import ShapeError, Value  # noqa: I001  (value before ops: they import each other)
+from .value import ShapeError, Value  # noqa: I001  (value first: value, ops, engine import each other)
 from .engine import backprop, grad, topological_order
 from .functional import concat, log_softmax, logsumexp, neuron, softmax, stack, where
 from .gradcheck import GradcheckError, gradcheck

@@ -11,33 +11,11 @@ from types import MappingProxyType
 import numpy as np
 
 from . import engine, ops
+from .arguments import ShapeError, check_axis, index_key, reduce_attrs, shape_error, to_data
 from .mode import MODE, caller_site, check_finite
 
 _NO_ATTRS = MappingProxyType({})
-_ACCEPTED = "a Python int/float, a list of numbers, a numpy array of int/float/bool, or a Value"
 
-
-class ShapeError(ValueError):
-    """Operands whose shapes do not fit the op (names the op and every shape)."""
-
-
-def _to_data(x):
-    """Validate user input: floats stay Python floats, everything else a float array."""
-    if isinstance(x, Value):
-        return x.data
-    if isinstance(x, (bool, int, float)) and not isinstance(x, np.generic):
-        return float(x)
-    if isinstance(x, (list, tuple, np.ndarray, np.generic)):
-        try:
-            arr = np.array(x)
-        except ValueError as e:  # ragged nested lists
-            raise TypeError(f"Value() got a ragged or irregular sequence ({e}); expected {_ACCEPTED}") from None
-        if arr.dtype.kind in "biu":
-            arr = arr.astype(np.float64)
-        elif arr.dtype.kind != "f":
-            raise TypeError(f"Value() got an array of dtype {arr.dtype}; expected {_ACCEPTED}")
-        return float(arr) if arr.ndim == 0 and arr.dtype == np.float64 else arr
-    raise TypeError(f"Value() got {type(x).__name__} {x!r:.40}; expected {_ACCEPTED}")
 
 
 def _normalize(r):
@@ -73,7 +51,7 @@ def const(x) -> "Value":
         return _new(float(x))
     if isinstance(x, Value):
         return x
-    return _new(_to_data(x))
+    return _new(to_data(x))
 
 
 def apply(name: str, inputs, attrs=_NO_ATTRS) -> "Value":
@@ -90,7 +68,7 @@ def apply(name: str, inputs, attrs=_NO_ATTRS) -> "Value":
     try:
         out = op.forward(*[p.data for p in parents], **attrs)
     except (ValueError, IndexError, TypeError) as e:
-        raise _shape_error(name, parents, e) from None
+        raise shape_error(name, parents, e) from None
     requires_grad = any(p.requires_grad for p in parents)
     if len(parents) == 2:
         return _record(name, _normalize(out), parents[0], parents[1], None, attrs, requires_grad)
@@ -109,7 +87,7 @@ def apply2(name: str, a, b) -> "Value":
     try:
         out = ops.OPS[name].forward(a.data, b.data)
     except (ValueError, IndexError, TypeError) as e:
-        raise _shape_error(name, (a, b), e) from None
+        raise shape_error(name, (a, b), e) from None
     if type(out) is not float:
         out = _normalize(out)
     return _record(name, out, a, b, None, _NO_ATTRS, a.requires_grad or b.requires_grad)
@@ -122,27 +100,10 @@ def apply1(name: str, x, attrs=_NO_ATTRS) -> "Value":
     try:
         out = ops.OPS[name].forward(x.data, **attrs) if attrs else ops.OPS[name].forward(x.data)
     except (ValueError, IndexError, TypeError) as e:
-        raise _shape_error(name, (x,), e) from None
+        raise shape_error(name, (x,), e) from None
     if type(out) is not float:
         out = _normalize(out)
     return _record(name, out, x, None, None, attrs or _NO_ATTRS, x.requires_grad)
-
-
-_FIXES = {
-    "matmul": "the last axis of the left operand must equal the second-to-last of the right: (n, k) @ (k, m)",
-    "concat": "all inputs need the same number of dimensions and equal sizes except along the axis",
-    "stack": "all inputs need exactly the same shape",
-    "reshape": "the new shape must hold the same number of elements",
-}
-_BROADCAST_FIX = "shapes must be equal or broadcastable (compared from the right, sizes equal or 1); reshape one operand"
-
-
-def _shape_error(name, parents, e):
-    """The op's error with every input shape and how to fix it (IndexError stays IndexError)."""
-    shapes = " and ".join(str(p.shape) for p in parents)
-    if isinstance(e, IndexError):
-        return IndexError(f"{name}: index out of range for shape {shapes}: {e}")
-    return ShapeError(f"{name}: cannot apply to shapes {shapes}: {e}. Fix: {_FIXES.get(name, _BROADCAST_FIX)}")
 
 
 def _record(name, data, p0, p1, pn, attrs, requires_grad) -> "Value":
@@ -183,7 +144,7 @@ class Value:
     __array_ufunc__ = None  # make numpy defer to our reflected operators (ndarray * Value)
 
     def __init__(self, data, label: str = "", requires_grad: bool = True):
-        self.data = _to_data(data)
+        self.data = to_data(data)
         self._grad = None
         self.label = str(label)
         self.op = ""
@@ -366,22 +327,22 @@ class Value:
 
     # ---- reductions and shape --------------------------------------------------
     def sum(self, axis=None, keepdims=False):
-        return apply("sum", (self,), _reduce_attrs(self, axis, keepdims, "sum"))
+        return apply("sum", (self,), reduce_attrs(self, axis, keepdims, "sum"))
 
     def mean(self, axis=None, keepdims=False):
-        return apply("mean", (self,), _reduce_attrs(self, axis, keepdims, "mean"))
+        return apply("mean", (self,), reduce_attrs(self, axis, keepdims, "mean"))
 
     def max(self, axis=None, keepdims=False):
-        return apply("max", (self,), _reduce_attrs(self, axis, keepdims, "max"))
+        return apply("max", (self,), reduce_attrs(self, axis, keepdims, "max"))
 
     def logsumexp(self, axis=None, keepdims=False):
-        return apply("logsumexp", (self,), _reduce_attrs(self, axis, keepdims, "logsumexp"))
+        return apply("logsumexp", (self,), reduce_attrs(self, axis, keepdims, "logsumexp"))
 
     def softmax(self, axis=-1):
-        return apply("softmax", (self,), {"axis": _axis(self, axis, "softmax")})
+        return apply("softmax", (self,), {"axis": check_axis(self, axis, "softmax")})
 
     def log_softmax(self, axis=-1):
-        return apply("log_softmax", (self,), {"axis": _axis(self, axis, "log_softmax")})
+        return apply("log_softmax", (self,), {"axis": check_axis(self, axis, "log_softmax")})
 
     def reshape(self, *shape):
         shape = tuple(shape[0]) if len(shape) == 1 and isinstance(shape[0], (tuple, list)) else shape
@@ -410,38 +371,7 @@ class Value:
     def __getitem__(self, key):
         if type(self.data) is float:
             raise ShapeError(f"getitem: a scalar Value cannot be indexed (key {key!r})")
-        return apply("getitem", (self,), {"key": _index_key(key)})
-
-
-def _axis(v, axis, op):
-    if axis is None:
-        return None
-    if isinstance(axis, (tuple, list)):
-        return tuple(_axis(v, a, op) for a in axis)
-    if not -max(v.ndim, 1) <= axis < max(v.ndim, 1):
-        raise ShapeError(f"{op}: axis {axis} is out of range for shape {v.shape} "
-                         f"(valid: {-max(v.ndim, 1)} to {max(v.ndim, 1) - 1})")
-    return axis % v.ndim if v.ndim else None
-
-
-def _reduce_attrs(v, axis, keepdims, op):
-    return {"axis": _axis(v, axis, op), "keepdims": bool(keepdims)}
-
-
-def _index_key(key):
-    """Indexing keys: ints, slices, None, Ellipsis, integer or boolean arrays (or Values)."""
-    if isinstance(key, tuple):
-        return tuple(_index_key(k) for k in key)
-    if isinstance(key, Value):
-        key = key.data
-    if isinstance(key, (list, np.ndarray)):
-        arr = np.asarray(key)
-        if arr.dtype.kind not in "biu":
-            raise TypeError(f"getitem: index arrays must hold integers or booleans, got dtype {arr.dtype}")
-        return arr
-    if key is None or key is Ellipsis or isinstance(key, (int, np.integer, slice)):
-        return key
-    raise TypeError(f"getitem: unsupported index {key!r}; use ints, slices, None, ..., int or bool arrays")
+        return apply("getitem", (self,), {"key": index_key(key)})
 
 
 def _matmul(a, b):

@@ -1,0 +1,80 @@
+"""Checking what users pass in: data for Value(), axes, index keys; shape errors that
+name the op, every shape, and the fix."""
+from __future__ import annotations
+
+import numpy as np
+
+from . import value as _value
+
+_ACCEPTED = "a Python int/float, a list of numbers, a numpy array of int/float/bool, or a Value"
+
+
+class ShapeError(ValueError):
+    """Operands whose shapes do not fit the op (names the op and every shape)."""
+
+
+def to_data(x):
+    """Validate user input: floats stay Python floats, everything else a float array."""
+    if isinstance(x, _value.Value):
+        return x.data
+    if isinstance(x, (bool, int, float)) and not isinstance(x, np.generic):
+        return float(x)
+    if isinstance(x, (list, tuple, np.ndarray, np.generic)):
+        try:
+            arr = np.array(x)
+        except ValueError as e:  # ragged nested lists
+            raise TypeError(f"Value() got a ragged or irregular sequence ({e}); expected {_ACCEPTED}") from None
+        if arr.dtype.kind in "biu":
+            arr = arr.astype(np.float64)
+        elif arr.dtype.kind != "f":
+            raise TypeError(f"Value() got an array of dtype {arr.dtype}; expected {_ACCEPTED}")
+        return float(arr) if arr.ndim == 0 and arr.dtype == np.float64 else arr
+    raise TypeError(f"Value() got {type(x).__name__} {x!r:.40}; expected {_ACCEPTED}")
+
+
+_FIXES = {
+    "matmul": "the last axis of the left operand must equal the second-to-last of the right: (n, k) @ (k, m)",
+    "concat": "all inputs need the same number of dimensions and equal sizes except along the axis",
+    "stack": "all inputs need exactly the same shape",
+    "reshape": "the new shape must hold the same number of elements",
+}
+_BROADCAST_FIX = "shapes must be equal or broadcastable (compared from the right, sizes equal or 1); reshape one operand"
+
+
+def shape_error(name, parents, e):
+    """The op's error with every input shape and how to fix it (IndexError stays IndexError)."""
+    shapes = " and ".join(str(p.shape) for p in parents)
+    if isinstance(e, IndexError):
+        return IndexError(f"{name}: index out of range for shape {shapes}: {e}")
+    return ShapeError(f"{name}: cannot apply to shapes {shapes}: {e}. Fix: {_FIXES.get(name, _BROADCAST_FIX)}")
+
+
+def check_axis(v, axis, op):
+    if axis is None:
+        return None
+    if isinstance(axis, (tuple, list)):
+        return tuple(check_axis(v, a, op) for a in axis)
+    if not -max(v.ndim, 1) <= axis < max(v.ndim, 1):
+        raise ShapeError(f"{op}: axis {axis} is out of range for shape {v.shape} "
+                         f"(valid: {-max(v.ndim, 1)} to {max(v.ndim, 1) - 1})")
+    return axis % v.ndim if v.ndim else None
+
+
+def reduce_attrs(v, axis, keepdims, op):
+    return {"axis": check_axis(v, axis, op), "keepdims": bool(keepdims)}
+
+
+def index_key(key):
+    """Indexing keys: ints, slices, None, Ellipsis, integer or boolean arrays (or Values)."""
+    if isinstance(key, tuple):
+        return tuple(index_key(k) for k in key)
+    if isinstance(key, _value.Value):
+        key = key.data
+    if isinstance(key, (list, np.ndarray)):
+        arr = np.asarray(key)
+        if arr.dtype.kind not in "biu":
+            raise TypeError(f"getitem: index arrays must hold integers or booleans, got dtype {arr.dtype}")
+        return arr
+    if key is None or key is Ellipsis or isinstance(key, (int, np.integer, slice)):
+        return key
+    raise TypeError(f"getitem: unsupported index {key!r}; use ints, slices, None, ..., int or bool arrays")
