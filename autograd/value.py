@@ -6,6 +6,7 @@ of those links is what `backward()` walks in reverse (see `autograd.engine`).
 """
 from __future__ import annotations
 
+import copy
 from types import MappingProxyType
 
 import numpy as np
@@ -205,6 +206,15 @@ class Value:
     def detach(self) -> "Value":
         """The same data as a new leaf that does not require grad."""
         return _new(self.data, self.label)
+
+    def __deepcopy__(self, memo):
+        """Copy data, grad and label (and, for results, the graph below them)."""
+        v = _new(copy.deepcopy(self.data, memo), self.label)
+        memo[id(self)] = v
+        v._grad = copy.deepcopy(self._grad, memo)
+        v.op, v.attrs, v.requires_grad = self.op, self.attrs, self.requires_grad
+        v._p0, v._p1, v._pn = (copy.deepcopy(p, memo) for p in (self._p0, self._p1, self._pn))
+        return v
 
     def __repr__(self):
         label = f", label={self.label!r}" if self.label else ""
