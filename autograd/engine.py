@@ -53,7 +53,9 @@ def _mismatch(g_shape, node):
 def fit(g, node):
     """Sum a raw gradient back to node's shape and dtype (undoes broadcasting)."""
     if type(node.data) is float:
-        return g if type(g) is float else float(np.sum(g))
+        if type(g) is float:
+            return g
+        return float(g) if isinstance(g, (float, np.floating)) else float(np.sum(g))
     g = np.asarray(g)
     target = node.data.shape
     if g.shape != target:

@@ -167,7 +167,8 @@ def _log_softmax(x, axis=-1):
 
 
 def _scatter(g, key, shape):
-    out = np.zeros(shape, dtype=np.result_type(g, np.float32))
+    # a Python float g means float64 (np.result_type(0.5, float32) would say float32)
+    out = np.zeros(shape, dtype=np.result_type(np.asarray(g).dtype, np.float32))
     np.add.at(out, key, g)
     return out
 

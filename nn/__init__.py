@@ -1,0 +1,32 @@
+"""tracegrad's nn: neurons, layers, MLPs and an RNN, with losses, optimizers and data.
+
+>>> import nn
+>>> X, y = nn.make_moons(100, noise=0.1, seed=0)
+>>> model = nn.MLP(2, [16, 16, 1], activation="relu", seed=0)
+>>> opt = nn.SGD(model.parameters(), lr=0.5)
+>>> loss = nn.hinge(model(X).reshape(-1), 2 * y - 1) + nn.l2_penalty(model, 1e-4)
+>>> opt.zero_grad(); loss.backward(); opt.step()
+
+The same model also takes one example as a list, e.g. model([0.5, -0.2]), and then
+records one graph node per neuron (for drawing).
+"""
+from .activations import ACTIVATIONS, Identity, ReLU, Sigmoid, Tanh, get_activation, identity, relu, sigmoid, tanh
+from .data import (batches, load_digits, load_iris, make_circles, make_line, make_meals, make_moons, make_spirals,
+                   make_xor, train_test_split)
+from .init import init_weight
+from .io import UnsafeFileError, load, save
+from .layers import MLP, Layer, Linear, Neuron, Sequential
+from .losses import binary_cross_entropy, cross_entropy, hinge, l2_penalty, mse
+from .module import Module, ModuleList, StateDictError
+from .optim import SGD, Adam, CosineLR, LambdaLR, LRSchedule, Optimizer, StepLR
+from .recurrent import RNN, RNNCell
+from .torch_bridge import to_torch
+
+__all__ = [
+    "Module", "ModuleList", "StateDictError", "Neuron", "Layer", "Linear", "MLP", "Sequential", "RNNCell", "RNN",
+    "Tanh", "ReLU", "Sigmoid", "Identity", "tanh", "relu", "sigmoid", "identity", "ACTIVATIONS", "get_activation",
+    "init_weight", "mse", "binary_cross_entropy", "cross_entropy", "hinge", "l2_penalty",
+    "Optimizer", "SGD", "Adam", "LRSchedule", "StepLR", "CosineLR", "LambdaLR",
+    "make_moons", "make_circles", "make_spirals", "make_xor", "make_line", "make_meals", "train_test_split",
+    "batches", "load_digits", "load_iris", "save", "load", "UnsafeFileError", "to_torch",
+]

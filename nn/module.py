@@ -1,0 +1,216 @@
+"""`Module`: the base of every layer and network, shaped like `torch.nn.Module`.
+
+A module's parameters are the `Value`s assigned to its attributes (leaves with
+requires_grad=True); its children are the modules assigned to its attributes.
+Both are found in assignment order, so `parameters()` and `state_dict()` come out
+in the order the network computes, with PyTorch's dotted names ("layers.0.weight").
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from autograd import Value
+
+
+class StateDictError(ValueError):
+    """A state dict (or saved file) that does not fit the module; names every bad key."""
+
+
+def _as_array(v, key):
+    """A state-dict entry as a numpy array (numpy, numbers, Values or torch tensors)."""
+    if isinstance(v, Value):
+        v = v.data
+    if hasattr(v, "detach") and hasattr(v, "cpu"):  # a torch.Tensor, without importing torch
+        v = v.detach().cpu().numpy()
+    arr = np.asarray(v)
+    if arr.dtype.kind not in "biuf":
+        raise StateDictError(f"load_state_dict: entry {key!r} has dtype {arr.dtype}; only numeric arrays can be loaded")
+    return arr
+
+
+class Module:
+    """Base class: subclasses assign parameters and sub-modules in `__init__`, define `forward`."""
+
+    training = True
+
+    def __init__(self):
+        object.__setattr__(self, "_parameters", {})
+        object.__setattr__(self, "_modules", {})
+
+    def __setattr__(self, name, value):
+        params, modules = self.__dict__.get("_parameters"), self.__dict__.get("_modules")
+        if params is None:
+            raise RuntimeError(f"{type(self).__name__}.__init__ must call super().__init__() "
+                               "before assigning attributes")
+        params.pop(name, None)
+        modules.pop(name, None)
+        if isinstance(value, Value) and value.requires_grad and value.is_leaf:
+            params[name] = value
+        elif isinstance(value, Module):
+            modules[name] = value
+            value._relabel(name)
+        elif isinstance(value, (list, tuple)) and any(isinstance(v, (Module, Value)) for v in value):
+            raise TypeError(f"{type(self).__name__}.{name}: a plain {type(value).__name__} hides its modules and "
+                            f"parameters from parameters() and state_dict(); use ModuleList([...]) for modules "
+                            f"or assign each parameter to its own attribute")
+        object.__setattr__(self, name, value)
+
+    def _relabel(self, prefix: str) -> None:
+        """Label every parameter with its dotted name under `prefix` (what a drawing shows)."""
+        for name, p in self.named_parameters():
+            p.label = f"{prefix}.{name}"
+
+    # ---- traversal -------------------------------------------------------------
+    def named_modules(self, prefix: str = ""):
+        """(dotted name, module) for this module and every descendant, parents first."""
+        seen, stack = set(), [(prefix, self)]
+        while stack:
+            name, m = stack.pop()
+            if id(m) in seen:
+                continue
+            seen.add(id(m))
+            yield name, m
+            stack.extend(reversed([(f"{name}.{k}" if name else k, c) for k, c in m._modules.items()]))
+
+    def children(self):
+        return list(self._modules.values())
+
+    def named_parameters(self, prefix: str = ""):
+        """(dotted name, parameter) in computation order, each parameter once."""
+        seen = set()
+        for mname, m in self.named_modules(prefix):
+            for pname, p in m._parameters.items():
+                if id(p) not in seen:
+                    seen.add(id(p))
+                    yield (f"{mname}.{pname}" if mname else pname), p
+
+    def parameters(self) -> list:
+        return [p for _, p in self.named_parameters()]
+
+    def num_parameters(self) -> int:
+        return sum(p.size for p in self.parameters())
+
+    # ---- training helpers ------------------------------------------------------
+    def zero_grad(self) -> None:
+        """Forget every parameter's gradient (the next backward starts from zero)."""
+        for p in self.parameters():
+            p.grad = None
+
+    def train(self, mode: bool = True) -> "Module":
+        for _, m in self.named_modules():
+            object.__setattr__(m, "training", bool(mode))
+        return self
+
+    def eval(self) -> "Module":
+        return self.train(False)
+
+    def to(self, dtype) -> "Module":
+        """Convert every parameter to `dtype` (np.float32 or np.float64), in place."""
+        dtype = np.dtype(dtype)
+        if dtype.kind != "f":
+            raise TypeError(f"to(): parameters must be floating point, got {dtype}")
+        for p in self.parameters():
+            if type(p.data) is float:
+                if dtype != np.float64:
+                    p.data = np.asarray(p.data, dtype=dtype)
+            elif p.data.dtype != dtype:
+                p.data = float(p.data) if dtype == np.float64 and p.data.ndim == 0 else p.data.astype(dtype)
+            p.grad = None
+        return self
+
+    # ---- state -----------------------------------------------------------------
+    def state_dict(self) -> dict:
+        """{dotted name: numpy copy of the parameter}, in parameter order."""
+        return {name: np.array(p.data) for name, p in self.named_parameters()}
+
+    def load_state_dict(self, state, strict: bool = True) -> "Module":
+        """Copy arrays (numpy, numbers or torch tensors) into the parameters of the same names.
+
+        Everything is checked before anything is assigned: on any missing key,
+        unexpected key or shape mismatch the module is left unchanged and a
+        StateDictError lists all of them.
+        """
+        own = dict(self.named_parameters())
+        arrays = {k: _as_array(v, k) for k, v in dict(state).items()}
+        missing = [k for k in own if k not in arrays]
+        unexpected = [k for k in arrays if k not in own]
+        wrong = [f"{k}: expected shape {own[k].shape}, got {arrays[k].shape}"
+                 for k in own if k in arrays and arrays[k].shape != own[k].shape]
+        problems = []
+        if missing and strict:
+            problems.append(f"missing keys {missing}")
+        if unexpected and strict:
+            problems.append(f"unexpected keys {unexpected}")
+        if wrong:
+            problems.append("shape mismatches: " + "; ".join(wrong))
+        if problems:
+            raise StateDictError(f"load_state_dict into {type(self).__name__}: " + ", ".join(problems) +
+                                 ". The state comes from a different architecture; nothing was loaded.")
+        for k, p in own.items():
+            if k not in arrays:
+                continue
+            if type(p.data) is float:
+                p.data = float(arrays[k])
+            else:
+                np.copyto(p.data, arrays[k], casting="unsafe")
+            p.grad = None
+        return self
+
+    # ---- calling and printing ----------------------------------------------------
+    def forward(self, *args, **kwargs):
+        raise NotImplementedError(f"{type(self).__name__} must define forward()")
+
+    def __call__(self, *args, **kwargs):
+        return self.forward(*args, **kwargs)
+
+    def extra_repr(self) -> str:
+        """The text inside the parentheses of this module's one-line repr."""
+        return ""
+
+    def __repr__(self):
+        return self._repr(root=True)
+
+    def _repr(self, root: bool) -> str:
+        """PyTorch-style nested repr; parameter counts on leaf modules and the whole model."""
+        total = self.num_parameters()
+        count = f"  # {total} params" if total and (root or not self._modules) else ""
+        head = f"{type(self).__name__}({self.extra_repr()}"
+        if not self._modules:
+            return head + ")" + count
+        lines = [head]
+        for name, child in self._modules.items():
+            text = child._repr(root=False).replace("\n", "\n  ")
+            lines.append(f"  ({name}): {text}")
+        return "\n".join(lines) + "\n)" + count
+
+
+class ModuleList(Module):
+    """A list of modules, named "0", "1", ... (so state-dict keys read "layers.0.weight")."""
+
+    def __init__(self, modules=()):
+        super().__init__()
+        for m in modules:
+            self.append(m)
+
+    def append(self, module: Module) -> "ModuleList":
+        if not isinstance(module, Module):
+            raise TypeError(f"ModuleList holds Modules, got {type(module).__name__}")
+        setattr(self, str(len(self._modules)), module)
+        return self
+
+    def __getitem__(self, i):
+        if isinstance(i, slice):
+            return list(self._modules.values())[i]
+        n = len(self._modules)
+        if not -n <= i < n:
+            raise IndexError(f"{type(self).__name__} index {i} out of range for {n} modules")
+        return self._modules[str(i % n)]
+
+    def __len__(self):
+        return len(self._modules)
+
+    def __iter__(self):
+        return iter(self._modules.values())
+
+    def forward(self, *args, **kwargs):
+        raise TypeError("a ModuleList is a container: call its modules, or use Sequential to chain them")
