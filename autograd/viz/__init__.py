@@ -9,6 +9,9 @@
 
 `render` is the rendering module (`render.pipe`, `render.render`, `render.find_dot`):
 it works with a system Graphviz `dot` or, without one, with the pip package graphviz-pure.
+
+Training views: `network_view(model)` draws neurons and weights, `TrainingRecorder` keeps
+losses, gradient norms and weight snapshots, `training_player(recorder, X, y)` plays them.
 """
 from . import render
 from .draw import GraphTooLargeError, draw
@@ -16,6 +19,14 @@ from .frames import save_frames, save_gif
 from .player import Player, player, save_player
 from .render import Digraph, RenderError, pipe
 from .steps import Recording, preview, record
+from .network import network_view
+from .plots import (decision_grid, plot_decision_boundary, plot_grad_norms, plot_gradient_flow,
+                    plot_loss, plot_update_ratios, save_figure)
+from .training import TrainingRecorder
+from .training_player import TrainingPlayer, save_training_player, training_player
 
 __all__ = ["draw", "record", "Recording", "player", "Player", "save_player", "save_frames",
-           "save_gif", "render", "pipe", "preview", "Digraph", "RenderError", "GraphTooLargeError"]
+           "save_gif", "render", "pipe", "preview", "Digraph", "RenderError", "GraphTooLargeError",
+           "network_view", "TrainingRecorder", "TrainingPlayer", "training_player", "save_training_player",
+           "plot_loss", "plot_grad_norms", "plot_update_ratios", "plot_gradient_flow", "plot_decision_boundary",
+           "decision_grid", "save_figure"]
