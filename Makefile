@@ -39,7 +39,7 @@ $(VENV)/.stamp-bench: pyproject.toml $(VENV)/.stamp-venv
 	touch $@
 
 demo: $(VENV)/.stamp-demo
-	$(RUN) -m demos neuron
+	$(RUN) -m demos flagship
 
 test: $(VENV)/.stamp-test
 	$(RUN) -m pytest -q

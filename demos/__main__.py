@@ -17,8 +17,9 @@ def main(argv=None) -> int:
     args = parser.parse_args(argv)
     if args.name is None:
         print("demos (run one with `python -m demos NAME`, or `all`):")
+        width = max(map(len, DEMOS))
         for name in DEMOS:
-            print(f"  {name:12s} {importlib.import_module(f'demos.{name}').__doc__.strip().splitlines()[0]}")
+            print(f"  {name:{width}s}  {importlib.import_module(f'demos.{name}').__doc__.strip().splitlines()[0]}")
         return 0
     names = DEMOS if args.name == "all" else [args.name]
     unknown = [n for n in names if n not in DEMOS]
