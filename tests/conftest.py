@@ -8,6 +8,8 @@ Pick one explicitly with HYPOTHESIS_PROFILE=dev|ci.
 from __future__ import annotations
 
 import os
+import shutil
+import tempfile
 
 import numpy as np
 import pytest
@@ -36,3 +38,46 @@ def _modes_are_restored():
     yield
     assert mode.MODE.grad_enabled, "a test left gradient recording switched off"
     assert not mode.MODE.anomaly, "a test left detect_anomaly() switched on"
+
+
+# ---- the real-browser tests (marked `browser`; `make browser` installs chromium)
+
+CHROMIUM, CHROMEDRIVER = "/usr/bin/chromium", "/usr/bin/chromedriver"
+FLAGS = ["--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
+         "--disable-background-networking", "--no-first-run", "--disable-component-update",
+         "--disable-sync", "--window-size=1400,900"]
+
+
+def _browser_missing() -> str:
+    for path, package in ((CHROMIUM, "chromium"), (CHROMEDRIVER, "chromium-driver")):
+        if not os.access(path, os.X_OK):
+            return f"{path} is missing: install Debian's {package} (make browser does it)"
+    try:
+        import selenium  # noqa: F401
+    except ImportError:
+        return "selenium is not installed: pip install selenium"
+    return ""
+
+
+@pytest.fixture(scope="session")
+def browser():
+    """Headless Debian Chromium through selenium, pointed at local paths (nothing downloaded)."""
+    reason = _browser_missing()
+    if reason:
+        pytest.skip(reason)
+    from selenium import webdriver
+    from selenium.webdriver.chrome.options import Options
+    from selenium.webdriver.chrome.service import Service
+
+    profile = tempfile.mkdtemp(prefix="tracegrad-chromium-")
+    options = Options()
+    options.binary_location = CHROMIUM
+    for flag in FLAGS + [f"--user-data-dir={profile}"]:
+        options.add_argument(flag)
+    options.set_capability("goog:loggingPrefs", {"browser": "ALL"})
+    driver = webdriver.Chrome(service=Service(CHROMEDRIVER), options=options)
+    try:
+        yield driver
+    finally:
+        driver.quit()
+        shutil.rmtree(profile, ignore_errors=True)

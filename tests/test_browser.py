@@ -4,10 +4,6 @@ Needs /usr/bin/chromium, /usr/bin/chromedriver (Debian packages `chromium` and
 `chromium-driver`; `make browser` installs them) and selenium. No browser or driver
 is ever downloaded: selenium is pointed at those two paths.
 """
-import os
-import shutil
-import tempfile
-
 import pytest
 
 from autograd.viz import save_player
@@ -17,46 +13,6 @@ from autograd.viz.player import layout
 from test_draw import micrograd_neuron, scalar_mlp
 
 pytestmark = pytest.mark.browser
-
-CHROMIUM, CHROMEDRIVER = "/usr/bin/chromium", "/usr/bin/chromedriver"
-FLAGS = ["--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
-         "--disable-background-networking", "--no-first-run", "--disable-component-update",
-         "--disable-sync", "--window-size=1400,900"]
-
-
-def _missing() -> str:
-    for path, package in ((CHROMIUM, "chromium"), (CHROMEDRIVER, "chromium-driver")):
-        if not os.access(path, os.X_OK):
-            return f"{path} is missing: install Debian's {package} (make browser does it)"
-    try:
-        import selenium  # noqa: F401
-    except ImportError:
-        return "selenium is not installed: pip install selenium"
-    return ""
-
-
-@pytest.fixture(scope="module")
-def browser():
-    reason = _missing()
-    if reason:
-        pytest.skip(reason)
-    from selenium import webdriver
-    from selenium.webdriver.chrome.options import Options
-    from selenium.webdriver.chrome.service import Service
-
-    profile = tempfile.mkdtemp(prefix="tracegrad-chromium-")
-    options = Options()
-    options.binary_location = CHROMIUM
-    for flag in FLAGS + [f"--user-data-dir={profile}"]:
-        options.add_argument(flag)
-    options.set_capability("goog:loggingPrefs", {"browser": "ALL"})
-    driver = webdriver.Chrome(service=Service(CHROMEDRIVER), options=options)
-    try:
-        yield driver
-    finally:
-        driver.quit()
-        shutil.rmtree(profile, ignore_errors=True)
-
 
 def _open(browser, path):
     from selenium.webdriver.support.ui import WebDriverWait

@@ -8,10 +8,6 @@ network's edge styles, the decision-boundary canvas pixels and the loss marker.
 """
 from __future__ import annotations
 
-import os
-import shutil
-import tempfile
-
 import pytest
 
 import nn
@@ -19,46 +15,6 @@ from autograd.viz.training import TrainingRecorder
 from autograd.viz.training_player import save_training_player
 
 pytestmark = pytest.mark.browser
-
-CHROMIUM, CHROMEDRIVER = "/usr/bin/chromium", "/usr/bin/chromedriver"
-FLAGS = ["--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
-         "--disable-background-networking", "--no-first-run", "--disable-component-update",
-         "--disable-sync", "--window-size=1400,900"]
-
-
-def _missing() -> str:
-    for path, package in ((CHROMIUM, "chromium"), (CHROMEDRIVER, "chromium-driver")):
-        if not os.access(path, os.X_OK):
-            return f"{path} is missing: install Debian's {package} (make browser does it)"
-    try:
-        import selenium  # noqa: F401
-    except ImportError:
-        return "selenium is not installed: pip install selenium"
-    return ""
-
-
-@pytest.fixture(scope="module")
-def browser():
-    reason = _missing()
-    if reason:
-        pytest.skip(reason)
-    from selenium import webdriver
-    from selenium.webdriver.chrome.options import Options
-    from selenium.webdriver.chrome.service import Service
-
-    profile = tempfile.mkdtemp(prefix="tracegrad-chromium-")
-    options = Options()
-    options.binary_location = CHROMIUM
-    for flag in FLAGS + [f"--user-data-dir={profile}"]:
-        options.add_argument(flag)
-    options.set_capability("goog:loggingPrefs", {"browser": "ALL"})
-    driver = webdriver.Chrome(service=Service(CHROMEDRIVER), options=options)
-    try:
-        yield driver
-    finally:
-        driver.quit()
-        shutil.rmtree(profile, ignore_errors=True)
-
 
 @pytest.fixture(scope="module")
 def page_path(tmp_path_factory):
