@@ -53,6 +53,11 @@ REFUSED = [
     ("x ** (y ** 2)", "nested powers"),
     ("1e7 * x", "too large"),
     ("1e400 * x", "too large"),
+    ("x * 1" + "0" * 400, "the number 100… (401 digits) is too large"),  # no OverflowError
+    ("x ** -1" + "0" * 400, "the exponent -100… (401 digits) is too large"),
+    ("__import__ * 2", "the name '__import__' (names may not start with '__')"),
+    ("x + __builtins__", "names may not start with '__'"),
+    ("tanh(__x)", "names may not start with '__'"),
     ("x < y", "comparisons"),
     ("x and y", "and/or"),
     ("x if y else 1", "if/else"),
@@ -109,11 +114,24 @@ def test_names_become_labelled_leaves_shared_by_every_use():
 
 def test_inputs_are_checked():
     assert parse_inputs(["x0=2", "w0=-3", "b = 6.88"]) == {"x0": 2.0, "w0": -3.0, "b": 6.88}
-    for bad, why in [(["x:1"], "name=number"), (["1x=1"], "name=number"), (["x=1", "x=2"], "given twice"),
+    for bad, why in [(["__import__=1"], "names may not start with '__'"), (["x=1", "ｘ=2"], "given twice"),
+                     (["x:1"], "name=number"), (["1x=1"], "name=number"), (["x=1", "x=2"], "given twice"),
                      (["x=abc"], "not a number"), (["x=inf"], "finite"), (["x=nan"], "finite"),
                      (["x=2e6"], r"\|value\| <= 1e\+06"), (["x=-1e400"], "finite")]:
         with pytest.raises(ExpressionError, match=why):
             parse_inputs(bad)
+    with pytest.raises(ExpressionError) as caught:
+        parse_inputs(["__x=1"])
+    assert str(caught.value).startswith("refused: ") and ALLOWED in str(caught.value)
+
+
+def test_input_names_are_normalised_like_the_expressions_names():
+    # Python's parser reads the fullwidth ｘ (U+FF58) as x; the input must mean the same name
+    parsed = parse("ｘ * 2 + ℌ")
+    assert parsed.names == ("x", "H")
+    values = parse_inputs(["ｘ=1.5", "ℌ=1"])
+    assert values == {"x": 1.5, "H": 1.0}
+    assert build(parsed, values).data == 4.0
 
 
 def test_missing_names_are_listed():
@@ -136,11 +154,15 @@ def test_an_expression_without_names_is_refused():
     (["x ** 1000", "x=2"], "exponent 1000"),
     (["tanh(w*x)", "w=1"], "no value for x"),
     (["tanh(w*x)", "w=1", "x=1e9"], "|value| <= 1e+06"),
+    (["x*1" + "0" * 400, "x=1"], "(401 digits) is too large"),
+    (["__import__*2", "__import__=1"], "names may not start with '__'"),
+    (["x*2", "x=1", "__class__=1"], "names may not start with '__'"),
 ])
 def test_refusals_exit_2_and_write_nothing(tmp_path, capsys, args, why):
     _run(tmp_path, *args, "-o", "out", expect=2)
     err = capsys.readouterr().err
     assert why in err and err.startswith("error: ")
+    assert "Traceback" not in err and "OverflowError" not in err
     assert list(tmp_path.iterdir()) == []  # no MARKER, no out/
 
 
@@ -236,6 +258,11 @@ def test_png_and_forward_steps(tmp_path, capsys):
     assert (tmp_path / "pics" / "graph.png").read_bytes().startswith(b"\x89PNG\r\n\x1a\n")
     html = (tmp_path / "pics" / "player.html").read_text()
     assert '"kind":"forward"' in html and "exp#3 = exp(x) = 2.718" in html
+
+
+def test_fullwidth_names_work_in_the_expression_and_the_inputs(tmp_path, capsys):
+    _run(tmp_path, "ｘ*2", "ｘ=1", "-o", "out", expect=0)
+    assert ">x<" in (tmp_path / "out" / "graph.svg").read_text()
 
 
 def test_unused_inputs_are_noted_not_refused(tmp_path, capsys):

@@ -264,3 +264,57 @@ def test_player_writes_frames_and_gif_on_its_own_layout(tmp_path, monkeypatch):
     assert node_geometry(frames[0].read_text()) == node_geometry(page.layout.svg)
     pytest.importorskip("PIL")
     assert page.save_gif(tmp_path / "a.gif").stat().st_size > 0
+
+
+def long_scalar_graph():
+    """About 250 scalar nodes in a long chain: Graphviz lays it out some 30 000 pt wide."""
+    rng = np.random.default_rng(0)
+    xs = [Value(float(rng.normal()), label=f"x{i}") for i in range(60)]
+    y = xs[0]
+    for i, x in enumerate(xs[1:]):
+        y = (y * x + 0.1).tanh() if i % 3 == 0 else y + x * 0.3
+    return y * y
+
+
+def test_gif_of_a_graph_too_wide_to_read_is_refused_before_rendering(tmp_path, monkeypatch):
+    pytest.importorskip("PIL")
+    from autograd.viz import gif
+
+    loss = long_scalar_graph()
+    assert len(topological_order(loss)) > 250
+    page = player(loss)
+    rendered = []
+    monkeypatch.setattr(gif, "pipe", lambda *a, **k: rendered.append(a) or b"")
+    with pytest.raises(RenderError, match=r"too small to read.*save_player.*save_frames"):
+        page.save_gif(tmp_path / "big.gif")
+    assert rendered == [] and list(tmp_path.iterdir()) == []  # decided from the layout alone
+
+
+def test_gif_cells_too_small_to_repaint_keep_graphvizs_pixels(tmp_path, monkeypatch):
+    # Forced down to 0.05 px per point, cells are 1 px high: they are skipped, not a crash.
+    PIL = pytest.importorskip("PIL.Image")
+    from autograd.viz import gif
+
+    monkeypatch.setattr(gif, "MIN_PIXELS_PER_PT", 0.01)
+    loss = long_scalar_graph()
+    path = save_gif(loss, tmp_path / "tiny.gif")
+    image = PIL.open(path)
+    assert image.format == "GIF" and image.width <= 1600
+    assert image.n_frames == len(record(loss).steps) + 1
+
+
+def test_gif_of_a_wide_graph_is_rendered_at_a_lower_dpi(tmp_path, monkeypatch):
+    PIL = pytest.importorskip("PIL.Image")
+    from autograd.viz import gif
+
+    loss, _ = scalar_mlp([2, 3, 1])
+    laid_out = layout(loss)
+    width_pt, _ = gif._size_pt(laid_out.svg)
+    assert width_pt * gif.PNG_DPI / 72 > 1600  # at Graphviz's 96 dpi it would be wider
+    asked = []
+    real_pipe = gif.pipe
+    monkeypatch.setattr(gif, "pipe", lambda *a, **k: asked.append(k) or real_pipe(*a, **k))
+    image = PIL.open(save_gif(laid_out, tmp_path / "wide.gif"))
+    dpi = float(asked[0]["graph_attributes"]["dpi"])
+    assert dpi == pytest.approx(72 * 1600 / width_pt, rel=1e-3)
+    assert 1590 <= image.width <= 1600 and image.n_frames == len(laid_out.data["steps"]) + 1

@@ -225,3 +225,34 @@ def test_digraph_render(pip_backend, tmp_path):
     written = graph.render(outfile=tmp_path / "out.png", cleanup=True)
     assert open(written, "rb").read(8) == PNG_MAGIC
     assert sorted(p.name for p in tmp_path.iterdir()) == ["net.gv", "net.gv.svg", "out.png"]
+
+
+def test_failed_digraph_render_leaves_no_source_behind(no_renderer, tmp_path):
+    # the layout runs before anything is written: no .gv, no output, no folder
+    with pytest.raises(RenderError, match="pip install graphviz-pure"):
+        _small_digraph().render(directory=tmp_path / "out")
+    with pytest.raises(RenderError):
+        _small_digraph().render(outfile=tmp_path / "net.svg")
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_digraph_render_in_a_format_the_renderer_lacks_writes_nothing(pip_backend, tmp_path):
+    with pytest.raises(RenderError, match="cannot write 'pdf'"):
+        _small_digraph().render(directory=tmp_path, format="pdf")
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_digraph_render_writes_the_source_it_laid_out(pip_backend, tmp_path):
+    graph = _small_digraph()
+    written = graph.render("g.gv", directory=tmp_path / "new")  # the folder is created
+    assert open(os.path.join(tmp_path, "new", "g.gv"), encoding="utf-8").read() == graph.source
+    assert open(written, encoding="utf-8").read().startswith("<?xml")
+    assert sorted(p.name for p in (tmp_path / "new").iterdir()) == ["g.gv", "g.gv.svg"]
+
+
+def test_graph_attributes_become_flags(backend):
+    png_width = lambda png: int.from_bytes(png[16:20], "big")  # noqa: E731  (the IHDR chunk)
+    normal = pipe(SOURCE, "png")
+    half = pipe(SOURCE, "png", graph_attributes={"dpi": 48})  # Graphviz's PNG default is 96
+    assert half.startswith(PNG_MAGIC)
+    assert abs(png_width(half) - png_width(normal) / 2) <= 2

@@ -53,8 +53,23 @@ def test_explains_the_chain_rule_with_numbers():
     lines = [line for step in record(o).steps for line in step.text.splitlines()]
     assert "dL/dw0 += dL/dn · dn/dw0 = 0.5 × 2 = 1   (dn/dw0 = x0)" in lines
     assert "dL/dx0 += dL/dn · dn/dx0 = 0.5 × -3 = -1.5   (dn/dx0 = w0)" in lines
-    # at the root the local derivative is written with ∂ and the op table's formula filled in
-    assert lines[0] == "dL/d(add#8) += dL/dL · ∂L/∂(add#8) = 1 × 0.5 = 0.5   (∂L/∂(add#8) = 1 - L²)"
+    # at the root the local factor is written with d too, marked local, with the formula filled in
+    assert lines[0] == ("dL/d(add#8) += dL/dL · dL/d(add#8) = 1 × 0.5 = 0.5   "
+                        "(dL/dL = 1 at the root; local: dL/d(add#8) = 1 - L²)")
+
+
+def test_one_derivative_notation_in_every_step():
+    o, _ = _micrograd_neuron()
+    x = Value(3.0, label="x")
+    square = x * x  # the root uses x twice: two local factors, one accumulated total
+    for loss in (o, square, (o * 2).tanh()):
+        for forward in (False, True):
+            texts = "\n".join(step.text for step in record(loss, forward=forward).steps)
+            assert "∂" not in texts and "dL/d" in texts
+    lines = record(square).steps[0].text.splitlines()
+    assert lines == ["dL/dx += dL/dL · dL/dx = 1 × 3 = 3   (dL/dL = 1 at the root; local: dL/dx = x)",
+                     "dL/dx += dL/dL · dL/dx = 1 × 3 = 3   (dL/dL = 1 at the root; local: dL/dx = x; "
+                     "dL/dx is now 6: a node used twice adds up both gradients)"]
 
 
 def test_each_step_records_upstream_local_contribution_and_accumulated_grads():

@@ -167,12 +167,15 @@ def backward_line(root_name, node_name, parent_name, rule, elementwise, upstream
     total, up = _d(root_name, parent_name), _d(root_name, node_name)
     notes = []
     if local is not None:  # scalar chain rule, every number shown
-        # at the root, the local derivative would read like the total one: write it with ∂
-        local_name = (f"∂{_wrap(node_name)}/∂{_wrap(parent_name)}" if node_name == root_name
-                      else _d(node_name, parent_name))
+        local_name = _d(node_name, parent_name)
         line = (f"{total} += {up} · {local_name} = "
                 f"{preview(upstream)} × {preview(local)} = {preview(contribution)}")
-        if not _is_number(rule):
+        if node_name == root_name:
+            # the local factor is written like the total one here: say which is which
+            notes.append(f"{up} = 1 at the root")
+            if not _is_number(rule):
+                notes.append(f"local: {local_name} = {rule}")
+        elif not _is_number(rule):
             notes.append(f"{local_name} = {rule}")
     else:
         if not elementwise:

@@ -1,9 +1,11 @@
 """A safe little expression language for the command line: `tanh(w0*x0 + w1*x1 + b)`.
 
 The text is parsed with `ast` and every node is checked against a whitelist before
-anything is computed: numbers, names given as name=value, + - * / **, unary minus,
-and calls of one argument to the known ops. Nothing is ever passed to eval or exec;
-`build` walks the checked tree and applies `Value` operations itself.
+anything is computed: numbers, names given as name=value (none starting with `__`),
++ - * / **, unary minus, and calls of one argument to the known ops. Names are
+NFKC-normalised, as Python's parser does, in the expression and the inputs alike.
+Nothing is ever passed to eval or exec; `build` walks the checked tree and applies
+`Value` operations itself.
 
 >>> parsed = parse("tanh(w*x + b)")
 >>> sorted(parsed.names)
@@ -15,6 +17,7 @@ from __future__ import annotations
 
 import ast
 import math
+import unicodedata
 from dataclasses import dataclass
 
 from autograd import Value
@@ -25,8 +28,9 @@ MAX_DEPTH = 100        # nesting of the syntax tree
 MAX_MAGNITUDE = 1e6    # largest |number| accepted as a literal or an input
 MAX_EXPONENT = 100     # largest |p| in x ** p with a constant p
 
-ALLOWED = (f"Allowed: numbers (|n| <= {MAX_MAGNITUDE:g}), names given as name=value, + - * / **, "
-           f"unary minus, parentheses, and one-argument calls to {', '.join(FUNCTIONS)}. "
+ALLOWED = (f"Allowed: numbers (|n| <= {MAX_MAGNITUDE:g}), names (not starting with __) given as "
+           f"name=value, + - * / **, unary minus, parentheses, and one-argument calls to "
+           f"{', '.join(FUNCTIONS)}. "
            f"Powers may not be nested and a constant exponent must be within ±{MAX_EXPONENT}.")
 
 _BINARY = {ast.Add: "+", ast.Sub: "-", ast.Mult: "*", ast.Div: "/", ast.Pow: "**"}
@@ -57,6 +61,22 @@ class Parsed:
 def _refuse(what: str, node: ast.AST | None = None) -> ExpressionError:
     where = f" (at column {node.col_offset + 1})" if node is not None and hasattr(node, "col_offset") else ""
     return ExpressionError(f"refused: {what}{where}. {ALLOWED}")
+
+
+def _number_text(number) -> str:
+    """A number for a message. An integer too big for a float is described by its digits:
+    formatting it with :g would raise OverflowError."""
+    if isinstance(number, int) and abs(number) > MAX_MAGNITUDE:
+        digits = str(abs(number))  # a literal: at most MAX_LENGTH characters
+        return f"{'-' if number < 0 else ''}{digits[:3]}… ({len(digits)} digits)"
+    return f"{number:.6g}"
+
+
+def _refuse_name(name: str) -> str | None:
+    """Why `name` may not be used (None: it may)."""
+    if name.startswith("__"):
+        return f"the name {name!r} (names may not start with '__')"
+    return None
 
 
 def _depth(tree: ast.AST) -> int:
@@ -95,9 +115,12 @@ def _check(node: ast.AST, names: list[str]) -> None:
                 type(node.value), f"the constant {node.value!r}")
             raise _refuse(kind, node)
         if not abs(node.value) <= MAX_MAGNITUDE:
-            raise _refuse(f"the number {node.value:.6g} is too large", node)
+            raise _refuse(f"the number {_number_text(node.value)} is too large", node)
         return None
     if isinstance(node, ast.Name):
+        why = _refuse_name(node.id)
+        if why:
+            raise _refuse(why, node)
         if node.id not in names:
             names.append(node.id)
         return None
@@ -113,7 +136,7 @@ def _check(node: ast.AST, names: list[str]) -> None:
                 raise _refuse("nested powers", node)
             exponent = _constant_number(node.right)
             if exponent is not None and not abs(exponent) <= MAX_EXPONENT:
-                raise _refuse(f"the exponent {exponent:.6g} is too large", node)
+                raise _refuse(f"the exponent {_number_text(exponent)} is too large", node)
         _check(node.left, names)
         return _check(node.right, names)
     if isinstance(node, ast.Call):
@@ -154,13 +177,20 @@ def parse(text: str) -> Parsed:
 
 
 def parse_inputs(pairs) -> dict[str, float]:
-    """`["x0=2", "w0=-3"]` -> {"x0": 2.0, "w0": -3.0}, each checked."""
+    """`["x0=2", "w0=-3"]` -> {"x0": 2.0, "w0": -3.0}, each checked.
+
+    Names are NFKC-normalised as Python's parser normalises the expression's names,
+    so `ｘ=1` gives the value of `ｘ` (that is, of x) in the expression.
+    """
     values: dict[str, float] = {}
     for pair in pairs:
         name, sep, number = pair.partition("=")
-        name, number = name.strip(), number.strip()
+        name, number = unicodedata.normalize("NFKC", name.strip()), number.strip()
         if not sep or not name.isidentifier():
             raise ExpressionError(f"input {pair!r} is not of the form name=number (e.g. x0=2.5)")
+        why = _refuse_name(name)
+        if why:
+            raise _refuse(f"the input {pair!r}: {why}")
         if name in values:
             raise ExpressionError(f"input {name!r} is given twice")
         try:

@@ -157,7 +157,11 @@ def _write_all(named: dict) -> list:
 
 
 def save_gif(recording, path, forward: bool = False, ms_per_frame: int = 900, **draw_options):
-    """An animated GIF of every step (pillow), all frames on one layout; returns the path."""
+    """An animated GIF of every step (pillow), all frames on one layout; returns the path.
+
+    At most 1600 pixels wide; a graph too big to read at that width raises RenderError
+    (use save_player or save_frames for it) before anything is rendered or written.
+    """
     from .gif import gif_bytes  # pillow is optional: imported only here
 
     laid_out = _laid_out(recording, forward, draw_options)

@@ -5,6 +5,11 @@ the same DOT source as the player's SVG, so both have the same layout. The SVG
 tells where each grad cell, node and edge is; pillow repaints just those per frame
 (grad texts, state colours, edges carrying gradient) and adds the step's text
 below. Nothing is laid out twice and no node moves between frames.
+
+The PNG's resolution is chosen from the SVG's size before it is rendered: at most
+1600 pixels wide (Graphviz's -Gdpi), and a graph that would be too small to read at
+that width is refused with a RenderError that points to the HTML player and the
+SVG frames, which scale without losing detail.
 """
 from __future__ import annotations
 
@@ -65,29 +70,64 @@ def _cells(svg: str) -> dict:
     return cells
 
 
+PNG_DPI = 96              # Graphviz's PNG resolution: 96/72 pixels per point
+MIN_PIXELS_PER_PT = 0.45  # below this a 12 pt label is under 5.4 px high: no longer legible
+MIN_CELL_PX = 4           # cells smaller than this are left as Graphviz drew them
+
+
+def _size_pt(svg: str) -> tuple[float, float]:
+    """(width, height) of a Graphviz SVG in points."""
+    size = re.search(r'<svg[^>]* width="([\d.]+)pt" height="([\d.]+)pt"', svg)
+    return float(size.group(1)), float(size.group(2))
+
+
+def png_scale(svg: str, max_width: int = 1600, max_height: int = 6400) -> float:
+    """Pixels per point for the GIF's PNG, from the laid-out SVG's size (nothing rendered).
+
+    Graphviz's own 96 dpi, or less so that the picture is at most `max_width` x
+    `max_height` pixels. A graph that would have to be drawn at under
+    MIN_PIXELS_PER_PT to fit is refused with a RenderError naming what to use instead.
+    """
+    width_pt, height_pt = _size_pt(svg)
+    scale = min(PNG_DPI / 72, max_width / max(width_pt, 1.0), max_height / max(height_pt, 1.0))
+    if scale < MIN_PIXELS_PER_PT:
+        raise RenderError(
+            f"This graph is {width_pt:.0f} x {height_pt:.0f} pt: a GIF at most {max_width} x "
+            f"{max_height} pixels would draw it at {scale:.2f} pixels per point, too small to read. "
+            "Use the HTML player (save_player, or player(...).save), which zooms, or SVG frames "
+            "(save_frames), which scale without losing detail; or record a smaller graph "
+            "(fold it, or draw a sub-graph).")
+    return scale
+
+
 def gif_bytes(laid_out, ms_per_frame: int = 900, max_width: int = 1600,
-              max_pixels: int = 400_000_000) -> bytes:
+              max_pixels: int = 400_000_000, max_height: int = 6400) -> bytes:
     """The GIF: a start frame, then one frame per step, all on the one layout.
 
-    Frames wider than `max_width` pixels are scaled down; a GIF needing more than
-    `max_pixels` pixels in all (pillow holds every frame) is refused up front.
+    The PNG is rendered at a resolution that keeps it within `max_width` x `max_height`
+    pixels (decided from the layout's size before anything is rendered); a graph too
+    big to stay legible at that size, or a GIF needing more than `max_pixels` pixels
+    in all (pillow holds every frame), is refused up front with a RenderError.
     """
     Image, ImageDraw, ImageFont = _pillow()
     frames_needed = len(laid_out.data["steps"]) + 1
-    base = Image.open(io.BytesIO(pipe(laid_out.drawing.graph.source, "png"))).convert("RGB")
     svg = laid_out.svg
-    width_pt = float(re.search(r'<svg[^>]* width="([\d.]+)pt"', svg).group(1))
+    target = png_scale(svg, max_width, max_height)
+    width_pt, height_pt = _size_pt(svg)
+    estimate = (round(width_pt * target), round(height_pt * target))
+    if estimate[0] * estimate[1] * frames_needed > max_pixels:
+        raise _too_many_pixels(frames_needed, *estimate, max_pixels)
+    dpi = {} if target >= PNG_DPI / 72 else {"dpi": f"{72 * target:.3f}"}
+    base = Image.open(io.BytesIO(pipe(laid_out.drawing.graph.source, "png",
+                                      graph_attributes=dpi))).convert("RGB")
     tx, ty = map(float, re.search(r'translate\((-?[\d.]+) (-?[\d.]+)\)', svg).groups())
     scale = base.width / width_pt
-    if base.width > max_width:
+    if base.width > max_width:  # a renderer that rounds up: never wider than asked
         shrink = max_width / base.width
         base = base.resize((max_width, max(1, round(base.height * shrink))), Image.LANCZOS)
         scale *= shrink
     if base.width * base.height * frames_needed > max_pixels:
-        raise RenderError(
-            f"A GIF of {frames_needed} frames of {base.width}x{base.height} pixels is too big to "
-            f"assemble (over {max_pixels:,} pixels). Use the HTML player (save_player) or SVG "
-            "frames (save_frames) for a graph this size, or record a smaller graph.")
+        raise _too_many_pixels(frames_needed, base.width, base.height, max_pixels)
 
     def px(point):
         return ((point[0] + tx) * scale, (point[1] + ty) * scale)
@@ -97,9 +137,13 @@ def gif_bytes(laid_out, ms_per_frame: int = 900, max_width: int = 1600,
         return (max(0, int(a) - margin), max(0, int(b) - margin),
                 min(base.width, int(c + 1) + margin), min(base.height, int(d + 1) + margin))
 
-    cells = {i: (box(rect), px(start), fill) for i, (rect, start, fill, _) in _cells(svg).items()}
+    laid_out_cells = _cells(svg)
+    cells = {i: (box(rect), px(start), fill) for i, (rect, start, fill, _) in laid_out_cells.items()}
+    # too small to repaint legibly (or at all): such a cell keeps Graphviz's own pixels
+    cells = {i: c for i, c in cells.items()
+             if c[0][2] - c[0][0] >= MIN_CELL_PX and c[0][3] - c[0][1] >= MIN_CELL_PX}
     # what the PNG already shows in each cell: the layout's text, ink and fill
-    as_laid_out = {i: (text, fill, _INK) for i, (_, _, fill, text) in _cells(svg).items()}
+    as_laid_out = {i: (text, fill, _INK) for i, (_, _, fill, text) in laid_out_cells.items()}
     boxes, paths = node_boxes(svg), edge_paths(svg)
     font = _font(ImageFont, max(5.0, 11 * scale * 0.96))  # a little under Graphviz's width estimate
     caption_font = _font(ImageFont, 16)
@@ -161,6 +205,13 @@ def gif_bytes(laid_out, ms_per_frame: int = 900, max_width: int = 1600,
     frames[0].save(out, format="GIF", save_all=True, append_images=frames[1:], duration=ms_per_frame,
                    loop=0, optimize=False)
     return out.getvalue()
+
+
+def _too_many_pixels(frames: int, width: int, height: int, max_pixels: int) -> RenderError:
+    return RenderError(
+        f"A GIF of {frames} frames of {width}x{height} pixels is too big to assemble (over "
+        f"{max_pixels:,} pixels). Use the HTML player (save_player) or SVG frames (save_frames) "
+        "for a graph this size, or record a smaller graph.")
 
 
 def _look(cell_id: str, text: str, classes: list, fill: str) -> tuple:

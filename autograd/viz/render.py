@@ -105,8 +105,12 @@ def _count_nodes(source: str) -> int:
 
 
 def pipe(source: str, format: str = "svg", engine: str = "dot",
-         timeout: float | None = 60) -> bytes:
-    """Lay out DOT `source` with `engine` and return the output in `format`."""
+         timeout: float | None = 60, *, graph_attributes: dict | None = None) -> bytes:
+    """Lay out DOT `source` with `engine` and return the output in `format`.
+
+    `graph_attributes` are passed as `-Gname=value` flags, e.g. {"dpi": 48} for a
+    smaller PNG; they override the same attributes in the source.
+    """
     executable = find_dot()
     if executable is None:
         raise RenderError(f"No Graphviz renderer found. Fix: {HOW_TO_INSTALL}.")
@@ -116,7 +120,8 @@ def pipe(source: str, format: str = "svg", engine: str = "dot",
         raise RenderError(f"{name} cannot write {format!r}; it writes {', '.join(formats)}"
                           + (". Install Graphviz for pdf." if format == "pdf" else "."))
     try:
-        done = subprocess.run([executable, f"-K{engine}", f"-T{format}"],
+        flags = [f"-G{name}={value}" for name, value in (graph_attributes or {}).items()]
+        done = subprocess.run([executable, f"-K{engine}", f"-T{format}", *flags],
                               input=source.encode("utf-8"), capture_output=True, timeout=timeout)
     except OSError as error:  # missing or not executable
         raise RenderError(f"Cannot run the Graphviz renderer {executable!r} "
@@ -146,18 +151,35 @@ def render(source: str, path: str | os.PathLike, format: str | None = None, *,
         raise RenderError(f"Cannot tell the format of {str(path)!r}: give format= or a "
                           "suffix such as .svg or .png")
     data = pipe(source, format, engine, timeout)
-    temporary = path.with_name(f".{path.name}.{secrets.token_hex(4)}.tmp")
-    try:
-        with open(temporary, "xb") as file:  # "x": created with the usual umask mode
-            file.write(data)
-        os.replace(temporary, path)
-    except BaseException as error:  # also KeyboardInterrupt: never leave the temporary
-        with contextlib.suppress(OSError):
-            temporary.unlink()
-        if isinstance(error, OSError):
-            raise RenderError(f"Cannot write {str(path)!r}: {error.strerror or error}") from error
-        raise
+    _write_files({path: data})
     return path
+
+
+def _write_files(files: dict) -> None:
+    """Write {path: bytes}: every file under a temporary name first, then renamed.
+
+    A failure while writing the temporaries leaves every target as it was and no
+    temporary behind; the error is a RenderError naming the path.
+    """
+    temporaries: list[tuple[pathlib.Path, pathlib.Path]] = []
+    current = None
+    try:
+        for path, data in files.items():
+            current = path
+            temporary = path.with_name(f".{path.name}.{secrets.token_hex(4)}.tmp")
+            with open(temporary, "xb") as file:  # "x": created with the usual umask mode
+                temporaries.append((temporary, path))
+                file.write(data)
+        for temporary, path in temporaries:
+            current = path
+            os.replace(temporary, path)
+    except BaseException as error:  # also KeyboardInterrupt: never leave a temporary
+        for temporary, _ in temporaries:
+            with contextlib.suppress(OSError):
+                temporary.unlink()
+        if isinstance(error, OSError):
+            raise RenderError(f"Cannot write {str(current)!r}: {error.strerror or error}") from error
+        raise
 
 
 class Digraph(graphviz.Digraph):
@@ -184,20 +206,38 @@ class Digraph(graphviz.Digraph):
                timeout: float | None = 60) -> str:
         """Like graphviz's render: save the DOT source (`filename`; default `<name>.gv`,
         or beside `outfile`), write `<source>.<format>` or `outfile`, return the written path.
+
+        The layout runs first; only when it succeeded are both files written (each under
+        a temporary name, then renamed), so a failed render leaves no `.gv` behind.
+        With `cleanup=True` the source is not written at all.
         `quiet` is accepted for graphviz's `view()`; stderr only ever appears in a RenderError.
         """
         if outfile is not None:  # as graphviz: the source goes beside it, as <stem>.gv
             outfile = pathlib.Path(outfile)
             filename = filename or outfile.with_suffix(".gv")
             format = format or outfile.suffix.lstrip(".").lower() or None
-        source_path = self.save(filename, directory=directory)
-        if outfile is not None:
-            outfile = pathlib.Path(self.directory, outfile)
+        if filename is not None:
+            self.filename = filename
+        if directory is not None:
+            self.directory = directory
+        source_path = self.filepath  # a str, as graphviz returns it
         format = format or self.format
-        written = os.fspath(render(self.source, outfile or f"{source_path}.{format}", format,
-                                   engine=engine or self.engine, timeout=timeout))
-        if cleanup:
-            os.remove(source_path)
+        written = os.fspath(pathlib.Path(self.directory, outfile)) if outfile is not None \
+            else f"{source_path}.{format}"
+        # Lay out first: a failed layout (no renderer, bad format) leaves no file behind,
+        # not even the DOT source.
+        data = pipe(self.source, format, engine or self.engine, timeout)
+        files = {}
+        if not cleanup:  # graphviz writes the source and then deletes it: here it is never written
+            files[pathlib.Path(source_path)] = self.source.encode(self.encoding)
+        files[pathlib.Path(written)] = data  # last: it wins should both paths be the same
+        for folder in {path.parent for path in files}:
+            try:
+                folder.mkdir(parents=True, exist_ok=True)
+            except OSError as error:
+                raise RenderError(f"Cannot create the folder {str(folder)!r}: "
+                                  f"{error.strerror or error}") from error
+        _write_files(files)
         if view or quiet_view:
             self._view(written, format=format, quiet=quiet_view)
         return written
