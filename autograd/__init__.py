@@ -7,7 +7,7 @@ and reverse-mode differentiation over the recorded graph.
 """
 from .value import ShapeError, Value  # noqa: I001  (value first: value, ops, engine import each other)
 from .engine import backprop, grad, topological_order
-from .functional import concat, log_softmax, logsumexp, neuron, softmax, stack, where
+from .functional import concat, linear, log_softmax, logsumexp, neuron, softmax, stack, where
 from .gradcheck import GradcheckError, gradcheck
 from .mode import AnomalyError, detect_anomaly, enable_grad, is_grad_enabled, no_grad
 from .ops import OPS, Op
@@ -15,5 +15,5 @@ from .ops import OPS, Op
 __all__ = [
     "Value", "ShapeError", "grad", "backprop", "topological_order", "no_grad", "enable_grad",
     "is_grad_enabled", "detect_anomaly", "AnomalyError", "gradcheck", "GradcheckError",
-    "concat", "stack", "where", "softmax", "log_softmax", "logsumexp", "neuron", "OPS", "Op",
+    "concat", "stack", "where", "softmax", "log_softmax", "logsumexp", "neuron", "linear", "OPS", "Op",
 ]

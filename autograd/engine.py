@@ -56,6 +56,8 @@ def fit(g, node):
         if type(g) is float:
             return g
         return float(g) if isinstance(g, (float, np.floating)) else float(np.sum(g))
+    if type(g) is np.ndarray and g.shape == node.data.shape and g.dtype == node.data.dtype:
+        return g  # the common case: nothing to undo
     g = np.asarray(g)
     target = node.data.shape
     if g.shape != target:
@@ -109,12 +111,22 @@ def backprop(outputs, seeds, create_graph: bool = False) -> dict:
             g = _run_hooks(node, g, grads, create_graph)
         if not node.op:
             continue
-        rule = table[node.op].backward
+        op = table[node.op]
+        rule = op.backward
         attrs = node.attrs
         p0, p1 = node._p0, node._p1
         # The inputs come straight from the slots, and the rule is called without * or **
         # unpacking where it can be (each builds a list or a dict per node).
-        if create_graph:
+        if op.needs or op.saves:  # rules that take extra keywords (see autograd.ops)
+            parents = node.parents
+            inputs = parents if create_graph else [p.data for p in parents]
+            extra = {}
+            if op.needs:  # which inputs need a gradient: the rule skips the others
+                extra["needs"] = tuple([p.requires_grad for p in parents])
+            if op.saves:  # what the forward kept for the backward (raw data: first order only)
+                extra["saved"] = None if create_graph or not node._extra else node._extra.get("saved")
+            contributions = rule(g, node if create_graph else node.data, *inputs, **extra, **attrs)
+        elif create_graph:
             parents = node.parents
             contributions = rule(g, node, *parents, **attrs)
         elif node._pn is not None:
@@ -145,8 +157,8 @@ def _run_hooks(node, g, grads, create_graph):
     """Call node's hooks on its finished gradient; a hook's non-None return replaces it."""
     for hook in node._extra.get("hooks", ()):
         replaced = hook(g)
-        if replaced is not None:
-            g = grads[node] = _fit_value(replaced, node) if create_graph else fit(replaced, node)
+        if replaced is not None:  # copied: the hook's caller may keep and change its array
+            g = grads[node] = _fit_value(replaced, node) if create_graph else fit(np.copy(replaced), node)
     return g
 
 
@@ -182,9 +194,19 @@ def backward(out, grad=None) -> None:
     """Add d(out)/d(node) into `.grad` of every node `out` depends on (see Value.backward)."""
     _require_grad(out)
     grads = backprop([out], [_seed(out, grad)])
+    # A leaf's .grad must be an array of its own (optimizers and users change it in place).
+    # Rules pass some gradients on unchanged (add gives g to both inputs) or as views
+    # (reshape): those are copied. Fresh results (g @ x, a sum over the batch) are kept.
+    taken = None  # ids of the arrays other nodes hold (found once, at the first array leaf)
     for node, g in grads.items():
         if node._grad is None:
-            node._grad = np.array(g) if type(g) is np.ndarray and not node.op else g
+            if not node.op and type(g) is np.ndarray:
+                if taken is None:
+                    taken = {id(v) for n, v in grads.items() if n.op and type(v) is np.ndarray}
+                if g.base is not None or id(g) in taken:
+                    g = g.copy()
+                taken.add(id(g))
+            node._grad = g
         else:
             node._grad = node._grad + g
 

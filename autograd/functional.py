@@ -63,3 +63,25 @@ def neuron(w, b, xs, row: int | None = None) -> Value:
     if len(wshape) != 1 or wshape[0] != len(xs) or any(x.ndim for x in xs):
         raise ShapeError(f"neuron: weights of shape {w.shape} (row {row}) do not fit {len(xs)} scalar inputs")
     return apply("neuron", (w, b, *xs), {"row": row} if row is not None else None)
+
+
+def linear(x, weight, bias=None) -> Value:
+    """x @ weight.T + bias as ONE graph node, like torch.nn.functional.linear.
+
+    x is (..., in) — a batch of rows or one example —, weight (out, in), bias (out,) or None.
+    The backward skips the gradient of x when x does not require one (an input batch).
+
+    >>> y = linear(np.ones((4, 3)), Value(np.ones((2, 3))), Value(np.zeros(2)))   # shape (4, 2)
+    """
+    x, weight = const(x), const(weight)
+    xs, ws = x.shape, weight.shape
+    if not xs or len(ws) != 2 or xs[-1] != ws[1]:
+        raise ShapeError(f"linear: input of shape {xs} does not fit weight of shape {ws}; "
+                         f"the weight must be (out, in) with in = the input's last axis")
+    if bias is None:
+        return apply("linear", (x, weight))
+    bias = const(bias)
+    if bias.shape != ws[:1]:
+        raise ShapeError(f"linear: bias of shape {bias.shape} does not fit weight of shape {ws}; "
+                         f"it must be ({ws[0]},), one number per output")
+    return apply("linear", (x, weight, bias))

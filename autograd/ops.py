@@ -16,9 +16,14 @@ they perform is itself recorded and can be differentiated again. The helpers bel
 
 Rules may return a gradient in the *broadcast* shape of the output: the engine sums
 it back to each input's shape in one place (`engine._fit`).
+
+Two opt-in flags save work on the first-order path: a ``needs=True`` backward gets ``needs=``
+(per input: does it require grad? a layer's input batch does not) and skips the rest; a
+``saves=True`` forward returns ``(out, saved)`` and its backward gets ``saved=`` (None: recompute).
 """
 from __future__ import annotations
 
+import functools
 import math
 from dataclasses import dataclass
 from typing import Callable
@@ -37,6 +42,8 @@ class Op:
     formula: tuple[str, ...]
     elementwise: bool = True
     doc: str = ""
+    needs: bool = False  # backward takes needs=(bool per input) and skips unneeded gradients
+    saves: bool = False  # forward returns (out, saved); backward takes saved= (None: recompute)
 
     def describe(self, attrs) -> str:
         """The display label with this node's static arguments filled in."""
@@ -46,11 +53,12 @@ class Op:
 OPS: dict[str, Op] = {}
 
 
-def defop(name, forward, backward, label, formula, elementwise=True, doc=""):
-    OPS[name] = Op(name, forward, backward, label, tuple(formula), elementwise, doc)
+def defop(name, forward, backward, label, formula, elementwise=True, doc="", needs=False, saves=False):
+    OPS[name] = Op(name, forward, backward, label, tuple(formula), elementwise, doc, needs, saves)
 
 
 # ---- dispatch helpers used inside the rules: raw data -> op.forward, Value -> record
+# (raw arrays go straight to numpy: the first-order path runs these for every node)
 
 
 def _is_node(x):
@@ -62,7 +70,8 @@ def call(name: str, *args, **attrs):
     for a in args:
         if isinstance(a, _value.Value):
             return _value.apply(name, args, attrs)
-    return OPS[name].forward(*args, **attrs)
+    op = OPS[name]
+    return op.forward(*args, **attrs)[0] if op.saves else op.forward(*args, **attrs)
 
 
 def data(x):
@@ -83,7 +92,15 @@ def log(x):
 
 
 def reshape(x, shape_):
+    if type(x) is np.ndarray:
+        return x.reshape(shape_)
     return call("reshape", x, shape=tuple(shape_))
+
+
+def sum_(x, axis=None, keepdims=False):
+    if type(x) is np.ndarray:
+        return x.sum(axis=axis, keepdims=keepdims)
+    return call("sum", x, axis=axis, keepdims=keepdims)
 
 
 def broadcast_to(x, shape_):
@@ -91,6 +108,8 @@ def broadcast_to(x, shape_):
 
 
 def swap_last(x):
+    if type(x) is np.ndarray:
+        return x.swapaxes(-1, -2)
     axes = tuple(range(len(shape(x))))
     return call("transpose", x, axes=axes[:-2] + (axes[-1], axes[-2]))
 
@@ -151,15 +170,18 @@ def _pow(x, exponent):
 
 
 def _logsumexp(x, axis=None, keepdims=False):
-    m = np.max(x, axis=axis, keepdims=True)
-    m = np.where(np.isfinite(m), m, 0)
-    r = np.log(np.sum(np.exp(x - m), axis=axis, keepdims=True)) + m
-    return r if keepdims else np.squeeze(r, axis=axis)
+    x = np.asarray(x)  # methods (x.max) skip the ~1 µs dispatch layer of functions (np.max)
+    m = x.max(axis=axis, keepdims=True)
+    if not math.isfinite(m.sum()):  # one cheap test; only ±inf/nan maxima need the shift zeroed
+        m = np.where(np.isfinite(m), m, 0)
+    r = np.log(np.exp(x - m).sum(axis=axis, keepdims=True)) + m
+    return r if keepdims else r.squeeze(axis)
 
 
 def _softmax(x, axis=-1):
-    z = np.exp(x - np.max(x, axis=axis, keepdims=True))
-    return z / np.sum(z, axis=axis, keepdims=True)
+    x = np.asarray(x)
+    z = np.exp(x - x.max(axis=axis, keepdims=True))
+    return z / z.sum(axis=axis, keepdims=True)
 
 
 def _log_softmax(x, axis=-1):
@@ -187,8 +209,10 @@ def _max_grad(g, out, x, axis=None, keepdims=False):
     return (keep_dims(g, axis, shape(x), keepdims) * share,)
 
 
-def _matmul_grad(g, out, a, b):
+def _matmul_grad(g, out, a, b, needs=(True, True)):
     sa, sb = shape(a), shape(b)
+    if len(sa) == 2 and len(sb) == 2:  # the common case: no reshapes, and skip what nobody needs
+        return g @ swap_last(b) if needs[0] else None, swap_last(a) @ g if needs[1] else None
     if len(sa) == 1 and len(sb) == 1:
         return g * b, g * a
     a2 = reshape(a, (1,) + sa) if len(sa) == 1 else a
@@ -204,6 +228,55 @@ def _matmul_grad(g, out, a, b):
     if len(sb) == 1:
         gb = reshape(gb, shape(gb)[:-2] + sb)
     return ga, gb
+
+
+def _linear(x, w, b=None):
+    out = x @ w.T
+    if b is None:
+        return out
+    in_place = b.dtype == out.dtype or out.dtype == np.result_type(out, b)  # then no second array
+    return np.add(out, b, out=out) if in_place else out + b
+
+
+def _rows(t):  # (n, features): batch axes flattened, a vector as one row
+    return t if len(shape(t)) == 2 else reshape(t, (-1, shape(t)[-1]))
+
+
+def _linear_grad(g, out, x, w, b=None, needs=(True, True, True)):
+    gx = g @ w if needs[0] else None  # skipped for an input batch: one matrix product less
+    g2 = _rows(g)
+    gw = swap_last(g2) @ _rows(x) if needs[1] else None
+    return (gx, gw) if b is None else (gx, gw, sum_(g2, axis=0) if needs[2] else None)
+
+
+def _cross_entropy(a, key, reduction="mean"):
+    """(loss, softmax(a)): the softmax is saved, so the backward skips its row maxima and sums."""
+    a = np.asarray(a)
+    m = a.max(axis=-1, keepdims=True)
+    if not math.isfinite(m.sum()):  # as in _logsumexp
+        m = np.where(np.isfinite(m), m, 0)
+    e = np.exp(a - m)
+    total = e.sum(axis=-1, keepdims=True)
+    per_row = (np.log(total) + m)[..., 0] - a[key]  # logsumexp(a) - a[target], row by row
+    n = per_row.size if reduction == "mean" else 1  # the mean as sum / n: .mean() costs ~1 µs more
+    loss = per_row if reduction == "none" else per_row.sum() / n
+    e /= total  # now the softmax, in place
+    return loss, e
+
+
+def _cross_entropy_grad(g, out, a, key, reduction="mean", saved=None):
+    if reduction == "none" and len(shape(a)) > 1:
+        g = reshape(g, shape(g) + (1,))  # one upstream gradient per row
+    elif reduction == "mean":
+        g = g / math.prod(shape(a)[:-1])  # the mean over n rows: g / n
+    if saved is None:  # recompute (a recorded op with create_graph=True)
+        p = call("softmax", a, axis=-1)
+        onehot = np.zeros(shape(p), data(p).dtype)
+        onehot[key] = 1
+        return ((p - onehot) * g,)
+    p = saved.copy()  # softmax - onehot, on a copy: a graph may be differentiated twice
+    p[key] -= 1
+    return (np.multiply(p, g, out=p),)
 
 
 def _split_grad(g, out, *xs, axis=0, stacked=False):
@@ -227,6 +300,19 @@ def _neuron_grad(g, out, w, b, *xs, row=None):
 _sum = lambda x, axis=None, keepdims=False: np.sum(x, axis=axis, keepdims=keepdims)  # noqa: E731
 _mean = lambda x, axis=None, keepdims=False: np.mean(x, axis=axis, keepdims=keepdims)  # noqa: E731
 _max = lambda x, axis=None, keepdims=False: np.max(x, axis=axis, keepdims=keepdims)  # noqa: E731
+
+
+def _spread(g, a, axis, keepdims, n):
+    """The gradient of a sum (n = 1) or mean (n = count) over axis: g / n at every element of a."""
+    if type(g) is float and type(a) is np.ndarray:  # a whole array reduced to one float: one fill
+        return np.full(a.shape, g / n, a.dtype)
+    g = keep_dims(g, axis, shape(a), keepdims)
+    return broadcast_to(g if n == 1 else g / n, shape(a))
+
+
+@functools.lru_cache(maxsize=256)  # the permutation undoing `axes`: the same ones every step
+def _inverse(axes):
+    return tuple(int(i) for i in np.argsort(axes))
 
 
 def _size(shape_, axis):
@@ -265,11 +351,10 @@ defop("relu", lambda a: a * (a > 0), lambda g, out, a: (g * (data(a) > 0),),
       "ReLU", ("1 if a > 0 else 0",), doc="max(a, 0)")
 defop("abs", abs, lambda g, out, a: (g * np.sign(data(a)),),
       "abs", ("sign(a)",), doc="|a|")
-defop("sum", _sum, lambda g, out, a, axis=None, keepdims=False:
-      (broadcast_to(keep_dims(g, axis, shape(a), keepdims), shape(a)),),
+defop("sum", _sum, lambda g, out, a, axis=None, keepdims=False: (_spread(g, a, axis, keepdims, 1),),
       "sum", ("broadcast(g)",), elementwise=False, doc="sum of a over axis")
 defop("mean", _mean, lambda g, out, a, axis=None, keepdims=False:
-      (broadcast_to(keep_dims(g, axis, shape(a), keepdims) / _size(shape(a), axis), shape(a)),),
+      (_spread(g, a, axis, keepdims, _size(shape(a), axis)),),
       "mean", ("broadcast(g) / n",), elementwise=False, doc="mean of a over axis")
 defop("max", _max, _max_grad,
       "max", ("g where a == max (ties share)",), elementwise=False, doc="max of a over axis")
@@ -278,14 +363,21 @@ defop("broadcast_to", lambda a, shape: np.broadcast_to(a, shape), lambda g, out,
 defop("reshape", lambda a, shape: np.reshape(a, shape), lambda g, out, a, shape: (reshape(g, np.shape(data(a))),),
       "reshape", ("reshape(g, a.shape)",), elementwise=False, doc="a with a new shape")
 defop("transpose", lambda a, axes: np.transpose(a, axes),
-      lambda g, out, a, axes: (call("transpose", g, axes=tuple(np.argsort(axes))),),
+      lambda g, out, a, axes: (call("transpose", g, axes=_inverse(axes)),),
       "transpose", ("transpose(g) back",), elementwise=False, doc="a with its axes permuted")
 defop("getitem", lambda a, key: a[key], lambda g, out, a, key: (call("scatter", g, key=key, shape=shape(a)),),
       "[]", ("g scattered into zeros",), elementwise=False, doc="a[key]")
 defop("scatter", _scatter, lambda g, out, a, key, shape: (g[key],),
       "scatter", ("g[key]",), elementwise=False, doc="zeros(shape) with a added at key")
 defop("matmul", lambda a, b: a @ b, _matmul_grad,
-      "@", ("g @ bᵀ", "aᵀ @ g"), elementwise=False, doc="matrix product a @ b")
+      "@", ("g @ bᵀ", "aᵀ @ g"), elementwise=False, doc="matrix product a @ b", needs=True)
+defop("linear", _linear, _linear_grad,
+      "x·Wᵀ + b", ("g @ b", "gᵀ @ a", "Σ g over the batch"), elementwise=False, needs=True,
+      doc="a layer on a batch: x @ Wᵀ + bias for inputs a = x (..., in), b = W (out, in), bias (out,)")
+defop("cross_entropy", _cross_entropy, _cross_entropy_grad,
+      "cross-entropy", ("g·(softmax(a) - onehot) / n",), elementwise=False, saves=True,
+      doc="logsumexp(a) - a[key] per row, averaged over the n rows (reduction=\"mean\"): cross-entropy "
+          "from logits a; key (np.arange(n), targets) picks each row's target class")
 defop("concat", lambda *xs, axis=0: np.concatenate(xs, axis=axis),
       lambda g, out, *xs, axis=0: _split_grad(g, out, *xs, axis=axis),
       "concat", ("g sliced back",), elementwise=False, doc="inputs joined along axis")

@@ -45,13 +45,16 @@ def _new(data, label=""):
 
 
 def const(x) -> "Value":
-    """x as a Value; numbers become constant leaves (requires_grad=False)."""
+    """x as a Value; numbers and arrays become constant leaves (requires_grad=False).
+    Float arrays are wrapped, not copied: change one only after the backward that reads it."""
     if type(x) is Value:
         return x
     if type(x) is float or type(x) is int:
         return _new(float(x))
     if isinstance(x, Value):
         return x
+    if type(x) is np.ndarray and x.ndim and x.dtype.kind == "f":
+        return _new(x)
     return _new(to_data(x))
 
 
@@ -70,10 +73,11 @@ def apply(name: str, inputs, attrs=_NO_ATTRS) -> "Value":
         out = op.forward(*[p.data for p in parents], **attrs)
     except (ValueError, IndexError, TypeError) as e:
         raise shape_error(name, parents, e) from None
+    out, saved = out if op.saves else (out, None)
     requires_grad = any(p.requires_grad for p in parents)
     if len(parents) == 2:
-        return _record(name, _normalize(out), parents[0], parents[1], None, attrs, requires_grad)
-    return _record(name, _normalize(out), None, None, parents, attrs, requires_grad)
+        return _record(name, _normalize(out), parents[0], parents[1], None, attrs, requires_grad, saved)
+    return _record(name, _normalize(out), None, None, parents, attrs, requires_grad, saved)
 
 
 # The two hot paths of scalar graphs, `apply` without its generic packing: no list of
@@ -98,17 +102,20 @@ def apply1(name: str, x, attrs=_NO_ATTRS) -> "Value":
     """apply(name, (x,), attrs) for a one-input op (neg, exp, ** 2, sum(axis=0) ...)."""
     if type(x) is not Value:
         x = const(x)
+    op = ops.OPS[name]
     try:
-        out = ops.OPS[name].forward(x.data, **attrs) if attrs else ops.OPS[name].forward(x.data)
+        out = op.forward(x.data, **attrs) if attrs else op.forward(x.data)
     except (ValueError, IndexError, TypeError) as e:
         raise shape_error(name, (x,), e) from None
+    out, saved = out if op.saves else (out, None)
     if type(out) is not float:
         out = _normalize(out)
-    return _record(name, out, x, None, None, attrs or _NO_ATTRS, x.requires_grad)
+    return _record(name, out, x, None, None, attrs or _NO_ATTRS, x.requires_grad, saved)
 
 
-def _record(name, data, p0, p1, pn, attrs, requires_grad) -> "Value":
-    """The graph node for an op's result (a plain leaf when recording is off)."""
+def _record(name, data, p0, p1, pn, attrs, requires_grad, saved=None) -> "Value":
+    """The graph node for an op's result (a plain leaf when recording is off); `saved` is
+    what a saves=True op's forward kept for its backward."""
     if not MODE.grad_enabled:
         return _new(data)
     node = object.__new__(Value)
@@ -127,6 +134,8 @@ def _record(name, data, p0, p1, pn, attrs, requires_grad) -> "Value":
         node._extra = {"site": caller_site()}
         labels = ", ".join(p.label or p.op or "?" for p in parents)
         check_finite(data, f"in the forward of {name}({labels}) at {node._extra['site']}")
+    if saved is not None and requires_grad:
+        node._extra = {**(node._extra or {}), "saved": saved}
     return node
 
 
@@ -181,7 +190,7 @@ class Value:
 
     @property
     def ndim(self) -> int:
-        return len(self.shape)
+        return 0 if type(self.data) is float else self.data.ndim
 
     @property
     def size(self) -> int:

@@ -13,6 +13,9 @@
     .venv/bin/python benchmarks/train.py            # full run (micrograd's 100 steps take ~3 min)
     .venv/bin/python benchmarks/train.py --quick    # 10 micrograd steps, extrapolated
     .venv/bin/python benchmarks/train.py --profile  # + pyinstrument profile of a digits step
+
+Every run first fixes glibc's malloc thresholds (`steady_allocator`), so that no stepper's
+arrays land on fresh zero-filled pages by the luck of the allocator's history.
 """
 from __future__ import annotations
 
@@ -32,6 +35,28 @@ os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
 BLAS_THREADS = int(os.environ["OPENBLAS_NUM_THREADS"])
 
 import numpy as np  # noqa: E402
+
+
+def steady_allocator() -> str:
+    """Make glibc's malloc keep freed memory instead of handing it back to the OS.
+
+    By default glibc mmaps every block of 128 KiB or more and returns freed heap tops
+    above a threshold, and both thresholds move with the process's history. Whether a
+    step's arrays (256 KiB at batch 256) are fresh, zero-filled pages or reused ones then
+    depends on luck: in some runs every step takes ~500 page faults (+40% time) for one
+    stepper and none for another. Fixed thresholds give every stepper the same reused
+    memory (--default-malloc skips this). Returns a note for the header line.
+    """
+    try:
+        import ctypes
+        libc = ctypes.CDLL("libc.so.6")
+        m_trim_threshold, m_mmap_threshold = -1, -3  # malloc.h
+        if libc.mallopt(m_mmap_threshold, 16 << 20) and libc.mallopt(m_trim_threshold, 256 << 20):
+            return "glibc malloc thresholds fixed (mmap 16 MiB, trim 256 MiB)"
+    except (OSError, AttributeError):
+        pass
+    return "default allocator (not glibc)"
+
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 import nn  # noqa: E402
@@ -325,9 +350,12 @@ def main():
     parser.add_argument("--quick", action="store_true", help="10 micrograd steps (extrapolated), fewer rounds")
     parser.add_argument("--profile", action="store_true", help="also profile a digits step with pyinstrument")
     parser.add_argument("--skip-micrograd", action="store_true", help="skip section 1")
+    parser.add_argument("--default-malloc", action="store_true",
+                        help="keep glibc's moving malloc thresholds (timings then vary from run to run)")
     args = parser.parse_args()
+    allocator = "default malloc thresholds" if args.default_malloc else steady_allocator()
     print(f"python {sys.version.split()[0]}, numpy {np.__version__}, {os.cpu_count()} CPUs, "
-          f"BLAS threads {BLAS_THREADS} (OPENBLAS_NUM_THREADS; PyTorch set to match)")
+          f"BLAS threads {BLAS_THREADS} (OPENBLAS_NUM_THREADS; PyTorch set to match); {allocator}")
     if not args.skip_micrograd:
         bench_moons(args.quick)
     bench_digits(args.quick)

@@ -5,7 +5,7 @@ The same object takes either
     node (Σ w·x + b, `autograd.neuron`) followed by its activation node, labelled
     "L0.n3" and "L0.n3.out" so a drawing reads like a textbook figure; or
   * a batch as a 2-D array or tensor Value (batch, nin), or one example as a 1-D
-    array: one matrix product per layer, `x @ weight.T + bias`.
+    array: one `linear` node per layer, `x @ weight.T + bias`.
 Both give the same numbers and the same parameter gradients.
 
 Parameters are shaped like PyTorch's: `weight` is (nout, nin), `bias` is (nout,).
@@ -14,7 +14,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from autograd import ShapeError, Value, neuron
+from autograd import ShapeError, Value, linear, neuron
+from autograd.value import const
 
 from .activations import get_activation, identity
 from .init import init_weight, rng_from
@@ -35,10 +36,13 @@ def is_example(x) -> bool:
 
 
 def as_batch(x) -> Value:
-    """A batch input as a Value: arrays and nested lists become constants (no gradient)."""
+    """A batch input as a Value: arrays and nested lists become constants (no gradient).
+
+    A float array is wrapped, not copied (copying a batch costs as much as a layer's tanh).
+    """
     if isinstance(x, Value):
         return x
-    return Value(np.asarray(x) if isinstance(x, (list, tuple)) else x, requires_grad=False)
+    return const(np.asarray(x) if isinstance(x, (list, tuple)) else x)
 
 
 class Layer(Module):
@@ -72,9 +76,7 @@ class Layer(Module):
                 f"{self._who()}: expects inputs of shape (batch, {self.nin}) or ({self.nin},) "
                 f"(weight shape {self.weight.shape}), got shape {x.shape}; check the previous layer's "
                 f"width or the number of features in x")
-        z = x @ self.weight.mT
-        if self.bias is not None:
-            z = z + self.bias
+        z = linear(x, self.weight, self.bias)  # one graph node (and one fused backward) per layer
         z.label = f"{self.name}.z"
         if self._act is identity:
             return z

@@ -9,6 +9,7 @@ from __future__ import annotations
 import numpy as np
 
 from autograd import ShapeError, Value, stack
+from autograd.value import apply
 
 REDUCTIONS = ("mean", "sum", "none")
 
@@ -91,9 +92,11 @@ def cross_entropy(logits, targets, reduction: str = "mean") -> Value:
     if y.size and (y.min() < 0 or y.max() >= classes):
         raise ValueError(f"cross_entropy: class indices must lie in [0, {classes}) for {classes} logits, "
                          f"got values from {y.min()} to {y.max()}")
-    logp = z.log_softmax(axis=-1)
-    picked = logp[np.arange(len(y)), y] if z.ndim == 2 else logp[int(y)]
-    return _reduce(-picked, reduction, "cross_entropy")
+    if reduction not in REDUCTIONS:
+        raise ValueError(f"cross_entropy: unknown reduction {reduction!r}; use one of {REDUCTIONS}")
+    # One fused node, logsumexp(z) - z[target] per row, whose backward is softmax(z) - onehot.
+    key = (np.arange(len(y)), y) if z.ndim == 2 else (int(y),)
+    return apply("cross_entropy", (z,), {"key": key, "reduction": reduction})
 
 
 def hinge(scores, targets, reduction: str = "mean") -> Value:

@@ -189,6 +189,30 @@ def neuron_case(draw):
     return (lambda w, b, *x: autograd.neuron(w, b, x, row=row)), [arr(draw, (rows, n)), arr(draw, (rows,))] + xs
 
 
+def linear_case(draw):
+    """x (..., in) through weight (out, in) and maybe a bias; sometimes x is a constant
+    batch, so the rule skips its gradient (needs=(False, True, True))."""
+    n_in, n_out = draw(st.integers(1, 3)), draw(st.integers(1, 3))
+    lead = draw(st.sampled_from([(), (2,), (3,), (2, 2)]))
+    x, w = arr(draw, lead + (n_in,)), arr(draw, (n_out, n_in))
+    if draw(st.booleans()):
+        return (lambda w_, b_: autograd.linear(x.astype(w_.dtype), w_, b_)), [w, arr(draw, (n_out,))]
+    if draw(st.booleans()):
+        return (lambda x_, w_: autograd.linear(x_, w_)), [x, w]
+    return (lambda x_, w_, b_: autograd.linear(x_, w_, b_)), [x, w, arr(draw, (n_out,))]
+
+
+def cross_entropy_case(draw):
+    """Logits (n, classes) or (classes,), the targets' key, and a reduction."""
+    classes = draw(st.integers(1, 4))
+    rows = draw(st.sampled_from([None, 1, 2, 3]))
+    targets = draw(hnp.arrays(np.int64, () if rows is None else (rows,), elements=st.integers(0, classes - 1)))
+    key = (int(targets),) if rows is None else (np.arange(rows), targets)
+    reduction = draw(st.sampled_from(["mean", "sum", "none"]))
+    logits = arr(draw, (classes,) if rows is None else (rows, classes))
+    return (lambda a: apply("cross_entropy", (a,), {"key": key, "reduction": reduction})), [logits]
+
+
 CASES = [
     binary("add", lambda a, b: a + b),
     binary("add", lambda a, b: 1.5 + a + b * 0 + np.full(b.shape, 0.25, b.dtype), name="add_reflected"),
@@ -228,6 +252,8 @@ CASES = [
     Case("stack", "stack", stack_case),
     Case("where", "where", where_case),
     Case("neuron", "neuron", neuron_case),
+    Case("linear", "linear", linear_case),
+    Case("cross_entropy", "cross_entropy", cross_entropy_case),
 ]
 
 

@@ -220,3 +220,51 @@ def test_hessian_vector_product_matches_double_backward(rng):
     theirs = torch.autograd.grad((h1 * torch.tensor(v1)).sum() + (h2 * torch.tensor(v2)).sum(), [T1, T2])
     for o, t in zip(ours, theirs):
         np.testing.assert_allclose(o.data, t.numpy(), **TOL)
+
+
+# ---- the fused layer and loss ops: linear and cross_entropy ------------------------------
+
+LINEAR_SHAPES = [((5, 3), True), ((3,), True), ((2, 4, 3), True), ((5, 3), False)]
+
+
+@pytest.mark.parametrize("x_shape, bias", LINEAR_SHAPES, ids=str)
+def test_linear_like_torch_functional_linear(x_shape, bias, rng):
+    arrays = [rng.normal(size=x_shape), rng.normal(size=(4, 3))] + ([rng.normal(size=4)] if bias else [])
+    compare(lambda *v: autograd.linear(*v), lambda *t: torch.nn.functional.linear(*t), arrays)
+
+
+def test_linear_of_a_constant_batch_gives_the_parameters_torchs_gradients(rng):
+    x = rng.normal(size=(6, 3))  # not a Value: no gradient is computed for it
+    compare(lambda w, b: autograd.linear(x, w, b), lambda w, b: torch.nn.functional.linear(torch.tensor(x), w, b),
+            [rng.normal(size=(2, 3)), rng.normal(size=2)])
+
+
+@pytest.mark.parametrize("reduction", ["mean", "sum", "none"])
+def test_cross_entropy_like_torch(reduction, rng):
+    import nn
+    labels = rng.integers(0, 5, size=7)
+    compare(lambda z: nn.cross_entropy(z, labels, reduction=reduction),
+            lambda t: torch.nn.functional.cross_entropy(t, torch.tensor(labels), reduction=reduction),
+            [rng.normal(size=(7, 5)) * 3])
+    compare(lambda z: nn.cross_entropy(z, 2, reduction=reduction),  # one example: (classes,) logits
+            lambda t: torch.nn.functional.cross_entropy(t, torch.tensor(2), reduction=reduction),
+            [rng.normal(size=5)])
+
+
+def test_second_derivatives_through_linear_and_cross_entropy_match_torch(rng):
+    """A Hessian-vector product through the fused ops (their create_graph path)."""
+    import nn
+    x, labels = rng.normal(size=(5, 3)), rng.integers(0, 4, size=5)
+    w1, b1, w2, b2 = rng.normal(size=(6, 3)), rng.normal(size=6), rng.normal(size=(4, 6)), rng.normal(size=4)
+    vs = [rng.normal(size=a.shape) for a in (w1, b1, w2, b2)]
+    params = [Value(a) for a in (w1, b1, w2, b2)]
+    loss = nn.cross_entropy(autograd.linear(autograd.linear(x, *params[:2]).tanh(), *params[2:]), labels)
+    gs = grad(loss, params, create_graph=True)
+    ours = grad(sum((g * v).sum() for g, v in zip(gs, vs)), params)
+    ts = [torch.tensor(a, requires_grad=True) for a in (w1, b1, w2, b2)]
+    F = torch.nn.functional
+    tloss = F.cross_entropy(F.linear(torch.tanh(F.linear(torch.tensor(x), *ts[:2])), *ts[2:]), torch.tensor(labels))
+    hs = torch.autograd.grad(tloss, ts, create_graph=True)
+    theirs = torch.autograd.grad(sum((h * torch.tensor(v)).sum() for h, v in zip(hs, vs)), ts)
+    for o, t in zip(ours, theirs):
+        np.testing.assert_allclose(o.data, t.numpy(), **TOL)
