@@ -78,3 +78,10 @@ def index_key(key):
     if key is None or key is Ellipsis or isinstance(key, (int, np.integer, slice)):
         return key
     raise TypeError(f"getitem: unsupported index {key!r}; use ints, slices, None, ..., int or bool arrays")
+
+
+def check_matmul(a, b):
+    """(a, b) if both have at least one dimension, else a ShapeError saying to use *."""
+    if a.ndim == 0 or b.ndim == 0:
+        raise ShapeError(f"matmul: needs at least 1-d operands, got {a.shape} and {b.shape}; use * for scalars")
+    return a, b

@@ -62,7 +62,7 @@ def fit(g, node):
     target = node.data.shape
     if g.shape != target:
         lead = g.ndim - len(target)
-        if lead < 0 or g.size < node.data.size:
+        if lead < 0 or any(gs == 1 and ts != 1 for gs, ts in zip(g.shape[lead:], target)):
             try:
                 return np.array(np.broadcast_to(g, target), dtype=node.data.dtype)
             except ValueError:
@@ -158,6 +158,8 @@ def _run_hooks(node, g, grads, create_graph):
     for hook in node._extra.get("hooks", ()):
         replaced = hook(g)
         if replaced is not None:  # copied: the hook's caller may keep and change its array
+            if not create_graph and isinstance(replaced, _value.Value):
+                replaced = replaced.data
             g = grads[node] = _fit_value(replaced, node) if create_graph else fit(np.copy(replaced), node)
     return g
 

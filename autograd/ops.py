@@ -333,9 +333,11 @@ defop("div", _div, lambda g, out, a, b: (_div(g, b), _div(-g * out, b)),
       "/", ("1/b", "-out/b"), doc="a / b")
 defop("neg", lambda a: -a, lambda g, out, a: (-g,),
       "neg", ("-1",), doc="-a")
-defop("pow", _pow, lambda g, out, a, exponent: (g * exponent * call("pow", a, exponent=exponent - 1),),
+defop("pow", _pow, lambda g, out, a, exponent:
+      (g * 0.0 if exponent == 0 else g * exponent * call("pow", a, exponent=exponent - 1),),  # x**0: 0, not 0·inf
       "**{exponent}", ("p·a^(p-1)",), doc="a ** p for a number p")
-defop("pow_value", _pow, lambda g, out, a, b: (g * b * call("pow_value", a, b - 1), g * out * log(a)),
+defop("pow_value", _pow, lambda g, out, a, b:  # log(a + [a == 0]): d(0**b)/db is 0, not 0·(-inf)
+      (g * b * call("pow_value", a, b - 1), g * out * log(a + (data(a) == 0))),
       "**", ("b·a^(b-1)", "out·log(a)"), doc="a ** b for two Values")
 defop("exp", _scalar_safe(math.exp, np.exp), lambda g, out, a: (g * out,),
       "exp", ("out",), doc="e^a")
@@ -347,7 +349,7 @@ defop("tanh", _scalar_safe(math.tanh, np.tanh), lambda g, out, a: (g * (1 - out 
       "tanh", ("1 - out²",), doc="tanh(a)")
 defop("sigmoid", _sigmoid, lambda g, out, a: (g * out * (1 - out),),
       "σ", ("out·(1 - out)",), doc="1 / (1 + e^-a), computed without overflow")
-defop("relu", lambda a: a * (a > 0), lambda g, out, a: (g * (data(a) > 0),),
+defop("relu", lambda a: (0.0 if a < 0 else a) if type(a) is float else np.maximum(a, 0), lambda g, out, a: (g * (data(a) > 0),),
       "ReLU", ("1 if a > 0 else 0",), doc="max(a, 0)")
 defop("abs", abs, lambda g, out, a: (g * np.sign(data(a)),),
       "abs", ("sign(a)",), doc="|a|")

@@ -7,12 +7,14 @@ of those links is what `backward()` walks in reverse (see `autograd.engine`).
 from __future__ import annotations
 
 import copy
+import numbers
+import operator
 from types import MappingProxyType
 
 import numpy as np
 
 from . import engine, ops
-from .arguments import ShapeError, check_axis, index_key, reduce_attrs, shape_error, to_data
+from .arguments import ShapeError, check_axis, check_matmul, index_key, reduce_attrs, shape_error, to_data
 from .mode import MODE, caller_site, check_finite
 
 _NO_ATTRS = MappingProxyType({})
@@ -173,7 +175,9 @@ class Value:
 
     @grad.setter
     def grad(self, g):
-        self._grad = None if g is None else engine.fit(g, self)
+        if g is not None and np.shape(ops.data(g)) != self.shape:
+            raise ValueError(f"grad must have the shape of data {self.shape}, got {np.shape(ops.data(g))}")
+        self._grad = None if g is None else engine.fit(ops.data(g), self)
 
     @property
     def parents(self) -> tuple:
@@ -216,6 +220,13 @@ class Value:
         """The same data as a new leaf that does not require grad."""
         return _new(self.data, self.label)
 
+    def __getstate__(self):  # pickling: attrs as a plain dict (a mappingproxy cannot be pickled)
+        return {k: (dict(self.attrs) if k == "attrs" else getattr(self, k)) for k in self.__slots__[:-1]}
+
+    def __setstate__(self, state):
+        for k, v in state.items():
+            setattr(self, k, MappingProxyType(v) if k == "attrs" else v)
+
     def __deepcopy__(self, memo):
         """Copy data, grad and label (and, for results, the graph below them)."""
         v = _new(copy.deepcopy(self.data, memo), self.label)
@@ -248,17 +259,9 @@ class Value:
         return bool(self.item())
 
     # comparisons give plain (non-differentiable) booleans or boolean arrays
-    def __lt__(self, other):
-        return self.data < ops.data(other)
-
-    def __le__(self, other):
-        return self.data <= ops.data(other)
-
-    def __gt__(self, other):
-        return self.data > ops.data(other)
-
-    def __ge__(self, other):
-        return self.data >= ops.data(other)
+    __lt__, __le__, __gt__, __ge__ = (
+        (lambda f: lambda self, other: f(self.data, ops.data(other)))(f)
+        for f in (operator.lt, operator.le, operator.gt, operator.ge))
 
     __hash__ = object.__hash__
 
@@ -304,8 +307,9 @@ class Value:
     def __pow__(self, other):
         if isinstance(other, Value):
             return apply2("pow_value", self, other)
-        if not isinstance(other, (int, float)):
+        if not isinstance(other, numbers.Real):
             raise TypeError(f"exponent must be a number or a Value, got {type(other).__name__}")
+        other = int(other) if isinstance(other, numbers.Integral) else float(other)
         return apply1("pow", self, {"exponent": other})
 
     def __rpow__(self, other):
@@ -315,10 +319,10 @@ class Value:
         return apply1("neg", self)
 
     def __matmul__(self, other):
-        return _matmul(self, other)
+        return apply("matmul", check_matmul(self, const(other)))
 
     def __rmatmul__(self, other):
-        return _matmul(const(other), self)
+        return apply("matmul", check_matmul(const(other), self))
 
     # ---- elementwise functions -------------------------------------------------
     def exp(self):
@@ -391,9 +395,3 @@ class Value:
         if type(self.data) is float:
             raise ShapeError(f"getitem: a scalar Value cannot be indexed (key {key!r})")
         return apply("getitem", (self,), {"key": index_key(key)})
-
-
-def _matmul(a, b):
-    if a.ndim == 0 or b.ndim == 0:
-        raise ShapeError(f"matmul: operands need at least 1 dimension, got shapes {a.shape} and {b.shape}; use * for scalars")
-    return apply("matmul", (a, b))
