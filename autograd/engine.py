@@ -196,21 +196,18 @@ def backward(out, grad=None) -> None:
     """Add d(out)/d(node) into `.grad` of every node `out` depends on (see Value.backward)."""
     _require_grad(out)
     grads = backprop([out], [_seed(out, grad)])
-    # A leaf's .grad must be an array of its own (optimizers and users change it in place).
+    # Every .grad must be an array of its own (optimizers and users change it in place).
     # Rules pass some gradients on unchanged (add gives g to both inputs) or as views
-    # (reshape): those are copied. Fresh results (g @ x, a sum over the batch) are kept.
-    taken = None  # ids of the arrays other nodes hold (found once, at the first array leaf)
+    # (reshape, broadcast): those are copied. Fresh results (g @ x, a batch sum) are kept.
+    owned = set()
     for node, g in grads.items():
-        if node._grad is None:
-            if not node.op and type(g) is np.ndarray:
-                if taken is None:
-                    taken = {id(v) for n, v in grads.items() if n.op and type(v) is np.ndarray}
-                if g.base is not None or id(g) in taken:
-                    g = g.copy()
-                taken.add(id(g))
-            node._grad = g
-        else:
-            node._grad = node._grad + g
+        if type(node.data) is not float:
+            if type(g) is not np.ndarray:
+                g = np.asarray(g)  # a 0-d float32 node gets a 0-d array, not a numpy scalar
+            elif g.base is not None or not g.flags.writeable or id(g) in owned:
+                g = g.copy()
+            owned.add(id(g))
+        node._grad = g if node._grad is None else node._grad + g
 
 
 def grad(outputs, inputs, grad_outputs=None, create_graph: bool = False, allow_unused: bool = False):

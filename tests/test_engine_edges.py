@@ -63,3 +63,21 @@ def test_setting_grad_needs_the_shape_of_data():
     t = Value(np.zeros((2, 2)))
     t.grad = np.ones((2, 2))
     assert t.grad.sum() == 4.0
+
+
+def test_every_grad_is_a_writable_array_of_its_own():
+    x = Value(np.ones(3))
+    y = x * 2
+    z = y + 1
+    z.sum().backward()
+    grads = [x.grad, y.grad, z.grad]
+    assert all(g.flags.writeable for g in grads)
+    assert len({id(g) for g in grads}) == 3
+    y.grad += 1  # changing one node's gradient leaves the others alone
+    assert z.grad.tolist() == [1.0, 1.0, 1.0]
+
+
+def test_a_0d_float32_node_gets_a_0d_float32_grad():
+    a = Value(np.array(2.0, dtype=np.float32))
+    (a * a).backward()
+    assert type(a.grad) is np.ndarray and a.grad.dtype == np.float32 and a.grad.shape == ()
