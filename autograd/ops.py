@@ -374,7 +374,7 @@ defop("scatter", _scatter, lambda g, out, a, key, shape: (g[key],),
 defop("matmul", lambda a, b: a @ b, _matmul_grad,
       "@", ("g @ bᵀ", "aᵀ @ g"), elementwise=False, doc="matrix product a @ b", needs=True)
 defop("linear", _linear, _linear_grad,
-      "x·Wᵀ + b", ("g @ b", "gᵀ @ a", "Σ g over the batch"), elementwise=False, needs=True,
+      "x·Wᵀ + b", ("g @ W", "gᵀ @ x", "Σ g over the batch"), elementwise=False, needs=True,
       doc="a layer on a batch: x @ Wᵀ + bias for inputs a = x (..., in), b = W (out, in), bias (out,)")
 defop("cross_entropy", _cross_entropy, _cross_entropy_grad,
       "cross-entropy", ("g·(softmax(a) - onehot) / n",), elementwise=False, saves=True,
