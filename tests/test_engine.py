@@ -93,15 +93,14 @@ def micrograd_sanity(x):
 def micrograd_more_ops(a, b):
     c = a + b
     d = a * b + b ** 3
-    c += c + 1
-    c += 1 + c + (-a)
-    d += d * 2 + (b + a).relu()
-    d += 3 * d + (b - a).relu()
+    c = c + c + 1  # micrograd writes c += c + 1: the same for Values, and safe for torch tensors
+    c = c + 1 + c + (-a)
+    d = d + d * 2 + (b + a).relu()
+    d = d + 3 * d + (b - a).relu()
     e = c - d
     f = e ** 2
     g = f / 2.0
-    g += 10.0 / f
-    return g
+    return g + 10.0 / f
 
 
 def test_micrograd_sanity_check():

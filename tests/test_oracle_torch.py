@@ -11,6 +11,8 @@ import pytest
 import autograd
 from autograd import Value, grad
 
+from test_engine import micrograd_more_ops, micrograd_sanity  # micrograd's own test expressions
+
 torch = pytest.importorskip("torch", exc_type=ImportError)  # absent or broken install: skip
 pytestmark = pytest.mark.oracle
 
@@ -165,26 +167,6 @@ def test_neuron_and_scatter_against_their_torch_spelling(rng):
     compare(lambda v: autograd.value.apply("scatter", (v,), {"key": key, "shape": (4, 2)}),
             lambda v: torch.zeros(4, 2, dtype=torch.float64).index_add(0, torch.tensor(key), v),
             [rng.normal(size=(3, 2))])
-
-
-def micrograd_sanity(x):
-    z = 2 * x + 2 + x
-    q = z.relu() + z * x
-    h = (z * z).relu()
-    return h + q + q * x
-
-
-def micrograd_more_ops(a, b):
-    c = a + b
-    d = a * b + b ** 3
-    c = c + c + 1
-    c = c + 1 + c + (-a)
-    d = d + d * 2 + (b + a).relu()
-    d = d + 3 * d + (b - a).relu()
-    e = c - d
-    f = e ** 2
-    g = f / 2.0
-    return g + 10.0 / f
 
 
 @pytest.mark.parametrize("x", [-4.0, -0.3, 1.7])

@@ -393,6 +393,10 @@ __SVG__
 def page(title: str, svg: str, data: str, css: str) -> str:
     """The whole page. `title` must be HTML-escaped and `data` script-safe JSON already."""
     # one pass, so text inside the SVG or the data can never be taken for a marker
-    parts = {"__TITLE__": title, "__PAGE_CSS__": PAGE_CSS, "__STATE_CSS__": css, "__SVG__": svg,
-             "__DATA__": data, "__PAGE_JS__": PAGE_JS}
-    return re.sub("|".join(parts), lambda m: parts[m.group(0)], PAGE)
+    return fill(PAGE, {"__TITLE__": title, "__PAGE_CSS__": PAGE_CSS, "__STATE_CSS__": css, "__SVG__": svg,
+                       "__DATA__": data, "__PAGE_JS__": PAGE_JS})
+
+
+def fill(template: str, parts: dict) -> str:
+    """Replace every marker of `parts` in one pass (inserted text is never scanned again)."""
+    return re.sub("|".join(map(re.escape, parts)), lambda m: parts[m.group(0)], template)

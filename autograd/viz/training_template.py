@@ -8,7 +8,7 @@ and width formulas read their constants from the data, so they stay those of
 """
 from __future__ import annotations
 
-import re
+from .player_template import fill
 
 CSS = """
 :root { --ink: #111827; --muted: #6b7280; --line: #e5e7eb; --accent: #ea580c; }
@@ -201,6 +201,5 @@ __LOSS__
 
 def page(title: str, network_svg: str, loss_svg: str, data: str) -> str:
     """The whole page. `title` must be HTML-escaped and `data` script-safe JSON already."""
-    parts = {"__TITLE__": title, "__CSS__": CSS, "__NETWORK__": network_svg, "__LOSS__": loss_svg,
-             "__DATA__": data, "__JS__": JS}
-    return re.sub("|".join(parts), lambda m: parts[m.group(0)], PAGE)
+    return fill(PAGE, {"__TITLE__": title, "__CSS__": CSS, "__NETWORK__": network_svg, "__LOSS__": loss_svg,
+                       "__DATA__": data, "__JS__": JS})
