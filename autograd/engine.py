@@ -5,6 +5,8 @@ adds that result into `.grad`; `grad()` picks the requested inputs out of it.
 """
 from __future__ import annotations
 
+import operator
+
 import numpy as np
 
 from . import ops
@@ -12,37 +14,33 @@ from . import value as _value
 from .mode import MODE, check_finite
 
 
-_EMIT = object()  # stack marker in topological_order: "emit the node below me"
-
-
 def topological_order(roots, requires_grad_only: bool = False) -> list:
     """Every node the roots depend on, each once, inputs before the nodes that use them.
 
-    Iterative (no recursion limit): a million-node chain is fine. Shared by backward,
-    the graph drawer and the step recorder.
+    A node is always deeper than its inputs (its depth is 1 + the deepest input's, 0 for
+    a leaf), so the reachable nodes sorted by depth are in topological order: one walk
+    that collects them (no recursion: a million-node chain is fine) and one sort in C.
+    Nodes of equal depth keep the order of a depth-first walk over the inputs in order
+    (x before W before b), which the drawer and the step recorder number them by.
     """
     roots = [roots] if isinstance(roots, _value.Value) else list(roots)
-    order, seen = [], set()
-    # Depth-first over the inputs in order, as the recursive version would go, with a
-    # stack of plain nodes (no iterator or tuple kept per node): a node is entered when
-    # popped, pushed back under _EMIT, and emitted when the marker comes off again,
-    # after all its inputs (pushed above it, last input first) are emitted.
-    stack = roots[::-1]
+    stack = list(dict.fromkeys(roots))[::-1]  # each root once
+    seen = set(stack)
+    found = []
     while stack:
         node = stack.pop()
-        if node is _EMIT:
-            order.append(stack.pop())
-            continue
-        if node in seen:
-            continue
-        seen.add(node)
-        stack.append(node)
-        stack.append(_EMIT)
-        # the inputs straight from the slots (see Value.__slots__); None = no such input
+        found.append(node)
+        # the inputs straight from the slots (see Value.__slots__), last first so that the
+        # first input is walked first; None = no such input
         for p in (node._p1, node._p0) if node._pn is None else node._pn[::-1]:
             if p is not None and p not in seen and (p.requires_grad or not requires_grad_only):
+                seen.add(p)
                 stack.append(p)
-    return order
+    found.sort(key=_DEPTH)
+    return found
+
+
+_DEPTH = operator.attrgetter("_depth")
 
 
 def _mismatch(g_shape, node):
@@ -107,50 +105,55 @@ def backprop(outputs, seeds, create_graph: bool = False) -> dict:
         g = grads.get(node)
         if g is None:
             continue
-        if node._extra is not None:
+        if node._extra is not None and "hooks" in node._extra:
             g = _run_hooks(node, g, grads, create_graph)
         if not node.op:
             continue
         op = table[node.op]
         rule = op.backward
         attrs = node.attrs
-        p0, p1 = node._p0, node._p1
-        # The inputs come straight from the slots, and the rule is called without * or **
-        # unpacking where it can be (each builds a list or a dict per node).
-        if op.needs or op.saves:  # rules that take extra keywords (see autograd.ops)
-            parents = node.parents
-            inputs = parents if create_graph else [p.data for p in parents]
-            extra = {}
-            if op.needs:  # which inputs need a gradient: the rule skips the others
-                extra["needs"] = tuple([p.requires_grad for p in parents])
-            if op.saves:  # what the forward kept for the backward (raw data: first order only)
-                extra["saved"] = None if create_graph or not node._extra else node._extra.get("saved")
-            contributions = rule(g, node if create_graph else node.data, *inputs, **extra, **attrs)
-        elif create_graph:
-            parents = node.parents
-            contributions = rule(g, node, *parents, **attrs)
-        elif node._pn is not None:
-            parents = node._pn
-            contributions = rule(g, node.data, *[p.data for p in parents], **attrs)
-        elif p1 is None:
-            parents = (p0,)
+        p0, p1, parents = node._p0, node._p1, node._pn
+        if parents is None:
+            parents = (p0,) if p1 is None else (p0, p1)
+        # The rule is called without * or ** unpacking where it can be (each builds a
+        # list or a dict per node): this loop runs once per node of every backward.
+        if create_graph:
+            contributions = rule(g, node, *parents, **_extra_keywords(op, node, parents, True), **attrs)
+        elif op.needs or op.saves:  # rules that take extra keywords (see autograd.ops)
+            contributions = rule(g, node.data, *[p.data for p in parents],
+                                 **_extra_keywords(op, node, parents, False), **attrs)
+        elif p1 is None and node._pn is None:
             contributions = rule(g, node.data, p0.data, **attrs) if attrs else rule(g, node.data, p0.data)
-        else:
-            parents = (p0, p1)
+        elif node._pn is None:
             contributions = (rule(g, node.data, p0.data, p1.data, **attrs) if attrs
                              else rule(g, node.data, p0.data, p1.data))
-        for i, (p, c) in enumerate(zip(parents, contributions)):
+        else:
+            contributions = rule(g, node.data, *[p.data for p in parents], **attrs)
+        for p, c in zip(parents, contributions):
             if c is None or not p.requires_grad:
                 continue
             if create_graph:
                 c = _fit_value(c, p)
-            elif type(c) is not float or type(p.data) is not float:
-                c = fit(c, p)
+            else:
+                d = p.data  # fit() unless c already has p's type, shape and dtype (the usual case)
+                if type(c) is not type(d) or type(d) is not float and (c.shape != d.shape or c.dtype != d.dtype):
+                    c = fit(c, p)
             if anomaly:
-                _check_gradient(c, node, i, p)
+                _check_gradient(c, node, parents.index(p), p)
             prev = grads.get(p)
             grads[p] = c if prev is None else prev + c
     return grads
+
+
+def _extra_keywords(op, node, parents, create_graph) -> dict:
+    """needs= (which inputs need a gradient: the rule skips the others) and saved= (what the
+    forward kept for the backward; raw data, so first order only) for rules that take them."""
+    extra = {}
+    if op.needs:
+        extra["needs"] = tuple([p.requires_grad for p in parents])
+    if op.saves:
+        extra["saved"] = None if create_graph or node._extra is None else node._extra.get("saved")
+    return extra
 
 
 def _run_hooks(node, g, grads, create_graph):

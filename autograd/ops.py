@@ -98,8 +98,8 @@ def reshape(x, shape_):
 
 
 def sum_(x, axis=None, keepdims=False):
-    if type(x) is np.ndarray:
-        return x.sum(axis=axis, keepdims=keepdims)
+    if type(x) is np.ndarray:  # np.add.reduce: x.sum without its Python wrapper
+        return np.add.reduce(x, axis=axis, keepdims=keepdims)
     return call("sum", x, axis=axis, keepdims=keepdims)
 
 
@@ -239,27 +239,29 @@ def _linear(x, w, b=None):
 
 
 def _rows(t):  # (n, features): batch axes flattened, a vector as one row
-    return t if len(shape(t)) == 2 else reshape(t, (-1, shape(t)[-1]))
+    return t if t.ndim == 2 else reshape(t, (-1, shape(t)[-1]))
 
 
 def _linear_grad(g, out, x, w, b=None, needs=(True, True, True)):
     gx = g @ w if needs[0] else None  # skipped for an input batch: one matrix product less
-    g2 = _rows(g)
-    gw = swap_last(g2) @ _rows(x) if needs[1] else None
-    return (gx, gw) if b is None else (gx, gw, sum_(g2, axis=0) if needs[2] else None)
+    if g.ndim != 2:  # (..., out): the weight gradient sums over every leading axis
+        g, x = _rows(g), _rows(x)
+    gw = g.T @ x if needs[1] else None
+    return (gx, gw) if b is None else (gx, gw, sum_(g, axis=0) if needs[2] else None)
 
 
 def _cross_entropy(a, key, reduction="mean"):
     """(loss, softmax(a)): the softmax is saved, so the backward skips its row maxima and sums."""
     a = np.asarray(a)
-    m = a.max(axis=-1, keepdims=True)
-    if not math.isfinite(m.sum()):  # as in _logsumexp
+    # ufunc.reduce rather than a.max() / a.sum(): the same, without numpy's Python wrapper
+    m = np.maximum.reduce(a, axis=-1, keepdims=True)
+    if not math.isfinite(np.add.reduce(m, axis=None)):  # as in _logsumexp
         m = np.where(np.isfinite(m), m, 0)
     e = np.exp(a - m)
-    total = e.sum(axis=-1, keepdims=True)
+    total = np.add.reduce(e, axis=-1, keepdims=True)
     per_row = (np.log(total) + m)[..., 0] - a[key]  # logsumexp(a) - a[target], row by row
     n = per_row.size if reduction == "mean" else 1  # the mean as sum / n: .mean() costs ~1 µs more
-    loss = per_row if reduction == "none" else per_row.sum() / n
+    loss = per_row if reduction == "none" else np.add.reduce(per_row, axis=None) / n
     e /= total  # now the softmax, in place
     return loss, e
 

@@ -40,6 +40,7 @@ def _new(data, label=""):
     v.label = label
     v.op = ""
     v._p0 = v._p1 = v._pn = None
+    v._depth = 0
     v.attrs = _NO_ATTRS
     v.requires_grad = False
     v._extra = None
@@ -72,14 +73,16 @@ def apply(name: str, inputs, attrs=_NO_ATTRS) -> "Value":
     attrs = attrs or _NO_ATTRS
     parents = tuple([x if type(x) is Value else const(x) for x in inputs])
     try:
-        out = op.forward(*[p.data for p in parents], **attrs)
+        out = op.forward(*[p.data for p in parents], **attrs) if attrs else op.forward(*[p.data for p in parents])
     except (ValueError, IndexError, TypeError) as e:
         raise shape_error(name, parents, e) from None
     out, saved = out if op.saves else (out, None)
-    requires_grad = any(p.requires_grad for p in parents)
+    if type(out) is not np.ndarray or not out.ndim:
+        out = _normalize(out)
+    requires_grad = True in [p.requires_grad for p in parents]
     if len(parents) == 2:
-        return _record(name, _normalize(out), parents[0], parents[1], None, attrs, requires_grad, saved)
-    return _record(name, _normalize(out), None, None, parents, attrs, requires_grad, saved)
+        return _record(name, out, parents[0], parents[1], None, attrs, requires_grad, saved)
+    return _record(name, out, None, None, parents, attrs, requires_grad, saved)
 
 
 # The two hot paths of scalar graphs, `apply` without its generic packing: no list of
@@ -95,7 +98,7 @@ def apply2(name: str, a, b) -> "Value":
         out = ops.OPS[name].forward(a.data, b.data)
     except (ValueError, IndexError, TypeError) as e:
         raise shape_error(name, (a, b), e) from None
-    if type(out) is not float:
+    if type(out) is not float and (type(out) is not np.ndarray or not out.ndim):
         out = _normalize(out)
     return _record(name, out, a, b, None, _NO_ATTRS, a.requires_grad or b.requires_grad)
 
@@ -110,7 +113,7 @@ def apply1(name: str, x, attrs=_NO_ATTRS) -> "Value":
     except (ValueError, IndexError, TypeError) as e:
         raise shape_error(name, (x,), e) from None
     out, saved = out if op.saves else (out, None)
-    if type(out) is not float:
+    if type(out) is not float and (type(out) is not np.ndarray or not out.ndim):
         out = _normalize(out)
     return _record(name, out, x, None, None, attrs or _NO_ATTRS, x.requires_grad, saved)
 
@@ -128,6 +131,14 @@ def _record(name, data, p0, p1, pn, attrs, requires_grad, saved=None) -> "Value"
     node._p0 = p0
     node._p1 = p1
     node._pn = pn
+    # depth: 1 + the deepest input, so that inputs always sort before their results
+    if pn is None:
+        depth = p0._depth
+        if p1 is not None and p1._depth > depth:
+            depth = p1._depth
+    else:
+        depth = max([p._depth for p in pn], default=-1)
+    node._depth = depth + 1
     node.attrs = attrs
     node.requires_grad = requires_grad
     node._extra = None
@@ -151,7 +162,7 @@ class Value:
     # The inputs live in slots, not in a tuple: a tuple per node would be a second object
     # for the cyclic GC to track, and the GC's cost grows with the number of tracked
     # objects (see benchmarks/engine.py). One or two inputs: _p0, _p1; more: _pn.
-    __slots__ = ("data", "_grad", "label", "op", "_p0", "_p1", "_pn", "attrs", "requires_grad", "_extra",
+    __slots__ = ("data", "_grad", "label", "op", "_p0", "_p1", "_pn", "_depth", "attrs", "requires_grad", "_extra",
                  "__weakref__")
     __array_ufunc__ = None  # make numpy defer to our reflected operators (ndarray * Value)
 
@@ -161,6 +172,7 @@ class Value:
         self.label = str(label)
         self.op = ""
         self._p0 = self._p1 = self._pn = None
+        self._depth = 0
         self.attrs = _NO_ATTRS
         self.requires_grad = bool(requires_grad)
         self._extra = None
@@ -234,6 +246,7 @@ class Value:
         v._grad = copy.deepcopy(self._grad, memo)
         v.op, v.attrs, v.requires_grad = self.op, self.attrs, self.requires_grad
         v._p0, v._p1, v._pn = (copy.deepcopy(p, memo) for p in (self._p0, self._p1, self._pn))
+        v._depth = self._depth
         return v
 
     def __repr__(self):

@@ -20,17 +20,17 @@ def _apply(x, method):
 
 def tanh(x):
     """tanh(x) = (e^x - e^-x) / (e^x + e^-x), in (-1, 1)."""
-    return _apply(x, "tanh")
+    return x.tanh() if type(x) is Value else _apply(x, "tanh")
 
 
 def sigmoid(x):
     """σ(x) = 1 / (1 + e^-x), in (0, 1)."""
-    return _apply(x, "sigmoid")
+    return x.sigmoid() if type(x) is Value else _apply(x, "sigmoid")
 
 
 def relu(x):
     """max(x, 0)."""
-    return _apply(x, "relu")
+    return x.relu() if type(x) is Value else _apply(x, "relu")
 
 
 def identity(x):

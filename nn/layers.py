@@ -68,14 +68,17 @@ class Layer(Module):
         return f"{type(self).__name__} {self.name!r} ({self.nin} -> {self.nout})"
 
     def forward(self, x):
-        if is_example(x):
-            return self._forward_example(list(x) if isinstance(x, (list, tuple)) else [x])
-        x = as_batch(x)
-        if x.ndim not in (1, 2) or x.shape[-1] != self.nin:
+        if type(x) is not Value and type(x) is not np.ndarray:  # (checks ordered for a batch's sake)
+            if is_example(x):
+                return self._forward_example(list(x) if isinstance(x, (list, tuple)) else [x])
+            x = as_batch(x)
+        elif type(x) is Value and not x.ndim:
+            return self._forward_example([x])
+        if not x.ndim or x.shape[-1] != self.nin:
             raise ShapeError(
-                f"{self._who()}: expects inputs of shape (batch, {self.nin}) or ({self.nin},) "
-                f"(weight shape {self.weight.shape}), got shape {x.shape}; check the previous layer's "
-                f"width or the number of features in x")
+                f"{self._who()}: expects inputs of shape (..., {self.nin}), e.g. (batch, {self.nin}) or "
+                f"({self.nin},) (weight shape {self.weight.shape}), got shape {np.shape(x)}; check the "
+                f"previous layer's width or the number of features in x")
         z = linear(x, self.weight, self.bias)  # one graph node (and one fused backward) per layer
         z.label = f"{self.name}.z"
         if self._act is identity:

@@ -42,16 +42,21 @@ class Optimizer:
 
     def zero_grad(self) -> None:
         for p in self.params:
-            p.grad = None
+            p._grad = None  # what the .grad setter does for None, without its checks
 
     def step(self) -> None:
+        """One update of every parameter that has a gradient (one the loss did not reach is left
+        alone, as in PyTorch)."""
         self.steps += 1
         for p, state in zip(self.params, self.state):
-            g = p.grad
-            if type(p.data) is float:
-                p.data = float(p.data - self._update(float(g), float(p.data), state))
+            g = p._grad  # not .grad, which would make zeros for a parameter without one
+            if g is None:
+                continue
+            w = p.data
+            if type(w) is float:
+                p.data = float(w - self._update(float(g), w, state))
             else:
-                p.data -= self._update(g, p.data, state).astype(p.data.dtype, copy=False)
+                w -= self._update(g, w, state)  # in place; a float64 step casts into float32 weights
 
     def _update(self, g, w, state):
         """The amount to subtract from w (g is the gradient, state this parameter's buffers)."""
@@ -69,6 +74,21 @@ class SGD(Optimizer):
         if momentum < 0 or weight_decay < 0:
             raise ValueError(f"SGD: momentum and weight_decay must be >= 0, got {momentum}, {weight_decay}")
         self.momentum, self.weight_decay = float(momentum), float(weight_decay)
+
+    def step(self) -> None:
+        if self.momentum or self.weight_decay:
+            return super().step()
+        # plain SGD, w -= lr·g, without the per-parameter _update call (a training step's hot loop)
+        self.steps += 1
+        lr = self.lr
+        for p in self.params:
+            g = p._grad
+            if g is None:
+                continue
+            if type(p.data) is float:
+                p.data = float(p.data - lr * g)
+            else:
+                p.data -= lr * g
 
     def _update(self, g, w, state):
         if self.weight_decay:

@@ -247,7 +247,7 @@ def test_the_issue_example_writes_the_graph_and_the_player(tmp_path):
     assert "grad 1" in svg  # w0's gradient, from the real backward
     html = page.read_text()
     assert html.count("<svg") == 1
-    assert "dL/dw0 += dL/d(mul#2) · d(mul#2)/dw0 = 0.5 × 2 = 1" in html
+    assert "dL/dw0 += dL/d(mul#5) · d(mul#5)/dw0 = 0.5 × 2 = 1" in html
     assert sorted(p.name for p in (tmp_path / "out").iterdir()) == ["graph.svg", "player.html"]
 
 

@@ -1,10 +1,11 @@
 """Edge cases found in review: empty axes, infinities, zero powers, hooks, pickling."""
+import copy
 import pickle
 
 import numpy as np
 import pytest
 
-from autograd import Value
+from autograd import Value, topological_order
 
 
 def test_broadcasting_is_undone_for_an_empty_batch():
@@ -54,6 +55,21 @@ def test_values_pickle_with_their_graph():
     assert mul.op == "mul" and mul.parents[0].label == "w"
     out.backward()
     assert mul.parents[0].grad.tolist() == [2.0, 2.0]
+
+
+def test_copied_and_unpickled_graphs_keep_their_order_and_grow_correctly():
+    """topological_order sorts by depth (1 + the deepest input): copies keep it, new ops build on it."""
+    x = Value(2.0, label="x")
+    deep = x
+    for _ in range(5):
+        deep = deep * 1.0
+    for restored in (pickle.loads(pickle.dumps(deep)), copy.deepcopy(deep)):
+        (leaf,) = [n for n in topological_order(restored) if n.label == "x"]
+        out = restored * Value(3.0) + leaf  # a fresh leaf and an old one, mixed
+        order = topological_order(out)
+        assert all(order.index(p) < order.index(n) for n in order for p in n.parents)
+        out.backward()
+        assert leaf.grad == 4.0
 
 
 def test_setting_grad_needs_the_shape_of_data():

@@ -180,8 +180,25 @@ def test_wrong_input_width_names_the_layer_and_shapes():
         model.layers[1](np.zeros((5, 3)))
     with pytest.raises(ShapeError, match=r"Neuron 'n': expects 3 inputs, got 1"):
         nn.Neuron(3)([1.0])
-    with pytest.raises(ShapeError, match=r"\(batch, 3\).*got shape \(2, 2, 3\)"):
-        model(np.zeros((2, 2, 3)))
+    with pytest.raises(ShapeError, match=r"\(\.\.\., 3\).*got shape \(2, 2, 2\)"):
+        model(np.zeros((2, 2, 2)))
+    with pytest.raises(ShapeError, match=r"got shape \(\)"):
+        model(np.zeros(()))
+
+
+def test_leading_batch_axes_work_like_torch():
+    """(..., in) inputs, as torch.nn.Linear takes them: the same numbers and gradients as the rows one by one."""
+    model = nn.MLP(3, [4, 2], seed=0)
+    x = np.random.default_rng(0).normal(size=(2, 5, 3))
+    out = model(x)
+    assert out.shape == (2, 5, 2)
+    np.testing.assert_allclose(out.data.reshape(10, 2), model(x.reshape(10, 3)).data, atol=1e-12)
+    out.sum().backward()
+    grads = [p.grad.copy() for p in model.parameters()]
+    model.zero_grad()
+    model(x.reshape(10, 3)).sum().backward()
+    for g, p in zip(grads, model.parameters()):
+        np.testing.assert_allclose(g, p.grad, atol=1e-12)
 
 
 def test_bad_sizes_are_refused():

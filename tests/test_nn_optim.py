@@ -165,3 +165,16 @@ def test_schedules_refuse_bad_arguments():
         nn.CosineLR(make_opt(), total_steps=0)
     with pytest.raises(TypeError, match="fn must be callable"):
         nn.LambdaLR(make_opt(), 0.5)
+
+
+@pytest.mark.parametrize("make", [lambda ps: nn.SGD(ps, lr=0.1, momentum=0.9, weight_decay=0.1),
+                                  lambda ps: nn.Adam(ps, lr=0.1, weight_decay=0.1)])
+def test_a_parameter_the_loss_did_not_reach_is_left_alone(make):
+    """As in PyTorch: no gradient, no update (no weight decay, no momentum or Adam state either)."""
+    used, unused = Value(np.array([1.0, 2.0])), Value(np.array([3.0, 4.0]))
+    opt = make([used, unused])
+    (used * used).sum().backward()
+    opt.step()
+    assert not np.allclose(used.data, [1.0, 2.0])
+    np.testing.assert_array_equal(unused.data, [3.0, 4.0])
+    assert opt.state[1] == {}

@@ -130,7 +130,7 @@ def test_mlp_with_matmul_and_broadcast_bias_matches_backward(rng):
     rec = _assert_matches_backward(loss)
     text = "\n".join(step.text for step in rec.steps)
     assert "dL/dW1 += xᵀ · dL/dxW = shape (3, 5) float64 · min/mean/max" in text
-    assert "dL/dW2 += hᵀ · dL/d(matmul#7) = [[0.8082], [0.3563]" in text
+    assert "dL/dW2 += hᵀ · dL/d(matmul#9) = [[0.8082], [0.3563]" in text
     (bias_line,) = [line for line in text.splitlines() if line.startswith("dL/db1 +=")]
     assert "summed from shape (4, 5) to (5,): broadcasting undone" in bias_line
     b1_steps = [p for s in rec.steps for p in s.parents if rec.nodes[p.parent] is b1]
