@@ -32,7 +32,13 @@ def topological_order(roots, requires_grad_only: bool = False) -> list:
         found.append(node)
         # the inputs straight from the slots (see Value.__slots__), last first so that the
         # first input is walked first; None = no such input
-        for p in (node._p1, node._p0) if node._pn is None else node._pn[::-1]:
+        if node._pn is not None:
+            parents = node._pn[::-1]
+        elif node._p0 is None:
+            continue  # a leaf
+        else:
+            parents = (node._p1, node._p0)
+        for p in parents:
             if p is not None and p not in seen and (p.requires_grad or not requires_grad_only):
                 seen.add(p)
                 stack.append(p)
@@ -118,10 +124,10 @@ def backprop(outputs, seeds, create_graph: bool = False) -> dict:
         # The rule is called without * or ** unpacking where it can be (each builds a
         # list or a dict per node): this loop runs once per node of every backward.
         if create_graph:
-            contributions = rule(g, node, *parents, **_extra_keywords(op, node, parents, True), **attrs)
+            contributions = rule(g, node, *parents, **extra_keywords(op, node, parents, True), **attrs)
         elif op.needs or op.saves:  # rules that take extra keywords (see autograd.ops)
             contributions = rule(g, node.data, *[p.data for p in parents],
-                                 **_extra_keywords(op, node, parents, False), **attrs)
+                                 **extra_keywords(op, node, parents, False), **attrs)
         elif p1 is None and node._pn is None:
             contributions = rule(g, node.data, p0.data, **attrs) if attrs else rule(g, node.data, p0.data)
         elif node._pn is None:
@@ -145,7 +151,7 @@ def backprop(outputs, seeds, create_graph: bool = False) -> dict:
     return grads
 
 
-def _extra_keywords(op, node, parents, create_graph) -> dict:
+def extra_keywords(op, node, parents, create_graph) -> dict:
     """needs= (which inputs need a gradient: the rule skips the others) and saved= (what the
     forward kept for the backward; raw data, so first order only) for rules that take them."""
     extra = {}
@@ -198,12 +204,22 @@ def _require_grad(out):
 def backward(out, grad=None) -> None:
     """Add d(out)/d(node) into `.grad` of every node `out` depends on (see Value.backward)."""
     _require_grad(out)
-    grads = backprop([out], [_seed(out, grad)])
-    # Every .grad must be an array of its own (optimizers and users change it in place).
-    # Rules pass some gradients on unchanged (add gives g to both inputs) or as views
-    # (reshape, broadcast): those are copied. Fresh results (g @ x, a batch sum) are kept.
+    seed = _seed(out, grad)
+    grads = backprop([out], [seed])
+    if MODE.capture is not None:  # jit is capturing a training step (autograd.replay)
+        MODE.capture.append(("backward", out, seed, grads))
+    store_grads(grads.items())
+
+
+def store_grads(pairs) -> None:
+    """Add each (node, gradient) into node.grad, the gradient becoming an array of its own.
+
+    Optimizers and users change .grad in place, but rules pass some gradients on unchanged
+    (add gives g to both inputs) or as views (reshape, broadcast): those are copied.
+    Fresh results (g @ x, a batch sum) are kept as they are.
+    """
     owned = set()
-    for node, g in grads.items():
+    for node, g in pairs:
         if type(node.data) is not float:
             if type(g) is not np.ndarray:
                 g = np.asarray(g)  # a 0-d float32 node gets a 0-d array, not a numpy scalar

@@ -12,6 +12,7 @@ import numpy as np
 class _Mode(threading.local):
     grad_enabled = True
     anomaly = False
+    capture = None  # a list while jit captures a call: backward() and @replayable calls note themselves
 
 
 MODE = _Mode()

@@ -234,8 +234,10 @@ def _linear(x, w, b=None):
     out = x @ w.T
     if b is None:
         return out
-    in_place = b.dtype == out.dtype or out.dtype == np.result_type(out, b)  # then no second array
-    return np.add(out, b, out=out) if in_place else out + b
+    if b.dtype == out.dtype or out.dtype == np.result_type(out, b):  # then in place: no second array
+        out += b
+        return out
+    return out + b
 
 
 def _rows(t):  # (n, features): batch axes flattened, a vector as one row
@@ -278,7 +280,8 @@ def _cross_entropy_grad(g, out, a, key, reduction="mean", saved=None):
         return ((p - onehot) * g,)
     p = saved.copy()  # softmax - onehot, on a copy: a graph may be differentiated twice
     p[key] -= 1
-    return (np.multiply(p, g, out=p),)
+    p *= g
+    return (p,)
 
 
 def _split_grad(g, out, *xs, axis=0, stacked=False):

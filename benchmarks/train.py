@@ -6,7 +6,8 @@
    initial weights, so the two runs follow the same trajectory.
 2. scikit-learn digits (pixels / 16), MLP 64-128-128-10 tanh, cross-entropy, SGD lr 0.1,
    random minibatches: per-step time vs a hand-written numpy forward/backward of the
-   same math and vs PyTorch CPU, float64 and float32; held-out accuracy.
+   same math and vs PyTorch CPU, float64 and float32, for the plain ("eager") loop and
+   for the same step under autograd.jit; held-out accuracy.
 3. Memory over 3000 training steps (tracemalloc at steps 100, 1000 and 3000, and a count
    of live Values), to show no graph survives a step.
 
@@ -60,6 +61,7 @@ def steady_allocator() -> str:
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 import nn  # noqa: E402
+from autograd import jit  # noqa: E402
 
 # ---- 1. micrograd's demo ------------------------------------------------------------
 
@@ -173,6 +175,26 @@ class TracegradStep:
         return loss
 
 
+class JitStep(TracegradStep):
+    """The same training step under autograd.jit: captured once, then replayed (no Value per op)."""
+
+    def __init__(self, state, dtype, lr=0.1):
+        super().__init__(state, dtype, lr)
+        model, opt = self.model, self.opt
+
+        def train_step(x, y):
+            loss = nn.cross_entropy(model(x), y)
+            opt.zero_grad()
+            loss.backward()
+            opt.step()
+            return loss
+
+        self.step = jit(train_step)
+
+    def __call__(self, x, y):
+        return self.step(x, y)
+
+
 class NumpyStep:
     """The same math by hand: forward, cross-entropy, backward, SGD update."""
 
@@ -262,27 +284,32 @@ def bench_digits(quick: bool):
         torch_note = "PyTorch not installed (pip install torch==2.13.0): skipped"
     print(f"\n== 2. digits MLP 64-128-128-10 tanh, cross-entropy, SGD lr 0.1 ({len(Xtr)} train / {len(Xte)} "
           f"held out); {torch_note}")
-    rounds = 5 if quick else 11
+    rounds = 9 if quick else 21
+    print("per-step CPU time, median of rounds; each ratio is the median of per-round ratios. 'eager' is the\n"
+          "plain loop (a graph built and walked every step: every node drawable); 'jit' is that same step\n"
+          "under autograd.jit (captured once, then replayed without a Value per op)")
     targets = {(np.float64, 256): 1.15, (np.float64, 32): 1.3}
     for dtype in (np.float64, np.float32):
         for batch in (256, 32):
-            steppers = {"tracegrad": TracegradStep(state, dtype), "numpy": NumpyStep(state, dtype)}
+            steppers = {"jit": JitStep(state, dtype), "eager": TracegradStep(state, dtype),
+                        "numpy": NumpyStep(state, dtype)}
             if torch is not None:
                 steppers["torch"] = TorchStep(state, dtype)
             data = minibatches(Xtr, ytr, batch, 400, dtype)
-            times = race(steppers, data, rounds, 200 if batch == 32 else 50)
+            times = race(steppers, data, rounds, 100 if batch == 32 else 20)
             med = {k: statistics.median(v) * 1e6 for k, v in times.items()}
-            line = f"{np.dtype(dtype).name} batch {batch:3d}: " + "  ".join(f"{k} {v:7.1f} us" for k, v in med.items())
-            line += f" | tracegrad/numpy {ratio(times, 'tracegrad', 'numpy'):.2f}x"
-            if (dtype, batch) in targets:
-                line += f" (target <= {targets[dtype, batch]}x)"
+            print(f"{np.dtype(dtype).name} batch {batch:3d}: " + "  ".join(f"{k} {v:7.1f} us" for k, v in med.items()))
+            target = f" (target <= {targets[dtype, batch]}x)" if (dtype, batch) in targets else ""
+            vs_torch = ""
             if torch is not None:
-                line += f", tracegrad/torch {ratio(times, 'tracegrad', 'torch'):.2f}x"
-                line += " (target < 1)" if (dtype, batch) == (np.float64, 32) else ""
-            print(line)
+                vs_torch = (f"; vs torch: jit {ratio(times, 'jit', 'torch'):.2f}x, "
+                            f"eager {ratio(times, 'eager', 'torch'):.2f}x")
+                vs_torch += " (target < 1)" if (dtype, batch) == (np.float64, 32) else ""
+            print(f"    vs numpy: jit {ratio(times, 'jit', 'numpy'):.2f}x{target}, "
+                  f"eager {ratio(times, 'eager', 'numpy'):.2f}x{vs_torch}")
     for dtype in (np.float64, np.float32):
         epochs = 60
-        step = TracegradStep(state, dtype)
+        step = JitStep(state, dtype)
         order = np.random.default_rng(1)
         t0 = time.perf_counter()
         for _ in range(epochs):
@@ -292,8 +319,8 @@ def bench_digits(quick: bool):
         from autograd import no_grad
         with no_grad():
             acc = np.mean(step.model(Xte.astype(dtype)).data.argmax(axis=1) == yte)
-        print(f"held-out accuracy, {np.dtype(dtype).name}: {acc:.2%} after {epochs} epochs of batch 32 "
-              f"({seconds:.1f} s) (target >= 97%)")
+        print(f"held-out accuracy, {np.dtype(dtype).name}: {acc:.2%} after {epochs} epochs of batch 32 with the "
+              f"jitted step ({seconds:.1f} s) (target >= 97%)")
 
 
 # ---- 3. memory -------------------------------------------------------------------------
@@ -305,31 +332,33 @@ def live_values() -> int:
 
 
 def bench_memory(steps=3000):
-    """tracemalloc's current size after steps 100, 1000 and `steps`.
+    """tracemalloc's current size after steps 100, 1000 and `steps`, eager and jitted.
 
     Each reading is taken after gc.collect(): a full collection also empties CPython's
     free lists (up to 2000 freed tuples per size kept for reuse), which tracemalloc
     otherwise counts as growth while they fill up. Both readings are printed.
     """
     Xtr, _, ytr, _ = nn.train_test_split(*nn.load_digits(), test_fraction=0.2, seed=0)
-    step = TracegradStep(init_state(), np.float64)
     data = minibatches(Xtr, ytr, 32, steps, np.float64)
-    tracemalloc.start()
-    raw, current, values = {}, {}, {}
-    for i, (x, y) in enumerate(data, 1):
-        step(x, y)
-        if i in (100, 1000, steps):
-            raw[i] = tracemalloc.get_traced_memory()[0]
-            gc.collect()
-            current[i] = tracemalloc.get_traced_memory()[0]
-            values[i] = live_values()
-    tracemalloc.stop()
-    kib = lambda d: ", ".join(f"{d[k] / 1024:.1f} KiB at step {k}" for k in sorted(d))  # noqa: E731
     print(f"\n== 3. memory over {steps} digits steps at batch 32 (tracemalloc, GC on)")
-    print(f"after gc.collect(): {kib(current)} (step 100 -> 1000: {(current[1000] - current[100]) / 1024:+.2f} KiB)")
-    print(f"raw readings:       {kib(raw)} (free lists filling, emptied by the collection)")
-    print(f"live Values after a step: {', '.join(str(values[k]) for k in sorted(values))} "
-          f"(the model has {len(step.model.parameters())} parameters: no graph outlives its step)")
+    kib = lambda d: ", ".join(f"{d[k] / 1024:.1f} KiB at step {k}" for k in sorted(d))  # noqa: E731
+    for name, make in (("eager", TracegradStep), ("jit", JitStep)):
+        step = make(init_state(), np.float64)
+        tracemalloc.start()
+        raw, current, values = {}, {}, {}
+        for i, (x, y) in enumerate(data, 1):
+            step(x, y)
+            if i in (100, 1000, steps):
+                raw[i] = tracemalloc.get_traced_memory()[0]
+                gc.collect()
+                current[i] = tracemalloc.get_traced_memory()[0]
+                values[i] = live_values()
+        tracemalloc.stop()
+        print(f"{name:5s} after gc.collect(): {kib(current)} (step 100 -> 1000: "
+              f"{(current[1000] - current[100]) / 1024:+.2f} KiB)")
+        print(f"      raw readings:       {kib(raw)} (free lists filling, emptied by the collection)")
+        print(f"      live Values after a step: {', '.join(str(values[k]) for k in sorted(values))} "
+              f"(the model has {len(step.model.parameters())} parameters: no graph outlives its step)")
 
 
 def profile_digits():

@@ -14,7 +14,7 @@ import math
 
 import numpy as np
 
-from autograd import Value
+from autograd import Value, replayable
 
 
 class Optimizer:
@@ -40,10 +40,12 @@ class Optimizer:
         self.steps = 0
         self.state = [{} for _ in self.params]
 
+    @replayable  # inside a jitted training step, each replay runs it again
     def zero_grad(self) -> None:
         for p in self.params:
             p._grad = None  # what the .grad setter does for None, without its checks
 
+    @replayable
     def step(self) -> None:
         """One update of every parameter that has a gradient (one the loss did not reach is left
         alone, as in PyTorch)."""
@@ -75,9 +77,10 @@ class SGD(Optimizer):
             raise ValueError(f"SGD: momentum and weight_decay must be >= 0, got {momentum}, {weight_decay}")
         self.momentum, self.weight_decay = float(momentum), float(weight_decay)
 
+    @replayable
     def step(self) -> None:
         if self.momentum or self.weight_decay:
-            return super().step()
+            return Optimizer.step.__wrapped__(self)
         # plain SGD, w -= lr·g, without the per-parameter _update call (a training step's hot loop)
         self.steps += 1
         lr = self.lr
@@ -136,6 +139,7 @@ class LRSchedule:
     def lr_at(self, k: int) -> float:
         return self.base_lr * float(self.factor(k))
 
+    @replayable
     def step(self) -> float:
         self.last_step += 1
         self.optimizer.lr = self.lr_at(self.last_step)

@@ -213,6 +213,18 @@ def cross_entropy_case(draw):
     return (lambda a: apply("cross_entropy", (a,), {"key": key, "reduction": reduction})), [logits]
 
 
+def jit_case(draw):
+    """A jitted function, captured and checked, so that the calls under test replay its plan
+    (the "jit" node's backward runs the captured rules, broadcasting undone by engine.fit)."""
+    sa, sb = pair(draw)
+    a, b = arr(draw, sa), arr(draw, sb)
+    fn = autograd.jit(lambda x, y: (x * y).tanh() + (x - y) ** 2 * 0.5 + x.exp())
+    for dtype in (np.float64, np.float32):  # one plan per signature: captured, then checked
+        for _ in range(2):
+            fn(Value(a.astype(dtype)), Value(b.astype(dtype)))
+    return fn, [a, b]
+
+
 CASES = [
     binary("add", lambda a, b: a + b),
     binary("add", lambda a, b: 1.5 + a + b * 0 + np.full(b.shape, 0.25, b.dtype), name="add_reflected"),
@@ -254,6 +266,7 @@ CASES = [
     Case("neuron", "neuron", neuron_case),
     Case("linear", "linear", linear_case),
     Case("cross_entropy", "cross_entropy", cross_entropy_case),
+    Case("jit", "jit", jit_case),
 ]
 
 

@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from autograd import OPS, Value, topological_order
-from autograd.engine import fit
+from autograd.engine import extra_keywords, fit
 
 from .explain import backward_line, fill_formula, formula_of, forward_line, grad_name, node_names, preview
 
@@ -173,7 +173,9 @@ def _backward_step(node, g, grads, names, index, root) -> Step:
     """Apply node's derivative rule (as backprop does) and describe each contribution."""
     op = OPS[node.op]
     inputs = [p.data for p in node.parents]
-    contributions = op.backward(g, node.data, *inputs, **node.attrs)
+    # with what the forward saved and which inputs need a gradient, as backprop calls it
+    extra = extra_keywords(op, node, node.parents, False)
+    contributions = op.backward(g, node.data, *inputs, **extra, **node.attrs)
     # local derivatives as numbers: the same rule with an upstream gradient of 1
     unit = op.backward(1.0, node.data, *inputs, **node.attrs) if (
         type(node.data) is float and op.elementwise) else None

@@ -1,0 +1,185 @@
+"""autograd.jit: a replayed plan gives exactly the numbers of a normal run, and refuses
+(with a message) what it cannot replay."""
+import numpy as np
+import pytest
+
+import nn
+from autograd import JitError, Value, detect_anomaly, grad, jit, no_grad
+
+
+def digits_like(rng, n=32):
+    return rng.normal(size=(n, 8)), rng.integers(0, 3, n)
+
+
+def twin_models(make_opt):
+    """Two identical MLPs with their optimizers: one to run normally, one to jit."""
+    pair = [nn.MLP(8, [16, 3], activation="tanh", seed=0) for _ in range(2)]
+    return [(m, make_opt(m)) for m in pair]
+
+
+OPTIMIZERS = {
+    "sgd": lambda m: nn.SGD(m, lr=0.1),
+    "momentum+decay": lambda m: nn.SGD(m, lr=0.1, momentum=0.9, weight_decay=1e-3),
+    "adam": lambda m: nn.Adam(m, lr=0.01),
+}
+
+
+@pytest.mark.parametrize("make_opt", OPTIMIZERS.values(), ids=OPTIMIZERS.keys())
+def test_a_jitted_training_step_follows_the_same_trajectory(make_opt, rng):
+    (m1, o1), (m2, o2) = twin_models(make_opt)
+    schedule1, schedule2 = nn.StepLR(o1, 3, 0.5), nn.StepLR(o2, 3, 0.5)
+
+    @jit
+    def train_step(x, y):
+        loss = nn.cross_entropy(m2(x), y)
+        o2.zero_grad()
+        loss.backward()
+        o2.step()
+        schedule2.step()
+        return loss
+
+    for k in range(8):
+        x, y = digits_like(rng)
+        loss1 = nn.cross_entropy(m1(x), y)
+        o1.zero_grad()
+        loss1.backward()
+        o1.step()
+        schedule1.step()
+        loss2 = train_step(x, y)
+        assert loss2.item() == loss1.item()
+        assert (loss2.op == "") == (k >= 2)  # replays (from the third call) return the number as a leaf
+        for p, q in zip(m1.parameters(), m2.parameters()):
+            np.testing.assert_array_equal(p.data, q.data)
+            np.testing.assert_array_equal(p.grad, q.grad)
+    assert o2.lr == o1.lr and len(train_step.plans) == 1
+
+
+def test_a_jitted_loss_is_one_node_whose_backward_gives_the_same_gradients(rng):
+    model = nn.MLP(8, [16, 3], seed=0)
+    loss_fn = jit(lambda x, y: nn.cross_entropy(model(x), y))
+    for _ in range(3):
+        x, y = digits_like(rng)
+        loss = loss_fn(x, y) + nn.l2_penalty(model, 1e-3)  # a replayed node mixes with normal ops
+        model.zero_grad()
+        loss.backward()
+        replayed = [p.grad.copy() for p in model.parameters()]
+        model.zero_grad()
+        (nn.cross_entropy(model(x), y) + nn.l2_penalty(model, 1e-3)).backward()
+        for p, g in zip(model.parameters(), replayed):
+            np.testing.assert_allclose(g, p.grad, rtol=1e-12, atol=1e-15)
+    jitted = loss_fn(x, y)
+    assert jitted.op == "jit" and set(jitted.parents) == set(model.parameters())
+    (gw,) = grad(jitted, [model.layers[0].weight])
+    assert gw.shape == (16, 8)
+
+
+def test_each_signature_gets_its_own_plan_and_a_last_short_batch_works(rng):
+    model = nn.MLP(8, [4, 3], seed=0)
+    loss_fn = jit(lambda x, y: nn.cross_entropy(model(x), y))
+    X, Y = digits_like(rng, 70)
+    for _ in range(3):
+        for xb, yb in nn.batches(X, Y, 32, seed=0):  # 32, 32, 6
+            loss = loss_fn(xb, yb)
+            np.testing.assert_allclose(loss.item(), nn.cross_entropy(model(xb), yb).item(), rtol=1e-12)
+    assert len(loss_fn.plans) == 2
+    with no_grad():  # nothing to record: the function runs as it is
+        assert loss_fn(X[:32], Y[:32]).op == ""
+
+
+def test_an_rnn_sliced_over_time_inside_the_function_replays(rng):
+    rnn, head = nn.RNN(3, 5, seed=0), nn.Linear(5, 1, seed=1)
+
+    def loss_fn(xs, ys):
+        _, h = rnn(xs)  # xs[t] for every t: views of the argument, re-made from each new one
+        return nn.mse(head(h).reshape(-1), ys)
+
+    jitted = jit(loss_fn)
+    for _ in range(4):
+        xs, ys = rng.normal(size=(6, 4, 3)), rng.normal(size=4)
+        rnn.zero_grad()
+        loss_fn(xs, ys).backward()
+        expected = [p.grad.copy() for p in rnn.parameters()]
+        rnn.zero_grad()
+        jitted(xs, ys).backward()
+        for p, g in zip(rnn.parameters(), expected):
+            np.testing.assert_allclose(p.grad, g, rtol=1e-12, atol=1e-15)
+
+
+def test_scalar_values_as_arguments(rng):
+    f = jit(lambda a, b: (a * b + a.exp()).tanh())
+    for _ in range(4):
+        a, b = Value(float(rng.normal())), Value(float(rng.normal()))
+        out = f(a, b)
+        out.backward()
+        ea, eb = Value(a.data), Value(b.data)
+        (ea * eb + ea.exp()).tanh().backward()
+        assert out.data == pytest.approx((ea * eb + ea.exp()).tanh().data, rel=1e-14)
+        assert a.grad == pytest.approx(ea.grad, rel=1e-12) and b.grad == pytest.approx(eb.grad, rel=1e-12)
+
+
+def test_a_new_parameter_dtype_means_a_new_capture(rng):
+    model = nn.MLP(8, [4, 3], seed=0)
+    loss_fn = jit(lambda x, y: nn.cross_entropy(model(x), y))
+    x, y = digits_like(rng)
+    for _ in range(3):
+        loss_fn(x, y)
+    model.to(np.float32)
+    x32 = x.astype(np.float32)
+    for _ in range(3):
+        loss = loss_fn(x32, y)
+        model.zero_grad()
+        loss.backward()
+        assert all(p.grad.dtype == np.float32 for p in model.parameters())
+
+
+def test_an_argument_converted_inside_the_function_is_caught_on_the_second_call(rng):
+    model = nn.MLP(8, [4, 3], seed=0)
+    loss_fn = jit(lambda x, y: nn.cross_entropy(model(np.array(x)), y))  # a copy: frozen at capture
+    loss_fn(*digits_like(rng))
+    with pytest.raises(JitError, match=r"depends on something its graph does not show.*converted or copied"):
+        loss_fn(*digits_like(rng))
+
+
+def test_a_view_of_an_argument_used_as_an_index_is_refused(rng):
+    model = nn.MLP(8, [4, 3], seed=0)
+    x, y = digits_like(rng)
+    with pytest.raises(JitError, match=r"a part or a view of an argument as its 'key'"):
+        jit(lambda x, y: nn.cross_entropy(model(x[:8]), y[:8]))(x, y)
+
+
+def test_refusals_say_what_to_do(rng):
+    model = nn.MLP(8, [4, 3], seed=0)
+    with pytest.raises(TypeError, match=r"argument #1 is a list; pass arrays, Values or hashable settings"):
+        jit(lambda x, ys: model(x))(np.ones((2, 8)), [1, 2])
+    with pytest.raises(JitError, match="must return a Value computed from its inputs"):
+        jit(lambda x: 3.0)(np.ones(2))
+    with pytest.raises(JitError, match="returns one of its arguments"):
+        jit(lambda v: v)(Value(np.ones(2)) * 2)
+    w = Value(np.ones(3))
+    w.register_hook(lambda g: g * 2)
+    with pytest.raises(JitError, match="hooks"):
+        jit(lambda x: (x * w).sum())(np.ones(3))
+    f = jit(lambda x: (x * x).sum())
+    x = Value(np.ones(3))
+    for _ in range(3):
+        out = f(x)
+    with pytest.raises(JitError, match="first derivatives only"):
+        grad(out, [x], create_graph=True)
+
+
+def test_anomaly_mode_runs_the_function_normally(rng):
+    model = nn.MLP(8, [4, 3], seed=0)
+    loss_fn = jit(lambda x, y: nn.cross_entropy(model(x), y))
+    x, y = digits_like(rng)
+    for _ in range(3):
+        loss_fn(x, y)
+    with detect_anomaly():
+        assert loss_fn(x, y).op == "cross_entropy"
+
+
+def test_without_the_check_the_second_call_replays(rng):
+    model = nn.MLP(8, [4, 3], seed=0)
+    loss_fn = jit(check=False)(lambda x, y: nn.cross_entropy(model(x), y))
+    x, y = digits_like(rng)
+    assert loss_fn(x, y).op == "cross_entropy" and loss_fn(x, y).op == "jit"
+    assert "1 plans" in repr(loss_fn)
