@@ -11,11 +11,11 @@ from .functional import concat, linear, log_softmax, logsumexp, neuron, softmax,
 from .gradcheck import GradcheckError, gradcheck
 from .mode import AnomalyError, detect_anomaly, enable_grad, is_grad_enabled, no_grad
 from .ops import OPS, Op
-from .replay import Jit, JitError, jit, replayable
+from .replay import Jit, JitError, JitWarning, jit, replayable
 
 __all__ = [
     "Value", "ShapeError", "grad", "backprop", "topological_order", "no_grad", "enable_grad",
     "is_grad_enabled", "detect_anomaly", "AnomalyError", "gradcheck", "GradcheckError",
     "concat", "stack", "where", "softmax", "log_softmax", "logsumexp", "neuron", "linear", "OPS", "Op",
-    "jit", "Jit", "JitError", "replayable",
+    "jit", "Jit", "JitError", "JitWarning", "replayable",
 ]

@@ -1,6 +1,7 @@
 """Per-thread recording switches: `no_grad()` and `detect_anomaly()`."""
 from __future__ import annotations
 
+import functools
 import os
 import sys
 import threading
@@ -43,6 +44,19 @@ def enable_grad():
         yield
     finally:
         MODE.grad_enabled = before
+
+
+def replayable(method):
+    """Mark a method whose effect a jitted function must repeat on every replay (an optimizer's
+    `step` and `zero_grad`, a schedule's `step`, `Module.zero_grad`): called while `jit` captures
+    a function, the call is noted (see autograd.replay)."""
+    @functools.wraps(method)
+    def noted(self, *args, **kwargs):
+        if MODE.capture is not None:
+            MODE.capture.append(("call", functools.partial(method, self, *args, **kwargs)))
+        return method(self, *args, **kwargs)
+    noted.replayable = True
+    return noted
 
 
 def is_grad_enabled() -> bool:

@@ -32,25 +32,33 @@ This is tinygrad's TinyJit and `torch.jit.trace`'s idea, with their limits: what
 function does in Python besides building the graph (an `if` on a value, a print, a
 random draw, a number read with `.item()`) happens at capture only, and ops must come
 before the backward and the optimizer step. Arrays passed in are followed into the graph
-when used as they are (as an input, or an index such as cross_entropy's targets); an
-argument copied or converted first would be frozen, which the second call's check reports.
+when used as they are: as an input, a slice of one (`x[t]`), or an attribute such as
+cross_entropy's targets. An argument copied or converted first (`np.array(x)`) would be
+frozen: the check on the second call reports it when the two calls' data differ. An array
+computed inside the function and given to an op as an attribute (a `where` mask, an index)
+is frozen too; jit warns about it at capture (`JitWarning`).
 """
 from __future__ import annotations
 
 import functools
 import operator
+import warnings
 from types import MappingProxyType
 
 import numpy as np
 
 from . import ops
-from .engine import fit, store_grads
-from .mode import MODE
+from .engine import backprop, fit, store_grads
+from .mode import MODE, replayable  # noqa: F401  (re-exported)
 from .value import Value, _new, _normalize, _record
 
 
 class JitError(RuntimeError):
     """A function that jit cannot replay faithfully (the message says why and what to do)."""
+
+
+class JitWarning(UserWarning):
+    """Something jit will replay as a constant that may not be one."""
 
 
 def jit(fn=None, *, check: bool = True):
@@ -65,54 +73,57 @@ def jit(fn=None, *, check: bool = True):
     return Jit(fn, check)
 
 
-def replayable(method):
-    """Mark a method whose effect a jitted function must repeat on every replay (an optimizer's
-    `step` and `zero_grad`, a schedule's `step`): called inside a capture, it is noted."""
-    @functools.wraps(method)
-    def noted(self, *args, **kwargs):
-        if MODE.capture is not None:
-            MODE.capture.append(("call", functools.partial(method, self, *args, **kwargs)))
-        return method(self, *args, **kwargs)
-    return noted
-
-
 class Jit:
     """A function with its plans, one per signature (`plans`); call it like the function."""
+
+    MANY_PLANS = 16  # warn beyond this many signatures: a setting that changes every call
 
     def __init__(self, fn, check: bool = True):
         self.fn, self.check, self.plans = fn, check, {}
         self.name = getattr(fn, "__name__", type(fn).__name__)
         functools.update_wrapper(self, fn)
 
+    def __get__(self, obj, objtype=None):  # @jit on a method: self becomes the first argument
+        return self if obj is None else functools.partial(self, obj)
+
     def __call__(self, *args):
-        key = tuple([(a.shape, a.dtype, a.strides) if type(a) is np.ndarray else _key(a, args) for a in args])
+        key = tuple([(a.shape, a.dtype, a.strides) if type(a) is np.ndarray and a.ndim else _key(a, args)
+                     for a in args])
+        if len({id(a) for a in args}) < len(args):  # the same object passed twice is another signature
+            key += tuple([[b is a for b in args].index(True) for a in args])
         plan = self.plans.get(key)
-        if plan is not None and plan.verified and plan.still_valid() and MODE.grad_enabled and not MODE.anomaly:
+        if (plan is not None and plan.verified and MODE.capture is None and MODE.grad_enabled
+                and not MODE.anomaly and plan.still_valid()):
             return plan.replay(args)
         if not MODE.grad_enabled or MODE.anomaly or MODE.capture is not None:
             return self.fn(*args)  # nothing to record / each op's site to report / inside another jit
         if plan is None or not plan.still_valid():
             out, events = _capturing(self.fn, args)
             self.plans[key] = _Plan(out, events, args, self.name, verified=not self.check)
+            if len(self.plans) == self.MANY_PLANS + 1:
+                warnings.warn(f"jit: {self.name} has been captured for {len(self.plans)} signatures; a number "
+                              "argument that changes every call is part of the signature (pass it as a Value, "
+                              "or as a 1-element array, to make it an input instead)", stacklevel=2)
             return out
-        expected = plan.replay(args, pure=True)
-        out, events = _capturing(self.fn, args)
-        plan.compare(expected, out, events)
-        return out
+        return plan.verify(self.fn, args)
 
     def __repr__(self):
         return f"jit({self.name!r}, {len(self.plans)} plans)"
 
 
 def _key(a, args):
-    """The signature entry of an argument that is not an array."""
+    """The signature entry of an argument that is not an array of one or more dimensions."""
     if isinstance(a, Value):
         d = a.data
         return ("Value", a.requires_grad) + (("float",) if type(d) is float else (d.shape, d.dtype, d.strides))
+    i = [x is a for x in args].index(True)
+    if isinstance(a, np.ndarray):
+        if type(a) is not np.ndarray:
+            raise TypeError(f"jit: argument #{i} is a {type(a).__name__} (an ndarray subclass); pass np.asarray(it)")
+        return ("0-d", a.dtype, a.item())  # a number in an array: a Value would copy it, so it is a setting
     try:
         hash(a)
     except TypeError:
-        i = [x is a for x in args].index(True)
         raise TypeError(f"jit: argument #{i} is a {type(a).__name__}; pass arrays, Values or "
                         "hashable settings (numbers, strings, tuples)") from None
     return ("setting", type(a), a)
@@ -136,7 +147,51 @@ def _arrays_in(value):
             yield from _arrays_in(item)
 
 
-def _view_of(a, data):
+_MISMATCH = ("the function depends on something its graph does not show: an argument converted or copied "
+             "before use (np.array(x), x.astype(...)), Python code that changes Values (p.data -= ...) "
+             "instead of a method marked @replayable (an optimizer's step), a branch on a value, a random "
+             "draw, or an op after the optimizer's step. Do that outside and pass the result in, or drop @jit.")
+
+
+def _copy_tree(x):
+    """x with its arrays copied, through lists, tuples and dicts (Values and other objects kept)."""
+    if type(x) is np.ndarray:
+        return x.copy()
+    if type(x) in (list, tuple):
+        return type(x)(_copy_tree(v) for v in x)
+    if type(x) is dict:
+        return {k: _copy_tree(v) for k, v in x.items()}
+    return x
+
+
+def _snapshot(values, objects):
+    """Where Values (their data object, a copy of it, a copy of .grad) and objects (their state) are now."""
+    return ([(v, v.data, _copy_tree(v.data), _copy_tree(v._grad)) for v in values],
+            [(obj, _copy_tree(vars(obj))) for obj in objects])
+
+
+def _restore(snapshot):
+    values, objects = snapshot
+    for v, data, copied, grad in values:
+        if type(data) is np.ndarray:
+            np.copyto(data, copied)  # the same array object: the graph and optimizers hold it
+        v.data, v._grad = data, _copy_tree(grad)
+    for obj, state in objects:
+        vars(obj).clear()
+        vars(obj).update(_copy_tree(state))
+
+
+def _has_replayable_methods(obj) -> bool:
+    if isinstance(obj, (Value, type)) or not hasattr(obj, "__dict__"):
+        return False
+    return any(getattr(getattr(type(obj), name, None), "replayable", False) for name in dir(type(obj)))
+
+
+def _kind(data) -> tuple:
+    return ("float",) if type(data) is float else (type(data), data.shape, data.dtype)
+
+
+def _view_of(a, data, name):
     """(argument index, shape, dtype, byte offset, strides) when array `a` is a view into the
     memory of a C-contiguous argument array (so the same view of the next argument can be
     made), else None."""
@@ -144,7 +199,10 @@ def _view_of(a, data):
         return None
     start = a.__array_interface__["data"][0]
     for i, d in enumerate(data):
-        if type(d) is np.ndarray and d.flags.c_contiguous and np.may_share_memory(a, d):
+        if type(d) is np.ndarray and np.may_share_memory(a, d):
+            if not d.flags.c_contiguous:
+                raise JitError(f"jit: {name} takes a part of argument #{i}, which is not C-contiguous (a transpose "
+                               "or a strided slice); pass np.ascontiguousarray(it) to the jitted function")
             offset = start - d.__array_interface__["data"][0]
             if offset >= 0:
                 return i, a.shape, a.dtype, offset, a.strides
@@ -177,6 +235,10 @@ class _Plan:
         passed = {id(a): i for i, a in enumerate(args) if isinstance(a, Value)}
         arrays = {id(d): i for i, d in enumerate(data) if type(d) is np.ndarray}
         inputs, nodes = self._walk(roots, passed)
+        if any(n.op == "jit" for n in nodes):
+            raise JitError(f"jit: {name}'s graph holds the result of another jitted function's replay; "
+                           "jit only the outer function (a jitted function called while another is being "
+                           "captured runs normally)")
         hooked = [n for n in inputs + nodes if n._extra is not None and "hooks" in n._extra]
         if hooked:
             raise JitError(f"jit: {name}'s graph has hooks (on {hooked[0].label or hooked[0].op or 'a node'}), "
@@ -191,7 +253,7 @@ class _Plan:
         from_args, views, self.leaves = [], [], []
         for node in inputs:
             i = passed.get(id(node), arrays.get(id(node.data)) if type(node.data) is np.ndarray else None)
-            view = None if i is not None or node.requires_grad else _view_of(node.data, data)
+            view = None if i is not None or node.requires_grad else _view_of(node.data, data, name)
             if i is not None:
                 from_args.append((node, i))
             elif view is not None:
@@ -229,11 +291,15 @@ class _Plan:
         self.grad_inputs = [k for k in range(self.n_in) if needs[k]]
         self.grad_sources = [(from_args[k][1], None) if k < len(from_args) else (None, inputs[k])
                              for k in self.grad_inputs]
-        self.leaf_dtypes = [getattr(node.data, "dtype", None) for node in self.leaves]
+        # what still_valid compares: each leaf's data object and requires_grad, and its kind
+        self.leaf_data = [node.data for node in self.leaves]
+        self.leaf_rg = [node.requires_grad for node in self.leaves]
+        self.leaf_kinds = [_kind(node.data) for node in self.leaves]
         # the Values that get gradients, when none of them is an argument (the usual case)
         self.grad_nodes = [leaf for i, leaf in self.grad_sources] if all(i is None for i, _ in self.grad_sources) else None
         # what happened besides the ops, in order: ("backward", root slot, seed) or ("call", fn)
         self.events = [("backward", slot[e[1]], e[2]) if e[0] == "backward" else e for e in events]
+        self.has_backward = any(e[0] == "backward" for e in self.events)
         self.out_slot = slot[out] if isinstance(out, Value) and out in slot else None
         self.out_leaf = isinstance(out, Value) and out.op == ""  # a function that returns a parameter
         self.out = out if self.out_leaf else None
@@ -271,47 +337,57 @@ class _Plan:
                     raise JitError(f"jit: {name} gives {node.op} a part or a view of an argument as its "
                                    f"{key!r} (e.g. y[:10] or y.T); a replay would keep the captured numbers. "
                                    "Slice or convert the argument before calling the jitted function.")
+                elif a.size > 1 and a.flags.writeable:  # (read-only ones are tracegrad's own constants)
+                    warnings.warn(JitWarning(
+                        f"jit: {name} gives {node.op} an array of shape {a.shape} as its {key!r} that is not an "
+                        "argument: every replay reuses these numbers. If they are computed from an argument "
+                        "(a mask such as y >= 0), compute them outside and pass them in."), stacklevel=4)
         return bound
 
     def still_valid(self) -> bool:
-        """False when a captured leaf's data changed kind (e.g. model.to(np.float32))."""
-        return [getattr(node.data, "dtype", None) for node in self.leaves] == self.leaf_dtypes
+        """False when a leaf the plan reads changed kind (model.to(np.float32), a new shape) or
+        started or stopped requiring grad. Data that is still the same object is unchanged in
+        kind (in-place updates keep shape and dtype), which is the check made on every call."""
+        for node, data, rg in zip(self.leaves, self.leaf_data, self.leaf_rg):
+            if node.data is not data or node.requires_grad is not rg:
+                return self._recheck()
+        return True
+
+    def _recheck(self) -> bool:
+        if [n.requires_grad for n in self.leaves] != self.leaf_rg:
+            return False
+        if [_kind(n.data) for n in self.leaves] != self.leaf_kinds:
+            return False
+        self.leaf_data = [node.data for node in self.leaves]  # new objects of the same kind: fine
+        return True
 
     # ---- replaying -------------------------------------------------------------------
-    def replay(self, args, pure: bool = False):
-        """Run the plan: the forward, then the events (backward into .grad, noted calls).
-        pure=True touches nothing and returns (output data, {leaf or argument: gradient})."""
+    def replay(self, args):
+        """Run the plan: the forward, then the events (backward into .grad, noted calls)."""
         data = [a.data if type(a) is Value else a for a in args]
         vals, saved, rebound = self.forward(data)
-        found = {}
         for event in self.events:
             if event[0] == "call":
-                if not pure:
-                    event[1]()
+                event[1]()
                 continue
-            grads = self.backward(event[2], vals, saved, rebound, event[1])
-            pairs = zip(self.grad_nodes or [leaf if leaf is not None else args[i] for i, leaf in self.grad_sources],
-                        grads)
-            if pure:
-                for node, g in pairs:
-                    found[node] = g if node not in found else found[node] + g
-            elif self.fresh:  # (see below) no copy needed: add them in
-                for node, g in pairs:
+            seed = event[2] if type(event[2]) is float else event[2].copy()  # rules may pass it on as a grad
+            grads = self.backward(seed, vals, saved, rebound, event[1])
+            nodes = self.grad_nodes or [leaf if leaf is not None else args[i] for i, leaf in self.grad_sources]
+            if self.fresh:  # (see below) no copy needed: add them in
+                for node, g in zip(nodes, grads):
                     if g is not None:
                         node._grad = g if node._grad is None else node._grad + g
             else:
                 # the first time, as backward() does (copies where needed), noting whether any copy
                 # was needed: the same rules on the same shapes give the same kinds of arrays
-                pairs = [(node, g) for node, g in pairs if g is not None]
+                pairs = [(node, g) for node, g in zip(nodes, grads) if g is not None]
                 arrays = [g for node, g in pairs if type(node.data) is not float]
                 self.fresh = len({id(g) for g in arrays}) == len(arrays) and all(
                     type(g) is np.ndarray and g.base is None and g.flags.writeable for g in arrays)
                 store_grads(pairs)
-        if pure:
-            return (self.out.data if self.out_leaf else None if self.out_slot is None else vals[self.out_slot]), found
         if self.out_slot is None:
             return self.out
-        if any(e[0] == "backward" for e in self.events):
+        if self.has_backward:
             return _new(vals[self.out_slot])  # the gradients are stored already: no graph to keep
         parents = tuple([node if node is not None else args[i] for i, node in self.grad_sources])
         return _record("jit", vals[self.out_slot], None, None, parents, self.attrs, bool(parents),
@@ -385,32 +461,59 @@ class _Plan:
         self.checked = True
 
     # ---- the check on a signature's second call ----------------------------------------
-    def compare(self, expected, out, events) -> None:
-        """The plan must give what the normal run gave: the output, and every gradient the
-        run's backward calls computed for the plan's inputs."""
-        value, grads = expected
-        if value is not None:
-            self._same(value, out.data if isinstance(out, Value) else out, "the result")
-        computed = {}
-        for event in events:
-            if event[0] == "backward":
-                for key, g in event[3].items():
-                    computed[key] = g if key not in computed else computed[key] + g
-        for key, g in grads.items():
-            run = computed.get(key)
-            if run is not None and g is not None:
-                self._same(g, run, f"the gradient of {getattr(key, 'label', '') or 'an input'}")
+    def verify(self, fn, args):
+        """Run the plan and note where it leaves every Value it reads or writes (data and grad)
+        and every object whose calls it repeats (optimizer buffers, step counts); put all of it
+        back; run fn for real; compare. A mismatch raises JitError and leaves the real run's state."""
+        values = self.leaves + [a for a in args if isinstance(a, Value)]
+        objects = self._noted_objects()
+        before = _snapshot(values, objects)
+        replayed = self.replay(args)
+        after_replay = _snapshot(values, objects)
+        replay_grads = None
+        if isinstance(replayed, Value) and replayed.op == "jit":  # a loss: its backward is checked too
+            seed = 1.0 if type(replayed.data) is float else np.ones_like(replayed.data)
+            replay_grads = self.backward(seed, *replayed._extra["saved"])
+        _restore(before)
+        out, events = _capturing(fn, args)
+        if isinstance(out, Value) and isinstance(replayed, Value):
+            self._same(replayed.data, out.data, "the result")
+        for (node, _, data, grad), (_, _, data_run, grad_run) in zip(after_replay[0], _snapshot(values, [])[0]):
+            name = node.label or "an input"
+            self._same(data, data_run, f"{name}'s data after the call")
+            self._same(grad, grad_run, f"{name}'s gradient after the call")
+        if replay_grads is not None and out.requires_grad:
+            run_grads = backprop([out], [1.0 if type(out.data) is float else np.ones_like(out.data)])
+            for (i, leaf), g in zip(self.grad_sources, replay_grads):
+                node = leaf if leaf is not None else args[i]
+                self._same(g, run_grads.get(node), f"the gradient of {node.label or 'an input'}")
         self.verified = True
+        return out
+
+    def _noted_objects(self) -> list:
+        """The objects whose methods the events call, and objects of theirs with such methods
+        (a schedule's optimizer): their state is saved and restored around the check's replay."""
+        found, todo = [], [e[1].args[0] for e in self.events if e[0] == "call"]
+        while todo:
+            obj = todo.pop()
+            if any(obj is f for f in found):
+                continue
+            found.append(obj)
+            todo += [v for v in vars(obj).values() if _has_replayable_methods(v)]
+        return found
 
     def _same(self, replayed, run, what):
+        if replayed is None or run is None:
+            if replayed is None and run is None:
+                return
+            a, b = ("none", "an array") if replayed is None else ("an array", "none")
+            raise JitError(f"jit: replaying {self.name} gave {a} for {what} but running it gave {b}: "
+                           + _MISMATCH)
         a, b = np.asarray(replayed), np.asarray(run)
         tol = 1e-5 if np.float32 in (a.dtype, b.dtype) else 1e-9
         if a.shape != b.shape or not np.allclose(a, b, rtol=tol, atol=tol, equal_nan=True):
-            raise JitError(
-                f"jit: replaying {self.name} gave {what} {a.ravel()[:3]} but running it gave {b.ravel()[:3]}: "
-                "the function depends on something its graph does not show (an argument converted or copied "
-                "before use, e.g. x.astype(...) or np.array(x); a Python branch on a value; a random draw; an "
-                "op after the optimizer's step). Do that outside and pass the result in, or drop @jit.")
+            raise JitError(f"jit: replaying {self.name} gave {what} {a.ravel()[:3]} but running it gave "
+                           f"{b.ravel()[:3]}: " + _MISMATCH)
 
     def __str__(self):
         return self.name

@@ -15,7 +15,7 @@ import numpy as np
 
 from . import engine, ops
 from .arguments import ShapeError, check_axis, check_matmul, index_key, reduce_attrs, shape_error, to_data
-from .mode import MODE, caller_site, check_finite
+from .mode import MODE, caller_site, check_finite, replayable
 
 _NO_ATTRS = MappingProxyType({})
 
@@ -289,6 +289,7 @@ class Value:
         """Fill `.grad` of every node this one depends on (accumulating, like PyTorch)."""
         engine.backward(self, grad)
 
+    @replayable  # inside a jitted step, each replay runs it again
     def zero_grad(self):
         self._grad = None
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from autograd import Value
+from autograd import Value, replayable
 
 
 class StateDictError(ValueError):
@@ -91,6 +91,7 @@ class Module:
         return sum(p.size for p in self.parameters())
 
     # ---- training helpers ------------------------------------------------------
+    @replayable  # inside a jitted step, each replay runs it again
     def zero_grad(self) -> None:
         """Forget every parameter's gradient (the next backward starts from zero)."""
         for p in self.parameters():

@@ -183,3 +183,161 @@ def test_without_the_check_the_second_call_replays(rng):
     x, y = digits_like(rng)
     assert loss_fn(x, y).op == "cross_entropy" and loss_fn(x, y).op == "jit"
     assert "1 plans" in repr(loss_fn)
+
+
+# ---- found in review: each of these once gave numbers different from a normal run ---------
+
+def eager_and_jitted(step_fn, calls, rng):
+    """Run step_fn eagerly and jitted on twin copies of the same model; return both loss lists."""
+    losses = {}
+    for mode in ("eager", "jit"):
+        model = nn.MLP(8, [16, 3], seed=0)
+        opt = nn.SGD(model, lr=0.1, momentum=0.5)
+        fn = step_fn(model, opt)
+        fn = jit(fn) if mode == "jit" else fn
+        data = np.random.default_rng(1)
+        losses[mode] = [float(np.asarray(fn(*digits_like(data)).data)) for _ in range(calls)]
+    return losses["eager"], losses["jit"]
+
+
+def test_module_and_value_zero_grad_are_replayed(rng):
+    def make(model, opt):
+        def step(x, y):
+            model.zero_grad()
+            loss = nn.cross_entropy(model(x), y)
+            loss.backward()
+            opt.step()
+            return loss
+        return step
+    eager, jitted = eager_and_jitted(make, 6, rng)
+    assert eager == jitted
+
+
+def test_changing_values_by_hand_inside_a_jitted_step_is_caught():
+    model = nn.MLP(8, [4, 3], seed=0)
+
+    @jit
+    def step(x, y):
+        loss = nn.cross_entropy(model(x), y)
+        model.zero_grad()
+        loss.backward()
+        for p in model.parameters():  # not an optimizer: nothing notes it for replay
+            p.data -= 0.1 * p.grad
+        return loss
+
+    data = np.random.default_rng(1)
+    step(*digits_like(data))
+    before = [p.data.copy() for p in model.parameters()]
+    with pytest.raises(JitError, match=r"data after the call.*p\.data -= \.\.\..*@replayable"):
+        step(*digits_like(data))
+    assert not all(np.array_equal(a, p.data) for a, p in zip(before, model.parameters()))  # the real run's state
+
+
+def test_the_same_array_for_two_arguments_is_its_own_signature():
+    w = Value(np.linspace(-1, 1, 5))
+    f = jit(lambda a, b: ((w * a - b) ** 2).sum())
+    x = np.ones(5)
+    for _ in range(3):
+        f(x, x)
+    assert f(np.ones(5), np.zeros(5)).item() == pytest.approx(((w.data * 1 - 0) ** 2).sum())
+    assert len(f.plans) == 2
+
+
+def test_freezing_a_parameter_means_a_new_capture(rng):
+    model = nn.MLP(8, [4, 3], seed=0)
+    opt = nn.SGD(model, lr=0.1)
+
+    @jit
+    def step(x, y):
+        loss = nn.cross_entropy(model(x), y)
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+        return loss
+
+    for _ in range(3):
+        step(*digits_like(rng))
+    frozen = model.layers[0].weight
+    frozen.requires_grad = False
+    before = frozen.data.copy()
+    for _ in range(3):
+        step(*digits_like(rng))
+    np.testing.assert_array_equal(frozen.data, before)
+
+
+def test_a_seed_array_handed_on_as_a_gradient_is_fresh_every_call():
+    W, b = Value(np.full((3, 4), 0.1)), Value(np.zeros(4))
+
+    @jit
+    def step(x):
+        out = x @ W + b
+        out.backward(np.ones(4))  # add hands the seed to b unchanged
+        return out
+
+    for _ in range(5):
+        step(np.ones(3))
+        np.testing.assert_array_equal(b.grad, np.ones(4))
+        b.grad *= 0.5  # users may change a gradient in place (clipping, scaling)
+        b.zero_grad()
+
+
+def test_a_0d_array_argument_is_a_setting():
+    w = Value(np.arange(3.0))
+    f = jit(lambda x, t: (w * x * t).sum())
+    assert [f(np.ones(3), np.array(t)).item() for t in (2.0, 2.0, 2.0, 5.0)] == [6.0, 6.0, 6.0, 15.0]
+
+
+def test_a_jitted_function_inside_another_runs_normally_while_captured(rng):
+    model = nn.MLP(8, [4, 3], seed=0)
+    opt = nn.SGD(model, lr=0.1)
+    loss_fn = jit(lambda x, y: nn.cross_entropy(model(x), y))
+    x, y = digits_like(rng)
+    for _ in range(3):
+        loss_fn(x, y)
+
+    @jit
+    def step(x, y):
+        loss = loss_fn(x, y)
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+        return loss
+
+    for _ in range(4):
+        step(*digits_like(rng))
+    replayed = loss_fn(x, y)
+    with pytest.raises(JitError, match="another jitted function"):
+        jit(lambda: replayed * 2)()
+
+
+def test_slicing_a_non_contiguous_argument_says_to_pass_a_contiguous_one(rng):
+    rnn = nn.RNN(3, 4, seed=0)
+    xs = rng.normal(size=(4, 6, 3)).transpose(1, 0, 2)  # (seq, batch, in) but strided
+    with pytest.raises(JitError, match=r"not C-contiguous.*np\.ascontiguousarray"):
+        jit(lambda xs: rnn(xs)[1].sum())(xs)
+
+
+def test_an_array_computed_inside_and_given_as_an_attribute_is_warned_about(rng):
+    from autograd import JitWarning, where
+    w = Value(np.ones(4))
+    masked = jit(lambda x, y: where(y >= 0, (x @ w - y) ** 2, 0.0).sum())
+    with pytest.warns(JitWarning, match=r"where an array of shape \(5,\) as its 'cond'.*compute them outside"):
+        masked(rng.normal(size=(5, 4)), rng.normal(size=5))
+
+
+def test_methods_and_many_signatures(rng):
+    class Trainer:
+        def __init__(self):
+            self.model = nn.MLP(8, [4, 3], seed=0)
+
+        @jit
+        def loss(self, x, y):
+            return nn.cross_entropy(self.model(x), y)
+
+    trainer = Trainer()
+    x, y = digits_like(rng)
+    assert [trainer.loss(x, y).op for _ in range(3)] == ["cross_entropy", "cross_entropy", "jit"]
+    scaled = jit(lambda x, s: (Value(np.ones(2)) * x * s).sum())
+    with pytest.warns(UserWarning, match="captured for 17 signatures"):
+        for s in range(17):
+            scaled(np.ones(2), float(s))
