@@ -245,8 +245,6 @@ class _Plan:
                            "which a replay would not call; drop @jit or the hook")
         if not nodes:
             raise JitError(f"jit: {name} returns one of its arguments; there is no graph to replay")
-        # an input is an argument (a Value passed in, or a leaf wrapping an argument's array)
-        # or a leaf read afresh on every replay (parameters change between calls)
         # an input is an argument (a Value passed in, or a leaf wrapping an argument's array),
         # a view of an argument's array (x[t], one time step of a sequence: re-made from the
         # new argument each call), or a leaf read afresh on every replay (parameters change)
@@ -285,7 +283,7 @@ class _Plan:
         self.checked = False  # has a backward sorted the targets into direct and general?
         self.fresh = False  # did a replay's gradients all come out as arrays of their own?
         # each slot's shape and dtype, for engine.fit (zero-stride stand-ins, not the data)
-        self.templates = [_new(n.data if type(n.data) is float else np.broadcast_to(n.data.dtype.type(0), n.data.shape))
+        self.templates = [_new(n.data if type(n.data) is float else np.broadcast_to(n.data.dtype.type(0), n.shape))
                           for n in inputs + nodes]
         # the inputs that need a gradient: (argument index, None) for a Value passed in, else (None, leaf)
         self.grad_inputs = [k for k in range(self.n_in) if needs[k]]
@@ -296,7 +294,8 @@ class _Plan:
         self.leaf_rg = [node.requires_grad for node in self.leaves]
         self.leaf_kinds = [_kind(node.data) for node in self.leaves]
         # the Values that get gradients, when none of them is an argument (the usual case)
-        self.grad_nodes = [leaf for i, leaf in self.grad_sources] if all(i is None for i, _ in self.grad_sources) else None
+        self.grad_nodes = None if any(i is not None for i, _ in self.grad_sources) else [
+            leaf for _, leaf in self.grad_sources]
         # what happened besides the ops, in order: ("backward", root slot, seed) or ("call", fn)
         self.events = [("backward", slot[e[1]], e[2]) if e[0] == "backward" else e for e in events]
         self.has_backward = any(e[0] == "backward" for e in self.events)

@@ -357,8 +357,12 @@ def bench_memory(steps=3000):
         print(f"{name:5s} after gc.collect(): {kib(current)} (step 100 -> 1000: "
               f"{(current[1000] - current[100]) / 1024:+.2f} KiB)")
         print(f"      raw readings:       {kib(raw)} (free lists filling, emptied by the collection)")
+        kept = f"{len(step.model.parameters())} parameters"
+        if name == "jit":
+            stand_ins = sum(len(plan.templates) for plan in step.step.plans.values())
+            kept += f" + the plan's {stand_ins} zero-size shape stand-ins (one per slot)"
         print(f"      live Values after a step: {', '.join(str(values[k]) for k in sorted(values))} "
-              f"(the model has {len(step.model.parameters())} parameters: no graph outlives its step)")
+              f"({kept}: no graph outlives its step)")
 
 
 def profile_digits():
