@@ -11,6 +11,28 @@ def digits_like(rng, n=32):
     return rng.normal(size=(n, 8)), rng.integers(0, 3, n)
 
 
+def replaying_loss(rng):
+    """A small MLP, its cross-entropy jitted, and a batch it has been called with three times
+    (captured, checked, replayed)."""
+    model = nn.MLP(8, [4, 3], seed=0)
+    loss_fn = jit(lambda x, y: nn.cross_entropy(model(x), y))
+    x, y = digits_like(rng)
+    for _ in range(3):
+        loss_fn(x, y)
+    return model, loss_fn, x, y
+
+
+def sgd_step(loss_fn, opt):
+    """The usual training step around loss_fn(x, y), not yet jitted."""
+    def step(x, y):
+        loss = loss_fn(x, y)
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+        return loss
+    return step
+
+
 def twin_models(make_opt):
     """Two identical MLPs with their optimizers: one to run normally, one to jit."""
     pair = [nn.MLP(8, [16, 3], activation="tanh", seed=0) for _ in range(2)]
@@ -118,11 +140,7 @@ def test_scalar_values_as_arguments(rng):
 
 
 def test_a_new_parameter_dtype_means_a_new_capture(rng):
-    model = nn.MLP(8, [4, 3], seed=0)
-    loss_fn = jit(lambda x, y: nn.cross_entropy(model(x), y))
-    x, y = digits_like(rng)
-    for _ in range(3):
-        loss_fn(x, y)
+    model, loss_fn, x, y = replaying_loss(rng)
     model.to(np.float32)
     x32 = x.astype(np.float32)
     for _ in range(3):
@@ -168,11 +186,7 @@ def test_refusals_say_what_to_do(rng):
 
 
 def test_anomaly_mode_runs_the_function_normally(rng):
-    model = nn.MLP(8, [4, 3], seed=0)
-    loss_fn = jit(lambda x, y: nn.cross_entropy(model(x), y))
-    x, y = digits_like(rng)
-    for _ in range(3):
-        loss_fn(x, y)
+    model, loss_fn, x, y = replaying_loss(rng)
     with detect_anomaly():
         assert loss_fn(x, y).op == "cross_entropy"
 
@@ -245,16 +259,7 @@ def test_the_same_array_for_two_arguments_is_its_own_signature():
 
 def test_freezing_a_parameter_means_a_new_capture(rng):
     model = nn.MLP(8, [4, 3], seed=0)
-    opt = nn.SGD(model, lr=0.1)
-
-    @jit
-    def step(x, y):
-        loss = nn.cross_entropy(model(x), y)
-        opt.zero_grad()
-        loss.backward()
-        opt.step()
-        return loss
-
+    step = jit(sgd_step(lambda x, y: nn.cross_entropy(model(x), y), nn.SGD(model, lr=0.1)))
     for _ in range(3):
         step(*digits_like(rng))
     frozen = model.layers[0].weight
@@ -288,21 +293,8 @@ def test_a_0d_array_argument_is_a_setting():
 
 
 def test_a_jitted_function_inside_another_runs_normally_while_captured(rng):
-    model = nn.MLP(8, [4, 3], seed=0)
-    opt = nn.SGD(model, lr=0.1)
-    loss_fn = jit(lambda x, y: nn.cross_entropy(model(x), y))
-    x, y = digits_like(rng)
-    for _ in range(3):
-        loss_fn(x, y)
-
-    @jit
-    def step(x, y):
-        loss = loss_fn(x, y)
-        opt.zero_grad()
-        loss.backward()
-        opt.step()
-        return loss
-
+    model, loss_fn, x, y = replaying_loss(rng)
+    step = jit(sgd_step(loss_fn, nn.SGD(model, lr=0.1)))  # loss_fn runs normally while step is captured
     for _ in range(4):
         step(*digits_like(rng))
     replayed = loss_fn(x, y)
