@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from . import value as _value
+from .mode import MODE
 
 _ACCEPTED = "a Python int/float, a list of numbers, a numpy array of int/float/bool, or a Value"
 
@@ -28,6 +29,8 @@ def to_data(x):
             arr = arr.astype(np.float64)
         elif arr.dtype.kind != "f":
             raise TypeError(f"Value() got an array of dtype {arr.dtype}; expected {_ACCEPTED}")
+        if type(x) is np.ndarray and arr.ndim and MODE.capture is not None:
+            MODE.capture.append(("converted", x, arr))  # jit follows a copied argument (autograd.replay)
         return float(arr) if arr.ndim == 0 and arr.dtype == np.float64 else arr
     raise TypeError(f"Value() got {type(x).__name__} {x!r:.40}; expected {_ACCEPTED}")
 

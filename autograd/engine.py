@@ -207,7 +207,7 @@ def backward(out, grad=None) -> None:
     seed = _seed(out, grad)
     grads = backprop([out], [seed])
     if MODE.capture is not None:  # jit is capturing a training step (autograd.replay)
-        MODE.capture.append(("backward", out, seed, grads))
+        MODE.capture.append(("backward", out, seed, grads, grad))
     store_grads(grads.items())
 
 

@@ -36,7 +36,9 @@ when used as they are: as an input, a slice of one (`x[t]`), or an attribute suc
 cross_entropy's targets. An argument copied or converted first (`np.array(x)`) would be
 frozen: the check on the second call reports it when the two calls' data differ. An array
 computed inside the function and given to an op as an attribute (a `where` mask, an index)
-is frozen too; jit warns about it at capture (`JitWarning`).
+is frozen too; jit warns about it at capture (`JitWarning`). A plan holds the parameters
+and optimizers it captured: after `model = nn.MLP(...)` binds a name to a new model, jit the
+step again.
 """
 from __future__ import annotations
 
@@ -147,10 +149,11 @@ def _arrays_in(value):
             yield from _arrays_in(item)
 
 
-_MISMATCH = ("the function depends on something its graph does not show: an argument converted or copied "
-             "before use (np.array(x), x.astype(...)), Python code that changes Values (p.data -= ...) "
-             "instead of a method marked @replayable (an optimizer's step), a branch on a value, a random "
-             "draw, or an op after the optimizer's step. Do that outside and pass the result in, or drop @jit.")
+_MISMATCH = ("the function depends on something its graph does not show: Python code that changes Values "
+             "(p.data -= ...) instead of a method marked @replayable (an optimizer's step), an optimizer or "
+             "other object created inside the function (create it outside), an argument converted or copied "
+             "in a way jit does not follow (np.array(x), x.astype(...)), a branch on a value, a random draw, or an op after the "
+             "optimizer's step. Do that outside and pass the result in, or drop @jit.")
 
 
 def _copy_tree(x):
@@ -181,6 +184,24 @@ def _restore(snapshot):
         vars(obj).update(_copy_tree(state))
 
 
+def _values_in(x, depth: int = 0, seen=None) -> list:
+    """The Values inside x: through lists, tuples, dicts and the attributes of plain objects
+    (an optimizer's parameters, a module's), a few levels deep."""
+    seen = set() if seen is None else seen
+    if isinstance(x, Value):
+        return [x]
+    if id(x) in seen or depth > 6:
+        return []
+    seen.add(id(x))
+    if type(x) in (list, tuple):
+        return [v for item in x for v in _values_in(item, depth + 1, seen)]
+    if type(x) is dict:
+        return [v for item in x.values() for v in _values_in(item, depth + 1, seen)]
+    if hasattr(x, "__dict__") and not isinstance(x, type) and not callable(x):
+        return _values_in(vars(x), depth + 1, seen)
+    return []
+
+
 def _has_replayable_methods(obj) -> bool:
     if isinstance(obj, (Value, type)) or not hasattr(obj, "__dict__"):
         return False
@@ -191,22 +212,41 @@ def _kind(data) -> tuple:
     return ("float",) if type(data) is float else (type(data), data.shape, data.dtype)
 
 
-def _view_of(a, data, name):
-    """(argument index, shape, dtype, byte offset, strides) when array `a` is a view into the
-    memory of a C-contiguous argument array (so the same view of the next argument can be
-    made), else None."""
-    if type(a) is not np.ndarray or a.base is None:
+_byte_bounds = np.lib.array_utils.byte_bounds if hasattr(np.lib, "array_utils") else np.byte_bounds  # numpy 2 / 1
+
+
+def _maker_of(a, data, converted, name):
+    """How to make array `a` again from the next call's arguments, or None if it does not come
+    from them: a function of the list of argument data. `a` may be a view into an argument
+    (x[t], one time step of a sequence) or a converted copy of an argument or of such a view
+    (Value(x), an int array made float), as `converted` {id(copy): source} records."""
+    if type(a) is not np.ndarray:
         return None
-    start = a.__array_interface__["data"][0]
     for i, d in enumerate(data):
-        if type(d) is np.ndarray and np.may_share_memory(a, d):
-            if not d.flags.c_contiguous:
-                raise JitError(f"jit: {name} takes a part of argument #{i}, which is not C-contiguous (a transpose "
-                               "or a strided slice); pass np.ascontiguousarray(it) to the jitted function")
-            offset = start - d.__array_interface__["data"][0]
-            if offset >= 0:
-                return i, a.shape, a.dtype, offset, a.strides
-    return None
+        if a is d:
+            return lambda data, i=i: data[i]
+    if id(a) in converted:
+        source, dtype = converted[id(a)], a.dtype
+        make = _maker_of(source, data, converted, name)
+        return None if make is None else (lambda data: np.array(make(data), dtype=dtype))
+    if a.base is None:
+        return None
+    low, high = _byte_bounds(a)
+    holders = [i for i, d in enumerate(data) if type(d) is np.ndarray and d.size
+               and _byte_bounds(d)[0] <= low and high <= _byte_bounds(d)[1]]
+    if len(holders) > 1:
+        raise JitError(f"jit: {name} takes a part of arguments #{holders[0]} and #{holders[1]}, which share "
+                       "memory (overlapping windows of one array), so which one it came from is unclear; "
+                       "pass copies (x.copy()) to the jitted function")
+    if not holders:
+        return None
+    i = holders[0]
+    if not data[i].flags.c_contiguous:
+        raise JitError(f"jit: {name} takes a part of argument #{i}, which is not C-contiguous (a transpose "
+                       "or a strided slice); pass np.ascontiguousarray(it) to the jitted function")
+    shape, dtype, strides = a.shape, a.dtype, a.strides
+    offset = a.__array_interface__["data"][0] - data[i].__array_interface__["data"][0]
+    return lambda data: np.ndarray(shape, dtype, buffer=data[i], offset=offset, strides=strides)
 
 
 def _rebuild(value, old):
@@ -226,6 +266,7 @@ class _Plan:
     def __init__(self, out, events, args, name: str, verified: bool):
         self.name, self.verified = name, verified
         roots = [e[1] for e in events if e[0] == "backward"]
+        self.has_backward = bool(roots)
         if isinstance(out, Value) and out.op:
             roots.append(out)
         elif not (out is None or isinstance(out, Value)) or not roots:
@@ -245,22 +286,30 @@ class _Plan:
                            "which a replay would not call; drop @jit or the hook")
         if not nodes:
             raise JitError(f"jit: {name} returns one of its arguments; there is no graph to replay")
+        if self.has_backward:
+            for i, a in enumerate(args):
+                if isinstance(a, Value) and a.op and a.requires_grad:
+                    raise JitError(f"jit: argument #{i} of {name} was computed outside from Values that need a "
+                                   "gradient; the step's backward would flow into that outside graph, which a "
+                                   "replay does not rebuild. Pass it .detach()ed, or compute it inside.")
         # an input is an argument (a Value passed in, or a leaf wrapping an argument's array),
-        # a view of an argument's array (x[t], one time step of a sequence: re-made from the
-        # new argument each call), or a leaf read afresh on every replay (parameters change)
-        from_args, views, self.leaves = [], [], []
+        # made from the arguments (a view such as x[t], a converted copy such as Value(x) or an
+        # int array made float: made again from the new arguments each call), or a leaf read
+        # afresh on every replay (parameters change)
+        converted = {id(e[2]): e[1] for e in events if e[0] == "converted"}
+        from_args, made, self.leaves = [], [], []
         for node in inputs:
             i = passed.get(id(node), arrays.get(id(node.data)) if type(node.data) is np.ndarray else None)
-            view = None if i is not None or node.requires_grad else _view_of(node.data, data, name)
+            make = None if i is not None else _maker_of(node.data, data, converted, name)
             if i is not None:
                 from_args.append((node, i))
-            elif view is not None:
-                views.append((node, view))
+            elif make is not None:
+                made.append((node, make))
             else:
                 self.leaves.append(node)
         self.arg_index = [i for _, i in from_args]
-        self.views = [view for _, view in views]
-        inputs = [node for node, _ in from_args] + [node for node, _ in views] + self.leaves
+        self.made = [make for _, make in made]
+        inputs = [node for node, _ in from_args] + [node for node, _ in made] + self.leaves
         self.n_in = len(inputs)
         slot = {node: k for k, node in enumerate(inputs + nodes)}
         needs = [n.requires_grad for n in inputs + nodes]
@@ -281,7 +330,6 @@ class _Plan:
             targets = tuple((j, i) for j, i in enumerate(ins) if needs[i])
             self.steps.append([op, pick, attrs, keywords, self._bind(node, data, arrays, name), (), targets])
         self.checked = False  # has a backward sorted the targets into direct and general?
-        self.fresh = False  # did a replay's gradients all come out as arrays of their own?
         # each slot's shape and dtype, for engine.fit (zero-stride stand-ins, not the data)
         self.templates = [_new(n.data if type(n.data) is float else np.broadcast_to(n.data.dtype.type(0), n.shape))
                           for n in inputs + nodes]
@@ -296,13 +344,27 @@ class _Plan:
         # the Values that get gradients, when none of them is an argument (the usual case)
         self.grad_nodes = None if any(i is not None for i, _ in self.grad_sources) else [
             leaf for _, leaf in self.grad_sources]
-        # what happened besides the ops, in order: ("backward", root slot, seed) or ("call", fn)
-        self.events = [("backward", slot[e[1]], e[2]) if e[0] == "backward" else e for e in events]
-        self.has_backward = any(e[0] == "backward" for e in self.events)
+        # what happened besides the ops, in order: ("backward", root slot, seed, argument index of
+        # the seed or None) or ("call", fn)
+        self.events = [self._backward_event(e, slot, args, data, name) if e[0] == "backward" else e
+                       for e in events if e[0] != "converted"]
+        self.fresh = [False] * len(self.events)  # did that backward's gradients come out as arrays of their own?
         self.out_slot = slot[out] if isinstance(out, Value) and out in slot else None
         self.out_leaf = isinstance(out, Value) and out.op == ""  # a function that returns a parameter
         self.out = out if self.out_leaf else None
         self.attrs = MappingProxyType({"plan": self})
+
+    @staticmethod
+    def _backward_event(event, slot, args, data, name):
+        """("backward", root slot, seed, i): a gradient given to backward() that is argument #i
+        (or its data) is taken from the new arguments each call; any other is a constant."""
+        _, root, seed, _, given = event
+        i = next((k for k, a in enumerate(args) if given is not None and (given is a or given is data[k])), None)
+        if i is None and type(given) is np.ndarray and given.size > 1 and given.flags.writeable:
+            warnings.warn(JitWarning(f"jit: {name} calls backward() with an array of shape {given.shape} that is "
+                                     "not an argument: every replay reuses these numbers; pass it in if it "
+                                     "changes"), stacklevel=5)
+        return ("backward", slot[root], seed, i)
 
     @staticmethod
     def _walk(roots, passed):
@@ -365,14 +427,18 @@ class _Plan:
         """Run the plan: the forward, then the events (backward into .grad, noted calls)."""
         data = [a.data if type(a) is Value else a for a in args]
         vals, saved, rebound = self.forward(data)
-        for event in self.events:
+        for k, event in enumerate(self.events):
             if event[0] == "call":
                 event[1]()
                 continue
-            seed = event[2] if type(event[2]) is float else event[2].copy()  # rules may pass it on as a grad
-            grads = self.backward(seed, vals, saved, rebound, event[1])
+            _, root, seed, i = event
+            if i is not None:  # the gradient given to backward() is an argument
+                seed = float(data[i]) if type(seed) is float else np.array(data[i], dtype=seed.dtype)
+            elif type(seed) is not float:
+                seed = seed.copy()  # rules may pass it on unchanged, as a .grad
+            grads = self.backward(seed, vals, saved, rebound, root)
             nodes = self.grad_nodes or [leaf if leaf is not None else args[i] for i, leaf in self.grad_sources]
-            if self.fresh:  # (see below) no copy needed: add them in
+            if self.fresh[k]:  # (see below) no copy needed: add them in
                 for node, g in zip(nodes, grads):
                     if g is not None:
                         node._grad = g if node._grad is None else node._grad + g
@@ -381,7 +447,7 @@ class _Plan:
                 # was needed: the same rules on the same shapes give the same kinds of arrays
                 pairs = [(node, g) for node, g in zip(nodes, grads) if g is not None]
                 arrays = [g for node, g in pairs if type(node.data) is not float]
-                self.fresh = len({id(g) for g in arrays}) == len(arrays) and all(
+                self.fresh[k] = len({id(g) for g in arrays}) == len(arrays) and all(
                     type(g) is np.ndarray and g.base is None and g.flags.writeable for g in arrays)
                 store_grads(pairs)
         if self.out_slot is None:
@@ -395,9 +461,8 @@ class _Plan:
     def forward(self, data):
         """Every slot's value: the inputs, then each op's forward on the slots it reads."""
         vals = [data[i] for i in self.arg_index]
-        if self.views:
-            vals += [np.ndarray(shape, dtype, buffer=data[i], offset=offset, strides=strides)
-                     for i, shape, dtype, offset, strides in self.views]
+        if self.made:
+            vals += [make(data) for make in self.made]
         vals += [node.data for node in self.leaves]
         saved, rebound = [], {}  # what saves=True forwards kept; the attributes given new arrays
         for op, pick, attrs, keywords, bound, direct, general in self.steps:
@@ -464,13 +529,16 @@ class _Plan:
         """Run the plan and note where it leaves every Value it reads or writes (data and grad)
         and every object whose calls it repeats (optimizer buffers, step counts); put all of it
         back; run fn for real; compare. A mismatch raises JitError and leaves the real run's state."""
-        values = self.leaves + [a for a in args if isinstance(a, Value)]
         objects = self._noted_objects()
+        values = list({id(v): v for v in self.leaves + [a for a in args if isinstance(a, Value)]
+                       + _values_in([vars(o) for o in objects if hasattr(o, "__dict__")])
+                       + [o for o in objects if isinstance(o, Value)]}.values())
+        objects = [o for o in objects if hasattr(o, "__dict__")]
         before = _snapshot(values, objects)
         replayed = self.replay(args)
         after_replay = _snapshot(values, objects)
         replay_grads = None
-        if isinstance(replayed, Value) and replayed.op == "jit":  # a loss: its backward is checked too
+        if isinstance(replayed, Value) and replayed.op == "jit" and replayed.requires_grad:  # its backward too
             seed = 1.0 if type(replayed.data) is float else np.ones_like(replayed.data)
             replay_grads = self.backward(seed, *replayed._extra["saved"])
         _restore(before)
@@ -498,7 +566,8 @@ class _Plan:
             if any(obj is f for f in found):
                 continue
             found.append(obj)
-            todo += [v for v in vars(obj).values() if _has_replayable_methods(v)]
+            if hasattr(obj, "__dict__"):  # (a Value has slots: its data and grad are saved as a value's)
+                todo += [v for v in vars(obj).values() if _has_replayable_methods(v)]
         return found
 
     def _same(self, replayed, run, what):

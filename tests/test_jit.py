@@ -279,6 +279,10 @@ def test_a_seed_array_handed_on_as_a_gradient_is_fresh_every_call():
         out.backward(np.ones(4))  # add hands the seed to b unchanged
         return out
 
+    from autograd import JitWarning
+    with pytest.warns(JitWarning, match="backward\\(\\) with an array of shape \\(4,\\) that is not an argument"):
+        step(np.ones(3))
+    b.zero_grad()
     for _ in range(5):
         step(np.ones(3))
         np.testing.assert_array_equal(b.grad, np.ones(4))
@@ -333,3 +337,93 @@ def test_methods_and_many_signatures(rng):
     with pytest.warns(UserWarning, match="captured for 17 signatures"):
         for s in range(17):
             scaled(np.ones(2), float(s))
+
+
+# ---- found in the second review ------------------------------------------------------------
+
+def twin_runs(make, batches):
+    """make() -> (step function, its parameters); run it plainly and jitted on the same batches
+    and return, per call, whether losses and every parameter's data and grad are identical."""
+    (plain, p1), (jitted, p2) = make(), make()
+    jitted = jit(jitted)
+    same = []
+    for batch in batches:
+        a, b = plain(*batch), jitted(*batch)
+        same.append(float(np.asarray(a.data)) == float(np.asarray(b.data)) and all(
+            np.array_equal(x.data, y.data) and np.array_equal(x.grad, y.grad) for x, y in zip(p1, p2)))
+    return same
+
+
+def test_int_targets_and_values_made_inside_follow_the_arguments(rng):
+    """mse's int labels and Value(x) are float copies of the arguments: made again every call."""
+    def make():
+        model = nn.MLP(3, [4, 1], seed=0)
+        opt = nn.SGD(model, lr=0.1)
+
+        def step(x, y):
+            loss = nn.mse(model(Value(x, requires_grad=False)).reshape(-1), y)  # y: int labels
+            opt.zero_grad()
+            loss.backward()
+            opt.step()
+            return loss
+        return step, model.parameters()
+    batches = [(rng.normal(size=(1, 3)), np.array([1]))] * 2 + [
+        (rng.normal(size=(1, 3)), rng.integers(0, 2, 1)) for _ in range(6)]
+    assert all(twin_runs(make, batches))
+
+
+def test_a_gradient_given_to_backward_as_an_argument_follows_it(rng):
+    def make():
+        W = Value(np.ones(3))
+        opt = nn.SGD([W], lr=0.1)
+
+        def step(x, g):
+            out = W * x
+            opt.zero_grad()
+            out.backward(g)
+            opt.step()
+            return out.sum()
+        return step, [W]
+    batches = [(rng.normal(size=3), np.ones(3))] * 2 + [(rng.normal(size=3), rng.normal(size=3)) for _ in range(4)]
+    assert all(twin_runs(make, batches))
+
+
+def test_value_zero_grad_and_a_parameter_outside_the_graph(rng):
+    """The check on the second call saves and restores every Value an optimizer holds, not only the
+    graph's leaves: B, stepped with a gradient from outside, is stepped once, as without jit."""
+    def make():
+        A, B = Value(np.ones(3)), Value(np.ones(3))
+        opt = nn.SGD([A, B], lr=0.1, momentum=0.9)
+
+        def step(x):
+            A.zero_grad()
+            loss = (A * x).sum()
+            loss.backward()
+            opt.step()
+            return loss
+        B.grad = np.full(3, 0.5)  # from elsewhere, kept across steps
+        return step, [A, B]
+    assert all(twin_runs(make, [(rng.normal(size=3),) for _ in range(5)]))
+
+
+def test_refused_overlapping_windows_and_outside_graphs(rng):
+    cell = nn.RNNCell(2, 2, seed=0)
+    S = rng.normal(size=(10, 2))
+    windows = jit(lambda x, y: sum((cell(x[t]) - y[t]).abs().sum() for t in range(3)))
+    with pytest.raises(JitError, match=r"arguments #0 and #1, which share memory.*pass copies"):
+        windows(S[0:3], S[1:4])
+    W = Value(np.ones(3))
+    opt = nn.SGD([W], lr=0.1)
+    step = jit(sgd_step(lambda x, y: ((x - y) ** 2).sum(), opt))
+    with pytest.raises(JitError, match=r"argument #0 .* computed outside .*\.detach\(\)"):
+        step(W * 2, np.ones(3))
+
+
+def test_a_function_with_nothing_to_differentiate_is_checked_and_replayed(rng):
+    model = nn.MLP(8, [4, 3], seed=0)
+    for p in model.parameters():
+        p.requires_grad = False
+    evaluate = jit(lambda x, y: nn.cross_entropy(model(x), y))
+    x, y = digits_like(rng)
+    values = [evaluate(x, y).item() for _ in range(4)]
+    assert values == [nn.cross_entropy(model(x), y).item()] * 4
