@@ -57,6 +57,8 @@ def check_axis(v, axis, op):
         return None
     if isinstance(axis, (tuple, list)):
         return tuple(check_axis(v, a, op) for a in axis)
+    if isinstance(axis, bool) or not isinstance(axis, (int, np.integer)):
+        raise TypeError(f"{op}: axis must be an int, a tuple of ints or None, got {axis!r}")
     if not -max(v.ndim, 1) <= axis < max(v.ndim, 1):
         raise ShapeError(f"{op}: axis {axis} is out of range for shape {v.shape} "
                          f"(valid: {-max(v.ndim, 1)} to {max(v.ndim, 1) - 1})")

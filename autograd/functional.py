@@ -36,6 +36,13 @@ def where(cond, a, b) -> Value:
     cond = np.asarray(cond.data if isinstance(cond, Value) else cond)
     if cond.dtype != np.bool_:
         raise TypeError(f"where: cond must be boolean, got dtype {cond.dtype}")
+    try:
+        np.broadcast_shapes(cond.shape, np.shape(a.data if isinstance(a, Value) else a),
+                            np.shape(b.data if isinstance(b, Value) else b))
+    except ValueError:
+        raise ShapeError(f"where: cond of shape {cond.shape}, a of shape {np.shape(getattr(a, 'data', a))} and "
+                         f"b of shape {np.shape(getattr(b, 'data', b))} do not broadcast together; shapes must "
+                         "be equal or 1, compared from the right") from None
     return apply("where", (a, b), {"cond": cond})
 
 

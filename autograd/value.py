@@ -240,14 +240,18 @@ class Value:
             setattr(self, k, MappingProxyType(v) if k == "attrs" else v)
 
     def __deepcopy__(self, memo):
-        """Copy data, grad and label (and, for results, the graph below them)."""
-        v = _new(copy.deepcopy(self.data, memo), self.label)
-        memo[id(self)] = v
-        v._grad = copy.deepcopy(self._grad, memo)
-        v.op, v.attrs, v.requires_grad = self.op, self.attrs, self.requires_grad
-        v._p0, v._p1, v._pn = (copy.deepcopy(p, memo) for p in (self._p0, self._p1, self._pn))
-        v._depth = self._depth
-        return v
+        """Copy data, grad and label (and, for results, the graph below them), node by node in
+        topological order: inputs are copied first, so a deep graph needs no recursion."""
+        for node in engine.topological_order(self):
+            if id(node) in memo:
+                continue
+            v = _new(copy.deepcopy(node.data, memo), node.label)
+            v._grad = copy.deepcopy(node._grad, memo)
+            v.op, v.attrs, v.requires_grad, v._depth = node.op, node.attrs, node.requires_grad, node._depth
+            v._p0, v._p1 = (None if p is None else memo[id(p)] for p in (node._p0, node._p1))
+            v._pn = None if node._pn is None else tuple([memo[id(p)] for p in node._pn])
+            memo[id(node)] = v
+        return memo[id(self)]
 
     def __repr__(self):
         label = f", label={self.label!r}" if self.label else ""

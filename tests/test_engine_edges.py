@@ -97,3 +97,16 @@ def test_a_0d_float32_node_gets_a_0d_float32_grad():
     a = Value(np.array(2.0, dtype=np.float32))
     (a * a).backward()
     assert type(a.grad) is np.ndarray and a.grad.dtype == np.float32 and a.grad.shape == ()
+
+
+def test_deepcopy_of_a_deep_graph_needs_no_recursion():
+    x = Value(1.0, label="x")
+    y = x
+    for _ in range(20_000):
+        y = y * 1.0 + 0.0
+    z = copy.deepcopy(y)
+    assert z.data == y.data and z is not y
+    leaves = [n for n in topological_order(z) if n.label == "x"]
+    assert len(leaves) == 1 and leaves[0] is not x
+    z.backward()
+    assert leaves[0].grad == 1.0 and x.grad == 0.0

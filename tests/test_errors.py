@@ -33,6 +33,7 @@ SHAPE_ERRORS = [
     ("getitem_scalar", lambda: Value(1.0)[0], ["getitem", "scalar"]),
     ("neuron", lambda: neuron(np.ones(3), 0.0, [Value(1.0)]), ["neuron", "(3,)", "1 scalar input"]),
     ("where", lambda: where(np.ones(3, bool), ones(2), ones(3)), ["where", "(2,)", "(3,)"]),
+    ("where_cond", lambda: where(np.ones(4, bool), ones(3), 0.0), ["where", "cond of shape (4,)", "(3,)"]),
     ("sum_axis", lambda: ones(3).sum(axis=2), ["sum", "axis 2", "(3,)"]),
     ("softmax_axis", lambda: ones(2, 3).softmax(axis=-3), ["softmax", "axis -3", "(2, 3)"]),
 ]
@@ -156,3 +157,10 @@ def test_gradcheck_names_the_wrong_input_among_several():
     with pytest.raises(GradcheckError, match=r"input #1 .*analytic 2 vs numeric 4"):
         gradcheck(lambda p, q: p + q.detach() * q, [a, b])
     assert gradcheck(lambda p, q: p + q * q, [a, b])  # the honest version passes
+
+
+def test_an_axis_must_be_an_int():
+    with pytest.raises(TypeError, match=r"sum: axis must be an int, a tuple of ints or None, got True"):
+        ones(2, 3).sum(axis=True)
+    with pytest.raises(TypeError, match=r"max: axis must be an int.*got 1.5"):
+        ones(2, 3).max(axis=1.5)

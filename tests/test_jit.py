@@ -427,3 +427,21 @@ def test_a_function_with_nothing_to_differentiate_is_checked_and_replayed(rng):
     x, y = digits_like(rng)
     values = [evaluate(x, y).item() for _ in range(4)]
     assert values == [nn.cross_entropy(model(x), y).item()] * 4
+
+
+def test_a_replayed_loss_can_be_drawn_and_stepped_through(rng):
+    from autograd.viz import draw
+    from autograd.viz.steps import record
+    model, loss_fn, x, y = replaying_loss(rng)
+    loss = loss_fn(x, y)
+    assert "jit &lt;lambda&gt;" in draw(loss).source or "jit <lambda>" in draw(loss).source
+    rec = record(loss)
+    assert rec.steps and "the replayed graph's own backward" in rec.steps[0].text
+    np.testing.assert_allclose(rec.final_grads[rec.nodes.index(model.layers[0].weight)],
+                               jit_free_grad(model, x, y), rtol=1e-12)
+
+
+def jit_free_grad(model, x, y):
+    model.zero_grad()
+    nn.cross_entropy(model(x), y).backward()
+    return model.layers[0].weight.grad

@@ -216,10 +216,16 @@ def forward_line(node, names: list[str], index: dict) -> str:
     elif node.op == "neg":
         expr = f"-{_paren_name(args[0])}"
     else:
-        extra = {k: v for k, v in node.attrs.items() if k not in ("key", "cond") and v not in (None, False)}
-        attrs = "".join(f", {k}={v}" for k, v in extra.items())
+        extra = {k: v for k, v in node.attrs.items()
+                 if k not in ("key", "cond", "plan") and v is not None and v is not False}
+        attrs = "".join(f", {k}={_attr_text(v)}" for k, v in extra.items())
         expr = f"{node.op}({', '.join(args)}{attrs})"
     return f"{names[index[node]]} = {expr} = {preview(node.data)}"
+
+
+def _attr_text(v) -> str:
+    """An op's static argument as text: arrays (an index, a mask) by their shape."""
+    return f"<array of shape {v.shape}>" if isinstance(v, np.ndarray) else str(v)
 
 
 def _paren_name(name: str) -> str:
