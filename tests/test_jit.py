@@ -445,3 +445,24 @@ def jit_free_grad(model, x, y):
     model.zero_grad()
     nn.cross_entropy(model(x), y).backward()
     return model.layers[0].weight.grad
+
+
+def test_a_jitted_run_is_recorded_by_a_training_recorder_without_optimizer():
+    from autograd.viz.training import TrainingRecorder
+    X, y = nn.make_moons(60, noise=0.1, seed=0)
+    runs = []
+    for jitted in (False, True):
+        model = nn.MLP(2, [8, 2], seed=0)
+        opt = nn.SGD(model, lr=0.3)
+        step = sgd_step(lambda x, t: nn.cross_entropy(model(x), t), opt)
+        step = jit(step) if jitted else step
+        rec = TrainingRecorder(model, every=5)
+        for _ in range(12):
+            rec.step(step(X, y))
+        runs.append((rec.loss, rec.grad_norms(), rec.update_ratios(), rec.snapshot(10)))
+    (loss1, norms1, ratios1, snap1), (loss2, norms2, ratios2, snap2) = runs
+    np.testing.assert_array_equal(loss1, loss2)
+    for d1, d2 in ((norms1, norms2), (ratios1, ratios2), (snap1, snap2)):
+        assert d1.keys() == d2.keys()
+        for name in d1:
+            np.testing.assert_array_equal(d1[name], d2[name])

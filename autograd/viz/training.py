@@ -15,8 +15,10 @@ With an optimizer, the recorder wraps that optimizer's `step` (on the instance;
 `rec.step(loss)` may come before or after `optimizer.step()`, as long as each
 runs once per training step: the weights after an update are read at the next
 `rec.step`, read or `close()`. Without one (a hand-written `p.data -= lr * p.grad`
-loop), call `rec.step(loss)` after the update. The update of step t is the change of the weights from step t-1 to t;
-snapshot t holds the weights that produced loss t (those before update t).
+loop, or a training step under `autograd.jit`, whose replays call the optimizer's own step and
+not the wrapper), call `rec.step(loss)` after the update. The update of step t is the change of
+the weights from step t-1 to t; snapshot t holds the weights that produced loss t (those before
+update t).
 
 Cost (benchmarks/recorder.py): a step copies each parameter's gradient and weights
 into its slots in a row of a block (views made once: one assignment each); a full
