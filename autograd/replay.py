@@ -17,10 +17,10 @@ The first call with a given *signature* (each array argument's shape, dtype and 
 every other argument's value) runs the function as usual and turns the graph it built into a
 plan: the op nodes in topological order, each reading numbered slots, plus what happened
 around them (each `backward()`, and each call of a method marked `@replayable`, such as
-an optimizer's `zero_grad` and `step`). The second call runs the plan on the side and the
-function for real, and checks that they agree. Later calls run only the plan: the same
-forward functions and derivative rules on the same kinds of arrays, without a Value, a
-dict or a shape check per node.
+an optimizer's `zero_grad` and `step`). The second call runs the plan on a saved copy of
+the state, puts the state back, runs the function for real and checks that both ended the
+same. Later calls run only the plan: the same forward functions and derivative rules on
+the same kinds of arrays, without a Value, a dict or a shape check per node.
 
 What a replay returns: when the function called `backward()`, the result's number as a
 leaf Value (its gradients are already in the parameters' `.grad`; as in PyTorch, only
@@ -32,26 +32,29 @@ This is tinygrad's TinyJit and `torch.jit.trace`'s idea, with their limits: what
 function does in Python besides building the graph (an `if` on a value, a print, a
 random draw, a number read with `.item()`) happens at capture only, and ops must come
 before the backward and the optimizer step. Arrays passed in are followed into the graph
-when used as they are: as an input, a slice of one (`x[t]`), or an attribute such as
-cross_entropy's targets. An argument copied or converted first (`np.array(x)`) would be
-frozen: the check on the second call reports it when the two calls' data differ. An array
-computed inside the function and given to an op as an attribute (a `where` mask, an index)
-is frozen too; jit warns about it at capture (`JitWarning`). A plan holds the parameters
-and optimizers it captured: after `model = nn.MLP(...)` binds a name to a new model, jit the
-step again.
+when used as they are (an input, a slice `x[t]` of a 2-D or larger one, an attribute such
+as cross_entropy's targets, a gradient given to backward) and when copied into a Value
+(`Value(x)`, int labels made float). An argument converted otherwise (`x.astype(...)`)
+would be frozen: the check on the second call reports it when the two calls' data differ.
+An array computed inside the function and given to an op as an attribute (a `where` mask,
+an index) is frozen too; jit warns about it at capture (`JitWarning`). A plan holds the
+parameters and optimizers it captured: after `model = nn.MLP(...)` binds a name to a new
+model, jit the step again.
 """
 from __future__ import annotations
 
 import functools
 import operator
+import os
+import sys
 import warnings
 from types import MappingProxyType
 
 import numpy as np
 
 from . import ops
-from .engine import backprop, fit, store_grads
-from .mode import MODE, replayable  # noqa: F401  (re-exported)
+from .engine import backprop, fit, store_grads, topological_order
+from .mode import _PACKAGE_DIR, MODE, replayable  # noqa: F401  (replayable: re-exported)
 from .value import Value, _new, _normalize, _record
 
 
@@ -61,6 +64,14 @@ class JitError(RuntimeError):
 
 class JitWarning(UserWarning):
     """Something jit will replay as a constant that may not be one."""
+
+
+def _warn(message: str) -> None:
+    """A JitWarning pointing at the first line outside the autograd package (the user's call)."""
+    frame, level = sys._getframe(1), 2  # stacklevel 2: the caller of _warn
+    while frame is not None and os.path.abspath(frame.f_code.co_filename).startswith(_PACKAGE_DIR):
+        frame, level = frame.f_back, level + 1
+    warnings.warn(JitWarning(message), stacklevel=level)
 
 
 def jit(fn=None, *, check: bool = True):
@@ -75,6 +86,9 @@ def jit(fn=None, *, check: bool = True):
     return Jit(fn, check)
 
 
+# ---- the jitted function: one plan per signature --------------------------------------------
+
+
 class Jit:
     """A function with its plans, one per signature (`plans`); call it like the function."""
 
@@ -85,20 +99,33 @@ class Jit:
         self.name = getattr(fn, "__name__", type(fn).__name__)
         functools.update_wrapper(self, fn)
 
-    def __get__(self, obj, objtype=None):  # @jit on a method: self becomes the first argument
-        return self if obj is None else functools.partial(self, obj)
+    def __get__(self, obj, objtype=None):
+        """@jit on a method: each instance gets its own jitted function, kept on the instance
+        (so plans never mix instances, and go when the instance goes)."""
+        if obj is None:
+            return self
+        slot = f"__jit_{self.name}_{id(self)}"
+        try:
+            return vars(obj)[slot]
+        except KeyError:
+            bound = vars(obj)[slot] = Jit(functools.partial(self.fn, obj), self.check)
+            bound.name = self.name
+            return bound
+        except TypeError:
+            raise TypeError(f"jit: @jit on a method needs instances with a __dict__ "
+                            f"({type(obj).__name__} has none)") from None
 
     def __call__(self, *args):
-        key = tuple([(a.shape, a.dtype, a.strides) if type(a) is np.ndarray and a.ndim else _key(a, args)
-                     for a in args])
+        key = tuple([(a.shape, a.dtype, a.strides) if type(a) is np.ndarray and a.ndim and a.dtype.kind != "b"
+                     else _key(a, args) for a in args])
         if len({id(a) for a in args}) < len(args):  # the same object passed twice is another signature
             key += tuple([[b is a for b in args].index(True) for a in args])
         plan = self.plans.get(key)
-        if (plan is not None and plan.verified and MODE.capture is None and MODE.grad_enabled
-                and not MODE.anomaly and plan.still_valid()):
+        plain = MODE.capture is None and MODE.grad_enabled and not MODE.anomaly
+        if plan is not None and plan.verified and plain and plan.still_valid():
             return plan.replay(args)
-        if not MODE.grad_enabled or MODE.anomaly or MODE.capture is not None:
-            return self.fn(*args)  # nothing to record / each op's site to report / inside another jit
+        if not plain:  # nothing to record / each op's site to report / inside another jit's capture
+            return self.fn(*args)
         if plan is None or not plan.still_valid():
             out, events = _capturing(self.fn, args)
             self.plans[key] = _Plan(out, events, args, self.name, verified=not self.check)
@@ -114,14 +141,17 @@ class Jit:
 
 
 def _key(a, args):
-    """The signature entry of an argument that is not an array of one or more dimensions."""
+    """The signature entry of an argument that is not a plain numeric array of one or more dimensions."""
     if isinstance(a, Value):
         d = a.data
-        return ("Value", a.requires_grad) + (("float",) if type(d) is float else (d.shape, d.dtype, d.strides))
+        kind = ("float",) if type(d) is float else (d.shape, d.dtype, d.strides)
+        return ("Value", a.requires_grad, bool(a.op)) + kind
     i = [x is a for x in args].index(True)
     if isinstance(a, np.ndarray):
         if type(a) is not np.ndarray:
             raise TypeError(f"jit: argument #{i} is a {type(a).__name__} (an ndarray subclass); pass np.asarray(it)")
+        if a.ndim and a.dtype.kind == "b":  # a mask: how many it picks shapes the graph
+            return (a.shape, a.dtype, a.strides, int(np.count_nonzero(a)))
         return ("0-d", a.dtype, a.item())  # a number in an array: a Value would copy it, so it is a setting
     try:
         hash(a)
@@ -132,7 +162,9 @@ def _key(a, args):
 
 
 def _capturing(fn, args):
-    """fn(*args), run normally, and the events noted meanwhile (backward calls, @replayable calls)."""
+    """fn(*args), run normally, and the events noted meanwhile: ("backward", root, seed, grads,
+    given gradient), ("call", fn) for @replayable methods, ("converted", source, copy) for arrays
+    copied into Values (autograd.arguments.to_data)."""
     events = MODE.capture = []
     try:
         return fn(*args), events
@@ -140,100 +172,33 @@ def _capturing(fn, args):
         MODE.capture = None
 
 
-def _arrays_in(value):
-    """The arrays inside an attribute (itself, or the items of a tuple such as an index key)."""
-    if type(value) is np.ndarray:
-        yield value
-    elif type(value) is tuple:
-        for item in value:
-            yield from _arrays_in(item)
-
-
-_MISMATCH = ("the function depends on something its graph does not show: Python code that changes Values "
-             "(p.data -= ...) instead of a method marked @replayable (an optimizer's step), an optimizer or "
-             "other object created inside the function (create it outside), an argument converted or copied "
-             "in a way jit does not follow (np.array(x), x.astype(...)), a branch on a value, a random draw, or an op after the "
-             "optimizer's step. Do that outside and pass the result in, or drop @jit.")
-
-
-def _copy_tree(x):
-    """x with its arrays copied, through lists, tuples and dicts (Values and other objects kept)."""
-    if type(x) is np.ndarray:
-        return x.copy()
-    if type(x) in (list, tuple):
-        return type(x)(_copy_tree(v) for v in x)
-    if type(x) is dict:
-        return {k: _copy_tree(v) for k, v in x.items()}
-    return x
-
-
-def _snapshot(values, objects):
-    """Where Values (their data object, a copy of it, a copy of .grad) and objects (their state) are now."""
-    return ([(v, v.data, _copy_tree(v.data), _copy_tree(v._grad)) for v in values],
-            [(obj, _copy_tree(vars(obj))) for obj in objects])
-
-
-def _restore(snapshot):
-    values, objects = snapshot
-    for v, data, copied, grad in values:
-        if type(data) is np.ndarray:
-            np.copyto(data, copied)  # the same array object: the graph and optimizers hold it
-        v.data, v._grad = data, _copy_tree(grad)
-    for obj, state in objects:
-        vars(obj).clear()
-        vars(obj).update(_copy_tree(state))
-
-
-def _values_in(x, depth: int = 0, seen=None) -> list:
-    """The Values inside x: through lists, tuples, dicts and the attributes of plain objects
-    (an optimizer's parameters, a module's), a few levels deep."""
-    seen = set() if seen is None else seen
-    if isinstance(x, Value):
-        return [x]
-    if id(x) in seen or depth > 6:
-        return []
-    seen.add(id(x))
-    if type(x) in (list, tuple):
-        return [v for item in x for v in _values_in(item, depth + 1, seen)]
-    if type(x) is dict:
-        return [v for item in x.values() for v in _values_in(item, depth + 1, seen)]
-    if hasattr(x, "__dict__") and not isinstance(x, type) and not callable(x):
-        return _values_in(vars(x), depth + 1, seen)
-    return []
-
-
-def _has_replayable_methods(obj) -> bool:
-    if isinstance(obj, (Value, type)) or not hasattr(obj, "__dict__"):
-        return False
-    return any(getattr(getattr(type(obj), name, None), "replayable", False) for name in dir(type(obj)))
-
-
-def _kind(data) -> tuple:
-    return ("float",) if type(data) is float else (type(data), data.shape, data.dtype)
-
+# ---- where an input's data comes from on a replay -------------------------------------------
 
 _byte_bounds = np.lib.array_utils.byte_bounds if hasattr(np.lib, "array_utils") else np.byte_bounds  # numpy 2 / 1
 
 
 def _maker_of(a, data, converted, name):
-    """How to make array `a` again from the next call's arguments, or None if it does not come
-    from them: a function of the list of argument data. `a` may be a view into an argument
-    (x[t], one time step of a sequence) or a converted copy of an argument or of such a view
-    (Value(x), an int array made float), as `converted` {id(copy): source} records."""
+    """How to make array `a` again on the next call, from the list of argument data, or None
+    when it is not made from the arguments. `a` may be an argument itself, a view into one
+    (x[t], one time step of a sequence), or a copy made into a Value (`converted`: {id(copy):
+    source}) of one of these or of any other array (re-copied each call: it may have changed)."""
+    for i, d in enumerate(data):
+        if a is d and a is not None:
+            return lambda data, i=i: data[i]
     if type(a) is not np.ndarray:
         return None
-    for i, d in enumerate(data):
-        if a is d:
-            return lambda data, i=i: data[i]
     if id(a) in converted:
         source, dtype = converted[id(a)], a.dtype
         make = _maker_of(source, data, converted, name)
-        return None if make is None else (lambda data: np.array(make(data), dtype=dtype))
+        if make is None:
+            return lambda data: np.array(source, dtype=dtype)
+        return lambda data: np.array(make(data), dtype=dtype)
     if a.base is None:
         return None
     low, high = _byte_bounds(a)
     holders = [i for i, d in enumerate(data) if type(d) is np.ndarray and d.size
                and _byte_bounds(d)[0] <= low and high <= _byte_bounds(d)[1]]
+    holders = [i for i in holders if not any(data[i] is data[j] for j in holders if j < i)]  # each array once
     if len(holders) > 1:
         raise JitError(f"jit: {name} takes a part of arguments #{holders[0]} and #{holders[1]}, which share "
                        "memory (overlapping windows of one array), so which one it came from is unclear; "
@@ -249,6 +214,15 @@ def _maker_of(a, data, converted, name):
     return lambda data: np.ndarray(shape, dtype, buffer=data[i], offset=offset, strides=strides)
 
 
+def _arrays_in(value):
+    """The arrays inside an attribute (itself, or the items of a tuple such as an index key)."""
+    if type(value) is np.ndarray:
+        yield value
+    elif type(value) is tuple:
+        for item in value:
+            yield from _arrays_in(item)
+
+
 def _rebuild(value, old):
     """A function of the new argument array giving `value` with `old` replaced by it."""
     if value is old:
@@ -259,9 +233,30 @@ def _rebuild(value, old):
     return lambda new: tuple([part(new) for part in parts])
 
 
+def _kind(data) -> tuple:
+    return ("float",) if type(data) is float else (type(data), data.shape, data.dtype)
+
+
+# ---- the plan ------------------------------------------------------------------------------
+
+
+class _Step:
+    """One op node of the plan: `op` run on the slots `pick(vals)` gives, with `attrs` (some of
+    them, `bound`, taken from the arguments each call) and its rule's `keywords`. Its inputs that
+    get a gradient are (position, slot) pairs: `general` ones go through engine.fit and add up;
+    after a first backward, a slot whose one contribution already had the slot's shape and
+    dtype is `direct` (stored as it comes): shapes and dtypes repeat call after call."""
+
+    __slots__ = ("op", "pick", "attrs", "keywords", "bound", "direct", "general")
+
+    def __init__(self, op, pick, attrs, keywords, bound, general):
+        self.op, self.pick, self.attrs, self.keywords, self.bound = op, pick, attrs, keywords, bound
+        self.direct, self.general = (), general
+
+
 class _Plan:
-    """One captured call. Slots 0..n_in-1 hold the inputs (the arguments' data, then leaves
-    the function read), then one slot per op node in topological order."""
+    """One captured call. Slots 0..n_in-1 hold the inputs (the arguments' data, arrays made
+    from them, then leaves the function read), then one slot per op node in topological order."""
 
     def __init__(self, out, events, args, name: str, verified: bool):
         self.name, self.verified = name, verified
@@ -274,98 +269,37 @@ class _Plan:
                            f"on one), got {type(out).__name__ if not isinstance(out, Value) else 'a leaf Value'}")
         data = [a.data if isinstance(a, Value) else a for a in args]
         passed = {id(a): i for i, a in enumerate(args) if isinstance(a, Value)}
-        arrays = {id(d): i for i, d in enumerate(data) if type(d) is np.ndarray}
-        inputs, nodes = self._walk(roots, passed)
-        if any(n.op == "jit" for n in nodes):
-            raise JitError(f"jit: {name}'s graph holds the result of another jitted function's replay; "
-                           "jit only the outer function (a jitted function called while another is being "
-                           "captured runs normally)")
-        hooked = [n for n in inputs + nodes if n._extra is not None and "hooks" in n._extra]
-        if hooked:
-            raise JitError(f"jit: {name}'s graph has hooks (on {hooked[0].label or hooked[0].op or 'a node'}), "
-                           "which a replay would not call; drop @jit or the hook")
-        if not nodes:
-            raise JitError(f"jit: {name} returns one of its arguments; there is no graph to replay")
-        if self.has_backward:
-            for i, a in enumerate(args):
-                if isinstance(a, Value) and a.op and a.requires_grad:
-                    raise JitError(f"jit: argument #{i} of {name} was computed outside from Values that need a "
-                                   "gradient; the step's backward would flow into that outside graph, which a "
-                                   "replay does not rebuild. Pass it .detach()ed, or compute it inside.")
-        # an input is an argument (a Value passed in, or a leaf wrapping an argument's array),
-        # made from the arguments (a view such as x[t], a converted copy such as Value(x) or an
-        # int array made float: made again from the new arguments each call), or a leaf read
-        # afresh on every replay (parameters change)
         converted = {id(e[2]): e[1] for e in events if e[0] == "converted"}
-        from_args, made, self.leaves = [], [], []
-        for node in inputs:
-            i = passed.get(id(node), arrays.get(id(node.data)) if type(node.data) is np.ndarray else None)
-            make = None if i is not None else _maker_of(node.data, data, converted, name)
-            if i is not None:
-                from_args.append((node, i))
-            elif make is not None:
-                made.append((node, make))
-            else:
-                self.leaves.append(node)
-        self.arg_index = [i for _, i in from_args]
-        self.made = [make for _, make in made]
-        inputs = [node for node, _ in from_args] + [node for node, _ in made] + self.leaves
-        self.n_in = len(inputs)
+        inputs, nodes = self._walk(roots, passed)
+        self._refuse(args, inputs, nodes, name)
+        inputs = self._sort_inputs(inputs, passed, data, converted, name)
         slot = {node: k for k, node in enumerate(inputs + nodes)}
         needs = [n.requires_grad for n in inputs + nodes]
-        # One step per op node, a list [op, pick, attrs, keywords, bound, direct, general]:
-        # pick(vals) gives its inputs' values (operator.itemgetter: one C call); keywords are
-        # what its rule takes besides them; bound lists the attributes that take a new
-        # argument each call; direct and general split the (position, slot) pairs of the
-        # inputs that get a gradient. Until a first backward has checked them all are general
-        # (engine.fit, accumulation); afterwards a slot whose one contribution needed no fit
-        # is direct: shapes and dtypes repeat call after call.
-        self.steps = []
-        for node in nodes:
-            op = ops.OPS[node.op]
-            ins = tuple(slot[p] for p in node.parents)
-            pick = operator.itemgetter(*ins) if len(ins) > 1 else (lambda vals, i=ins[0]: (vals[i],))
-            attrs = dict(node.attrs)
-            keywords = {**attrs, "needs": tuple(needs[i] for i in ins)} if op.needs else attrs
-            targets = tuple((j, i) for j, i in enumerate(ins) if needs[i])
-            self.steps.append([op, pick, attrs, keywords, self._bind(node, data, arrays, name), (), targets])
-        self.checked = False  # has a backward sorted the targets into direct and general?
+        self.steps = [self._step(node, slot, needs, data, name) for node in nodes]
+        self.checked = False  # has a backward sorted the steps' targets into direct and general?
         # each slot's shape and dtype, for engine.fit (zero-stride stand-ins, not the data)
         self.templates = [_new(n.data if type(n.data) is float else np.broadcast_to(n.data.dtype.type(0), n.shape))
                           for n in inputs + nodes]
-        # the inputs that need a gradient: (argument index, None) for a Value passed in, else (None, leaf)
+        # the inputs that need a gradient, and where it goes: the Value passed in (argument #i: a
+        # new object each call) or the node itself
         self.grad_inputs = [k for k in range(self.n_in) if needs[k]]
-        self.grad_sources = [(from_args[k][1], None) if k < len(from_args) else (None, inputs[k])
+        self.grad_targets = [(passed[id(inputs[k])], None) if id(inputs[k]) in passed else (None, inputs[k])
                              for k in self.grad_inputs]
+        self.fixed_targets = None if any(i is not None for i, _ in self.grad_targets) else [
+            node for _, node in self.grad_targets]
         # what still_valid compares: each leaf's data object and requires_grad, and its kind
         self.leaf_data = [node.data for node in self.leaves]
         self.leaf_rg = [node.requires_grad for node in self.leaves]
         self.leaf_kinds = [_kind(node.data) for node in self.leaves]
-        # the Values that get gradients, when none of them is an argument (the usual case)
-        self.grad_nodes = None if any(i is not None for i, _ in self.grad_sources) else [
-            leaf for _, leaf in self.grad_sources]
-        # what happened besides the ops, in order: ("backward", root slot, seed, argument index of
-        # the seed or None) or ("call", fn)
-        self.events = [self._backward_event(e, slot, args, data, name) if e[0] == "backward" else e
+        # what happened besides the ops, in order: ("backward", root slot, seed, seed maker or None)
+        # or ("call", fn); fresh[k]: did backward k's gradients come out as arrays of their own?
+        self.events = [self._backward_event(e, slot, data, converted, name) if e[0] == "backward" else e
                        for e in events if e[0] != "converted"]
-        self.fresh = [False] * len(self.events)  # did that backward's gradients come out as arrays of their own?
-        self.out_slot = slot[out] if isinstance(out, Value) and out in slot else None
-        self.out_leaf = isinstance(out, Value) and out.op == ""  # a function that returns a parameter
-        self.out = out if self.out_leaf else None
+        self.fresh = [False] * len(self.events)
+        self.result = self._result(out, slot, nodes)
         self.attrs = MappingProxyType({"plan": self})
 
-    @staticmethod
-    def _backward_event(event, slot, args, data, name):
-        """("backward", root slot, seed, i): a gradient given to backward() that is argument #i
-        (or its data) is taken from the new arguments each call; any other is a constant."""
-        _, root, seed, _, given = event
-        i = next((k for k, a in enumerate(args) if given is not None and (given is a or given is data[k])), None)
-        if i is None and type(given) is np.ndarray and given.size > 1 and given.flags.writeable:
-            warnings.warn(JitWarning(f"jit: {name} calls backward() with an array of shape {given.shape} that is "
-                                     "not an argument: every replay reuses these numbers; pass it in if it "
-                                     "changes"), stacklevel=5)
-        return ("backward", slot[root], seed, i)
-
+    # -- building ------------------------------------------------------------------------------
     @staticmethod
     def _walk(roots, passed):
         """Inputs (leaves and Values passed in, where the walk stops) and op nodes, in order."""
@@ -384,27 +318,93 @@ class _Plan:
         nodes.sort(key=lambda n: n._depth)
         return inputs, nodes
 
+    def _refuse(self, args, inputs, nodes, name):
+        """What a replay could not do faithfully: say so now, with what to do instead."""
+        if not nodes:
+            raise JitError(f"jit: {name} returns one of its arguments; there is no graph to replay")
+        if any(n.op == "jit" for n in nodes):
+            raise JitError(f"jit: {name}'s graph holds the result of another jitted function's replay; "
+                           "jit only the outer function (a jitted function called while another is being "
+                           "captured runs normally)")
+        hooked = [n for n in inputs + nodes if n._extra is not None and "hooks" in n._extra]
+        if hooked:
+            raise JitError(f"jit: {name}'s graph has hooks (on {hooked[0].label or hooked[0].op or 'a node'}), "
+                           "which a replay would not call; drop @jit or the hook")
+        for i, a in enumerate(args):
+            if self.has_backward and isinstance(a, Value) and a.op and a.requires_grad:
+                raise JitError(f"jit: argument #{i} of {name} was computed outside from Values that need a "
+                               "gradient; the step's backward would flow into that outside graph, which a "
+                               "replay does not rebuild. Pass it .detach()ed, or compute it inside.")
+
+    def _sort_inputs(self, inputs, passed, data, converted, name) -> list:
+        """Inputs in slot order: Values passed in and arrays made from the arguments (`makers`:
+        functions of the argument data), then the leaves read afresh on every replay."""
+        made, self.leaves, self.makers = [], [], []
+        for node in inputs:
+            i = passed.get(id(node))
+            make = (lambda data, i=i: data[i]) if i is not None else _maker_of(node.data, data, converted, name)
+            if make is None:
+                self.leaves.append(node)
+            else:
+                made.append(node)
+                self.makers.append(make)
+        self.n_in = len(inputs)
+        return made + self.leaves
+
     @staticmethod
-    def _bind(node, data, arrays, name):
+    def _step(node, slot, needs, data, name) -> _Step:
+        op = ops.OPS[node.op]
+        ins = tuple(slot[p] for p in node.parents)
+        pick = operator.itemgetter(*ins) if len(ins) > 1 else (lambda vals, i=ins[0]: (vals[i],))
+        attrs = dict(node.attrs)
+        keywords = {**attrs, "needs": tuple(needs[i] for i in ins)} if op.needs else attrs
+        targets = tuple((j, i) for j, i in enumerate(ins) if needs[i])
+        return _Step(op, pick, attrs, keywords, _Plan._bind(node, data, name), targets)
+
+    @staticmethod
+    def _bind(node, data, name):
         """Attributes that hold an argument's array (cross_entropy's targets, a where mask):
         [(attribute, argument index, rebuild)] so a replay puts the new argument there."""
         bound = []
         for key, value in node.attrs.items():
             for a in _arrays_in(value):
-                if id(a) in arrays:
-                    i = arrays[id(a)]
+                i = next((k for k, d in enumerate(data) if a is d), None)
+                if i is not None:
                     bound.append((key, i, _rebuild(value, data[i])))
                 elif any(type(d) is np.ndarray and np.may_share_memory(a, d) for d in data):
                     raise JitError(f"jit: {name} gives {node.op} a part or a view of an argument as its "
                                    f"{key!r} (e.g. y[:10] or y.T); a replay would keep the captured numbers. "
                                    "Slice or convert the argument before calling the jitted function.")
                 elif a.size > 1 and a.flags.writeable:  # (read-only ones are tracegrad's own constants)
-                    warnings.warn(JitWarning(
-                        f"jit: {name} gives {node.op} an array of shape {a.shape} as its {key!r} that is not an "
-                        "argument: every replay reuses these numbers. If they are computed from an argument "
-                        "(a mask such as y >= 0), compute them outside and pass them in."), stacklevel=4)
+                    _warn(f"jit: {name} gives {node.op} an array of shape {a.shape} as its {key!r} that is not "
+                          "an argument: every replay reuses these numbers. If they are computed from an "
+                          "argument (a mask such as y >= 0), compute them outside and pass them in.")
         return bound
 
+    @staticmethod
+    def _backward_event(event, slot, data, converted, name):
+        """("backward", root slot, seed, make): a gradient given to backward() that is made from
+        the arguments (`make`) is made again each call; any other is a constant."""
+        _, root, seed, _, given = event
+        given = given.data if isinstance(given, Value) else given
+        make = _maker_of(given, data, converted, name)
+        if make is None and type(given) is np.ndarray and given.size > 1 and given.flags.writeable:
+            _warn(f"jit: {name} calls backward() with an array of shape {given.shape} that is not an argument: "
+                  "every replay reuses these numbers; pass it in if it changes")
+        return ("backward", slot[root], seed, make)
+
+    @staticmethod
+    def _result(out, slot, nodes):
+        """What a replay returns: ("slot", k) the value of slot k (also for out.detach() of a
+        node), ("same", out) a leaf that is not computed here (a parameter), ("none", None)."""
+        if not isinstance(out, Value):
+            return ("none", None)
+        if out in slot and out.op:
+            return ("slot", slot[out])
+        k = next((slot[n] for n in nodes if n.data is out.data), None)
+        return ("same", out) if k is None else ("detached", k)
+
+    # -- replaying -----------------------------------------------------------------------------
     def still_valid(self) -> bool:
         """False when a leaf the plan reads changed kind (model.to(np.float32), a new shape) or
         started or stopped requiring grad. Data that is still the same object is unchanged in
@@ -422,56 +422,55 @@ class _Plan:
         self.leaf_data = [node.data for node in self.leaves]  # new objects of the same kind: fine
         return True
 
-    # ---- replaying -------------------------------------------------------------------
     def replay(self, args):
         """Run the plan: the forward, then the events (backward into .grad, noted calls)."""
         data = [a.data if type(a) is Value else a for a in args]
         vals, saved, rebound = self.forward(data)
+        targets = self.fixed_targets or [node if node is not None else args[i] for i, node in self.grad_targets]
         for k, event in enumerate(self.events):
             if event[0] == "call":
                 event[1]()
                 continue
-            _, root, seed, i = event
-            if i is not None:  # the gradient given to backward() is an argument
-                seed = float(data[i]) if type(seed) is float else np.array(data[i], dtype=seed.dtype)
+            _, root, seed, make = event
+            if make is not None:  # the gradient given to backward() comes from the arguments
+                seed = np.array(make(data), dtype=getattr(seed, "dtype", np.float64))
+                seed = float(seed) if type(event[2]) is float else seed
             elif type(seed) is not float:
                 seed = seed.copy()  # rules may pass it on unchanged, as a .grad
             grads = self.backward(seed, vals, saved, rebound, root)
-            nodes = self.grad_nodes or [leaf if leaf is not None else args[i] for i, leaf in self.grad_sources]
             if self.fresh[k]:  # (see below) no copy needed: add them in
-                for node, g in zip(nodes, grads):
+                for node, g in zip(targets, grads):
                     if g is not None:
                         node._grad = g if node._grad is None else node._grad + g
             else:
                 # the first time, as backward() does (copies where needed), noting whether any copy
                 # was needed: the same rules on the same shapes give the same kinds of arrays
-                pairs = [(node, g) for node, g in zip(nodes, grads) if g is not None]
+                pairs = [(node, g) for node, g in zip(targets, grads) if g is not None]
                 arrays = [g for node, g in pairs if type(node.data) is not float]
                 self.fresh[k] = len({id(g) for g in arrays}) == len(arrays) and all(
                     type(g) is np.ndarray and g.base is None and g.flags.writeable for g in arrays)
                 store_grads(pairs)
-        if self.out_slot is None:
-            return self.out
-        if self.has_backward:
-            return _new(vals[self.out_slot])  # the gradients are stored already: no graph to keep
-        parents = tuple([node if node is not None else args[i] for i, node in self.grad_sources])
-        return _record("jit", vals[self.out_slot], None, None, parents, self.attrs, bool(parents),
-                       (vals, saved, rebound))
+        kind, what = self.result
+        if kind == "slot" and not self.has_backward:  # a loss: one node standing for the graph
+            parents = tuple([node if node is not None else args[i] for i, node in self.grad_targets])
+            return _record("jit", vals[what], None, None, parents, self.attrs, bool(parents), (vals, saved, rebound))
+        if kind in ("slot", "detached"):
+            return _new(vals[what])  # gradients stored already (or not wanted): no graph to keep
+        return what
 
     def forward(self, data):
         """Every slot's value: the inputs, then each op's forward on the slots it reads."""
-        vals = [data[i] for i in self.arg_index]
-        if self.made:
-            vals += [make(data) for make in self.made]
+        vals = [make(data) for make in self.makers]
         vals += [node.data for node in self.leaves]
         saved, rebound = [], {}  # what saves=True forwards kept; the attributes given new arrays
-        for op, pick, attrs, keywords, bound, direct, general in self.steps:
-            if bound:
+        for step in self.steps:
+            attrs = step.attrs
+            if step.bound:
                 attrs = rebound[len(saved)] = dict(attrs)
-                for key, i, rebuild in bound:
+                for key, i, rebuild in step.bound:
                     attrs[key] = rebuild(data[i])
-            r = op.forward(*pick(vals), **attrs)
-            if op.saves:
+            r = step.op.forward(*step.pick(vals), **attrs)
+            if step.op.saves:
                 r, s = r
                 saved.append(s)
             else:
@@ -490,15 +489,16 @@ class _Plan:
             gk = grads[n_in + k]
             if gk is None:
                 continue
-            op, pick, attrs, keywords, bound, direct, general = self.steps[k]
-            if bound:
+            step = self.steps[k]
+            keywords = step.keywords
+            if step.bound:
                 keywords = {**keywords, **rebound[k]}
-            if op.saves:
+            if step.op.saves:
                 keywords = {**keywords, "saved": saved[k]}
-            contributions = op.backward(gk, vals[n_in + k], *pick(vals), **keywords)
-            for j, i in direct:
+            contributions = step.op.backward(gk, vals[n_in + k], *step.pick(vals), **keywords)
+            for j, i in step.direct:
                 grads[i] = contributions[j]
-            for j, i in general:
+            for j, i in step.general:
                 c = contributions[j]
                 if c is None:
                     continue
@@ -517,14 +517,14 @@ class _Plan:
         the slot's shape and dtype already, becomes direct (no fit, no accumulation)."""
         contributors = {}
         for step in self.steps:
-            for j, i in step[6]:
+            for j, i in step.general:
                 contributors[i] = contributors.get(i, 0) + 1
         for k, step in enumerate(self.steps):
-            direct = tuple((j, i) for j, i in step[6] if (k, j) in exact and contributors[i] == 1)
-            step[5], step[6] = direct, tuple(t for t in step[6] if t not in direct)
+            direct = tuple((j, i) for j, i in step.general if (k, j) in exact and contributors[i] == 1)
+            step.direct, step.general = direct, tuple(t for t in step.general if t not in direct)
         self.checked = True
 
-    # ---- the check on a signature's second call ----------------------------------------
+    # -- the check on a signature's second call ------------------------------------------------
     def verify(self, fn, args):
         """Run the plan and note where it leaves every Value it reads or writes (data and grad)
         and every object whose calls it repeats (optimizer buffers, step counts); put all of it
@@ -535,25 +535,32 @@ class _Plan:
                        + [o for o in objects if isinstance(o, Value)]}.values())
         objects = [o for o in objects if hasattr(o, "__dict__")]
         before = _snapshot(values, objects)
-        replayed = self.replay(args)
-        after_replay = _snapshot(values, objects)
-        replay_grads = None
-        if isinstance(replayed, Value) and replayed.op == "jit" and replayed.requires_grad:  # its backward too
-            seed = 1.0 if type(replayed.data) is float else np.ones_like(replayed.data)
-            replay_grads = self.backward(seed, *replayed._extra["saved"])
-        _restore(before)
+        try:
+            replayed = self.replay(args)
+            after_replay = [(v, _copy_tree(v.data), _copy_tree(v._grad)) for v in values]
+            replay_grads = None
+            if isinstance(replayed, Value) and replayed.op == "jit" and replayed.requires_grad:  # its backward too
+                seed = 1.0 if type(replayed.data) is float else np.ones_like(replayed.data)
+                replay_grads = self.backward(seed, *replayed._extra["saved"])
+        finally:
+            _restore(before)
         out, events = _capturing(fn, args)
         if isinstance(out, Value) and isinstance(replayed, Value):
             self._same(replayed.data, out.data, "the result")
-        for (node, _, data, grad), (_, _, data_run, grad_run) in zip(after_replay[0], _snapshot(values, [])[0]):
-            name = node.label or "an input"
-            self._same(data, data_run, f"{name}'s data after the call")
-            self._same(grad, grad_run, f"{name}'s gradient after the call")
+        # the Values the real run used (leaves made inside the function are new objects each call)
+        used = set(topological_order([e[1] for e in events if e[0] == "backward"]
+                                     + ([out] if isinstance(out, Value) else [])))
+        for v, data, grad in after_replay:
+            if v in used or v not in self.leaves:
+                name = v.label or "an input"
+                self._same(data, v.data, f"{name}'s data after the call")
+                self._same(grad, v._grad, f"{name}'s gradient after the call")
         if replay_grads is not None and out.requires_grad:
             run_grads = backprop([out], [1.0 if type(out.data) is float else np.ones_like(out.data)])
-            for (i, leaf), g in zip(self.grad_sources, replay_grads):
-                node = leaf if leaf is not None else args[i]
-                self._same(g, run_grads.get(node), f"the gradient of {node.label or 'an input'}")
+            for (i, node), g in zip(self.grad_targets, replay_grads):
+                node = node if node is not None else args[i]
+                if node in used:
+                    self._same(g, run_grads.get(node), f"the gradient of {node.label or 'an input'}")
         self.verified = True
         return out
 
@@ -588,6 +595,97 @@ class _Plan:
 
     def __repr__(self):
         return f"<jit plan of {self.name}: {len(self.steps)} ops, {self.n_in} inputs, {len(self.events)} events>"
+
+
+_MISMATCH = ("the function depends on something its graph does not show: Python code that changes Values "
+             "(p.data -= ...) instead of a method marked @replayable (an optimizer's step), an optimizer or "
+             "other object created inside the function (create it outside), an argument converted or copied "
+             "in a way jit does not follow (np.array(x), x.astype(...)), a branch on a value, a random draw, "
+             "or an op after the optimizer's step. Do that outside and pass the result in, or drop @jit.")
+
+
+# ---- saving and restoring state around the check -------------------------------------------
+
+
+def _copy_tree(x):
+    """x with its arrays copied, through lists, tuples and dicts (Values and other objects kept)."""
+    if type(x) is np.ndarray:
+        return x.copy()
+    if type(x) in (list, tuple):
+        return type(x)(_copy_tree(v) for v in x)
+    if type(x) is dict:
+        return {k: _copy_tree(v) for k, v in x.items()}
+    return x
+
+
+def _save(x):
+    """(x, what to put back): x's arrays copied, its lists and dicts followed, other objects kept."""
+    if type(x) is np.ndarray:
+        return x, x.copy()
+    if type(x) in (list, tuple):
+        return x, [_save(v) for v in x]
+    if type(x) is dict:
+        return x, {k: _save(v) for k, v in x.items()}
+    return x, None
+
+
+def _load(saved):
+    """Put back what _save saved, in place: the same lists, dicts and arrays (others may hold them)."""
+    x, inside = saved
+    if type(x) is np.ndarray:
+        if x.flags.writeable:
+            np.copyto(x, inside)
+    elif type(x) is list:
+        x[:] = [_load(v) for v in inside]
+    elif type(x) is tuple:
+        for v in inside:
+            _load(v)
+    elif type(x) is dict:
+        restored = {k: _load(v) for k, v in inside.items()}
+        x.clear()
+        x.update(restored)
+    return x
+
+
+def _snapshot(values, objects):
+    """Where Values (data, .grad) and objects (their attributes) are now, to put back with _restore."""
+    return ([(v, _save(v.data), _copy_tree(v._grad)) for v in values],
+            [(obj, _save(vars(obj))) for obj in objects])
+
+
+def _restore(snapshot):
+    values, objects = snapshot
+    for v, data, grad in values:
+        v.data, v._grad = _load(data), grad
+    for _, state in objects:
+        _load(state)
+
+
+def _values_in(x, depth: int = 0, seen=None) -> list:
+    """The Values inside x: through lists, tuples, dicts and the attributes of plain objects
+    (an optimizer's parameters, a module's), a few levels deep."""
+    seen = set() if seen is None else seen
+    if isinstance(x, Value):
+        return [x]
+    if id(x) in seen or depth > 6:
+        return []
+    seen.add(id(x))
+    if type(x) in (list, tuple):
+        return [v for item in x for v in _values_in(item, depth + 1, seen)]
+    if type(x) is dict:
+        return [v for item in x.values() for v in _values_in(item, depth + 1, seen)]
+    if hasattr(x, "__dict__") and not isinstance(x, type) and not callable(x):
+        return _values_in(vars(x), depth + 1, seen)
+    return []
+
+
+def _has_replayable_methods(obj) -> bool:
+    if isinstance(obj, (Value, type)) or not hasattr(obj, "__dict__"):
+        return False
+    return any(getattr(getattr(type(obj), name, None), "replayable", False) for name in dir(type(obj)))
+
+
+# ---- the "jit" op: a replayed loss as one graph node ----------------------------------------
 
 
 def _jit_forward(*inputs, plan):

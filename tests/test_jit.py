@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 import nn
-from autograd import JitError, Value, detect_anomaly, grad, jit, no_grad
+from autograd import JitError, Value, detect_anomaly, grad, jit, no_grad, replayable
 
 
 def digits_like(rng, n=32):
@@ -466,3 +466,97 @@ def test_a_jitted_run_is_recorded_by_a_training_recorder_without_optimizer():
         assert d1.keys() == d2.keys()
         for name in d1:
             np.testing.assert_array_equal(d1[name], d2[name])
+
+
+# ---- found in the third review -------------------------------------------------------------
+
+def test_a_mask_argument_picking_a_different_number_is_another_signature(rng):
+    w = Value(np.arange(1.0, 5.0))
+    f = jit(lambda x, mask: ((w * x)[mask] ** 2).sum())
+    for mask in ([True, False, False, False], [True, False, False, False], [True, True, True, False]):
+        w.zero_grad()
+        f(np.ones(4), np.array(mask)).backward()
+        expected = np.where(mask, 2 * np.arange(1.0, 5.0), 0.0)
+        np.testing.assert_array_equal(w.grad, expected)
+
+
+def test_detached_results_and_constants_made_inside_follow_each_call(rng):
+    C = np.array([1.0, 2.0, 3.0])  # a closure constant the caller changes in place
+    w = Value(np.ones(3))
+
+    @jit
+    def f(x):
+        loss = (w * x * Value(C, requires_grad=False)).sum()
+        w.zero_grad()
+        loss.backward()
+        return loss.detach()
+
+    h = jit(lambda x: ((w * x + Value(np.zeros(3))) ** 2).sum())  # a leaf made inside, requiring grad
+    for k in range(5):
+        if k == 3:
+            C *= 10
+        x = rng.normal(size=3)
+        assert f(x).item() == pytest.approx((w.data * x * C).sum(), rel=1e-12)
+        np.testing.assert_allclose(w.grad, x * C, rtol=1e-12)
+        assert h(x).item() == pytest.approx(((w.data * x) ** 2).sum(), rel=1e-12)
+
+
+def test_a_value_argument_wrapped_again_inside_gets_no_gradient(rng):
+    W = Value(np.ones(3))
+    f = jit(lambda xv: (W * Value(xv)).sum())  # Value(xv): a new leaf, as without jit
+    for _ in range(4):
+        xv = Value(rng.normal(size=3), requires_grad=True)
+        W.zero_grad()
+        f(xv).backward()
+        assert xv._grad is None
+        np.testing.assert_array_equal(W.grad, xv.data)
+
+
+def test_the_check_puts_back_the_very_arrays_other_objects_hold(rng):
+    class Averager:
+        """Keeps a running mean of its Values' data in arrays of its own, and the data arrays themselves."""
+        def __init__(self, params):
+            self.params, self.ws, self.mean = params, [p.data for p in params], [p.data.copy() for p in params]
+
+        @replayable
+        def update(self):
+            for m, w in zip(self.mean, self.ws):
+                m *= 0.5
+                m += 0.5 * w
+
+    model = nn.MLP(8, [4, 3], seed=0)
+    opt, avg = nn.SGD(model, lr=0.1), Averager(model.parameters())
+
+    @jit
+    def step(x, y):
+        loss = nn.cross_entropy(model(x), y)
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+        avg.update()
+        return loss
+
+    for _ in range(4):
+        step(*digits_like(rng))
+    assert all(w is p.data for w, p in zip(avg.ws, model.parameters()))
+
+
+def test_methods_get_a_jitted_function_per_instance():
+    import gc
+    import weakref
+
+    class Scaled:
+        def __init__(self, s):
+            self.w = Value(np.full(3, float(s)))
+
+        @jit
+        def f(self, x):
+            return (self.w * x).sum()
+
+    a, b = Scaled(1), Scaled(10)
+    assert [a.f(np.ones(3)).item() for _ in range(3)] == [3.0] * 3
+    assert [b.f(np.ones(3)).item() for _ in range(3)] == [30.0] * 3
+    gone = weakref.ref(a)
+    del a
+    gc.collect()
+    assert gone() is None
