@@ -55,6 +55,7 @@ import numpy as np
 from . import ops
 from .engine import backprop, fit, store_grads, topological_order
 from .mode import _PACKAGE_DIR, MODE, replayable  # noqa: F401  (replayable: re-exported)
+from .snapshot import copy_tree, has_replayable_methods, restore, snapshot, values_in
 from .value import Value, _new, _normalize, _record
 
 
@@ -531,19 +532,19 @@ class _Plan:
         back; run fn for real; compare. A mismatch raises JitError and leaves the real run's state."""
         objects = self._noted_objects()
         values = list({id(v): v for v in self.leaves + [a for a in args if isinstance(a, Value)]
-                       + _values_in([vars(o) for o in objects if hasattr(o, "__dict__")])
+                       + values_in([vars(o) for o in objects if hasattr(o, "__dict__")])
                        + [o for o in objects if isinstance(o, Value)]}.values())
         objects = [o for o in objects if hasattr(o, "__dict__")]
-        before = _snapshot(values, objects)
+        before = snapshot(values, objects)
         try:
             replayed = self.replay(args)
-            after_replay = [(v, _copy_tree(v.data), _copy_tree(v._grad)) for v in values]
+            after_replay = [(v, copy_tree(v.data), copy_tree(v._grad)) for v in values]
             replay_grads = None
             if isinstance(replayed, Value) and replayed.op == "jit" and replayed.requires_grad:  # its backward too
                 seed = 1.0 if type(replayed.data) is float else np.ones_like(replayed.data)
                 replay_grads = self.backward(seed, *replayed._extra["saved"])
         finally:
-            _restore(before)
+            restore(before)
         out, events = _capturing(fn, args)
         if isinstance(out, Value) and isinstance(replayed, Value):
             self._same(replayed.data, out.data, "the result")
@@ -574,7 +575,7 @@ class _Plan:
                 continue
             found.append(obj)
             if hasattr(obj, "__dict__"):  # (a Value has slots: its data and grad are saved as a value's)
-                todo += [v for v in vars(obj).values() if _has_replayable_methods(v)]
+                todo += [v for v in vars(obj).values() if has_replayable_methods(v)]
         return found
 
     def _same(self, replayed, run, what):
@@ -602,87 +603,6 @@ _MISMATCH = ("the function depends on something its graph does not show: Python 
              "other object created inside the function (create it outside), an argument converted or copied "
              "in a way jit does not follow (np.array(x), x.astype(...)), a branch on a value, a random draw, "
              "or an op after the optimizer's step. Do that outside and pass the result in, or drop @jit.")
-
-
-# ---- saving and restoring state around the check -------------------------------------------
-
-
-def _copy_tree(x):
-    """x with its arrays copied, through lists, tuples and dicts (Values and other objects kept)."""
-    if type(x) is np.ndarray:
-        return x.copy()
-    if type(x) in (list, tuple):
-        return type(x)(_copy_tree(v) for v in x)
-    if type(x) is dict:
-        return {k: _copy_tree(v) for k, v in x.items()}
-    return x
-
-
-def _save(x):
-    """(x, what to put back): x's arrays copied, its lists and dicts followed, other objects kept."""
-    if type(x) is np.ndarray:
-        return x, x.copy()
-    if type(x) in (list, tuple):
-        return x, [_save(v) for v in x]
-    if type(x) is dict:
-        return x, {k: _save(v) for k, v in x.items()}
-    return x, None
-
-
-def _load(saved):
-    """Put back what _save saved, in place: the same lists, dicts and arrays (others may hold them)."""
-    x, inside = saved
-    if type(x) is np.ndarray:
-        if x.flags.writeable:
-            np.copyto(x, inside)
-    elif type(x) is list:
-        x[:] = [_load(v) for v in inside]
-    elif type(x) is tuple:
-        for v in inside:
-            _load(v)
-    elif type(x) is dict:
-        restored = {k: _load(v) for k, v in inside.items()}
-        x.clear()
-        x.update(restored)
-    return x
-
-
-def _snapshot(values, objects):
-    """Where Values (data, .grad) and objects (their attributes) are now, to put back with _restore."""
-    return ([(v, _save(v.data), _copy_tree(v._grad)) for v in values],
-            [(obj, _save(vars(obj))) for obj in objects])
-
-
-def _restore(snapshot):
-    values, objects = snapshot
-    for v, data, grad in values:
-        v.data, v._grad = _load(data), grad
-    for _, state in objects:
-        _load(state)
-
-
-def _values_in(x, depth: int = 0, seen=None) -> list:
-    """The Values inside x: through lists, tuples, dicts and the attributes of plain objects
-    (an optimizer's parameters, a module's), a few levels deep."""
-    seen = set() if seen is None else seen
-    if isinstance(x, Value):
-        return [x]
-    if id(x) in seen or depth > 6:
-        return []
-    seen.add(id(x))
-    if type(x) in (list, tuple):
-        return [v for item in x for v in _values_in(item, depth + 1, seen)]
-    if type(x) is dict:
-        return [v for item in x.values() for v in _values_in(item, depth + 1, seen)]
-    if hasattr(x, "__dict__") and not isinstance(x, type) and not callable(x):
-        return _values_in(vars(x), depth + 1, seen)
-    return []
-
-
-def _has_replayable_methods(obj) -> bool:
-    if isinstance(obj, (Value, type)) or not hasattr(obj, "__dict__"):
-        return False
-    return any(getattr(getattr(type(obj), name, None), "replayable", False) for name in dir(type(obj)))
 
 
 # ---- the "jit" op: a replayed loss as one graph node ----------------------------------------
