@@ -6,7 +6,7 @@ with recorded text: labels and explanations are set with textContent.
 """
 from __future__ import annotations
 
-import re
+from .html import fill
 
 PAGE_CSS = """
 :root { --ink: #111827; --muted: #6b7280; --line: #e5e7eb; --accent: #ea580c; }
@@ -392,11 +392,5 @@ __SVG__
 
 def page(title: str, svg: str, data: str, css: str) -> str:
     """The whole page. `title` must be HTML-escaped and `data` script-safe JSON already."""
-    # one pass, so text inside the SVG or the data can never be taken for a marker
     return fill(PAGE, {"__TITLE__": title, "__PAGE_CSS__": PAGE_CSS, "__STATE_CSS__": css, "__SVG__": svg,
                        "__DATA__": data, "__PAGE_JS__": PAGE_JS})
-
-
-def fill(template: str, parts: dict) -> str:
-    """Replace every marker of `parts` in one pass (inserted text is never scanned again)."""
-    return re.sub("|".join(map(re.escape, parts)), lambda m: parts[m.group(0)], template)

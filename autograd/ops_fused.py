@@ -1,0 +1,74 @@
+"""The fused ops a network's batch mode runs on: `linear` (x @ Wᵀ + b as one node) and
+`cross_entropy` (logsumexp - the target's logit, row by row, as one node whose backward
+is softmax - onehot). Registered in the op table like every other op (autograd.ops).
+"""
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from .ops import call, data, defop, reshape, shape, sum_
+
+
+def _linear(x, w, b=None):
+    out = x @ w.T
+    if b is None:
+        return out
+    if b.dtype == out.dtype or out.dtype == np.result_type(out, b):  # then in place: no second array
+        out += b
+        return out
+    return out + b
+
+
+def _rows(t):  # (n, features): batch axes flattened, a vector as one row
+    return t if t.ndim == 2 else reshape(t, (-1, shape(t)[-1]))
+
+
+def _linear_grad(g, out, x, w, b=None, needs=(True, True, True)):
+    gx = g @ w if needs[0] else None  # skipped for an input batch: one matrix product less
+    if g.ndim != 2:  # (..., out): the weight gradient sums over every leading axis
+        g, x = _rows(g), _rows(x)
+    gw = g.T @ x if needs[1] else None
+    return (gx, gw) if b is None else (gx, gw, sum_(g, axis=0) if needs[2] else None)
+
+
+def _cross_entropy(a, key, reduction="mean"):
+    """(loss, softmax(a)): the softmax is saved, so the backward skips its row maxima and sums."""
+    a = np.asarray(a)
+    # ufunc.reduce rather than a.max() / a.sum(): the same, without numpy's Python wrapper
+    m = np.maximum.reduce(a, axis=-1, keepdims=True)
+    if not math.isfinite(np.add.reduce(m, axis=None)):  # as in _logsumexp
+        m = np.where(np.isfinite(m), m, 0)
+    e = np.exp(a - m)
+    total = np.add.reduce(e, axis=-1, keepdims=True)
+    per_row = (np.log(total) + m)[..., 0] - a[key]  # logsumexp(a) - a[target], row by row
+    n = per_row.size if reduction == "mean" else 1  # the mean as sum / n: .mean() costs ~1 µs more
+    loss = per_row if reduction == "none" else np.add.reduce(per_row, axis=None) / n
+    e /= total  # now the softmax, in place
+    return loss, e
+
+
+def _cross_entropy_grad(g, out, a, key, reduction="mean", saved=None):
+    if reduction == "none" and len(shape(a)) > 1:
+        g = reshape(g, shape(g) + (1,))  # one upstream gradient per row
+    elif reduction == "mean":
+        g = g / math.prod(shape(a)[:-1])  # the mean over n rows: g / n
+    if saved is None:  # recompute (a recorded op with create_graph=True)
+        p = call("softmax", a, axis=-1)
+        onehot = np.zeros(shape(p), data(p).dtype)
+        onehot[key] = 1
+        return ((p - onehot) * g,)
+    p = saved.copy()  # softmax - onehot, on a copy: a graph may be differentiated twice
+    p[key] -= 1
+    p *= g
+    return (p,)
+
+
+defop("linear", _linear, _linear_grad,
+      "x·Wᵀ + b", ("g @ W", "gᵀ @ x", "Σ g over the batch"), elementwise=False, needs=True,
+      doc="a layer on a batch: x @ Wᵀ + bias for inputs a = x (..., in), b = W (out, in), bias (out,)")
+defop("cross_entropy", _cross_entropy, _cross_entropy_grad,
+      "cross-entropy", ("g·(softmax(a) - onehot) / n",), elementwise=False, saves=True,
+      doc="logsumexp(a) - a[key] per row, averaged over the n rows (reduction=\"mean\"): cross-entropy "
+          "from logits a; key (np.arange(n), targets) picks each row's target class")

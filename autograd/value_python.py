@@ -1,0 +1,68 @@
+"""How a Value behaves as a Python object: repr, len, iteration, truth, comparisons (plain
+booleans, not graph nodes), hashing by identity, pickling and copying (autograd.value)."""
+from __future__ import annotations
+
+import copy
+import operator
+from types import MappingProxyType
+
+import numpy as np
+
+from . import engine, ops
+
+
+class PythonObject:
+    """The Python protocols of `autograd.Value` (a base class: Value holds the data)."""
+
+    __slots__ = ()
+
+    def __getstate__(self):  # pickling: attrs as a plain dict (a mappingproxy cannot be pickled)
+        return {k: (dict(self.attrs) if k == "attrs" else getattr(self, k)) for k in self.__slots__[:-1]}
+
+    def __setstate__(self, state):
+        for k, v in state.items():
+            setattr(self, k, MappingProxyType(v) if k == "attrs" else v)
+
+    def __deepcopy__(self, memo):
+        """Copy data, grad and label (and, for results, the graph below them), node by node in
+        topological order: inputs are copied first, so a deep graph needs no recursion."""
+        from .value import _new  # (value imports this module)
+        for node in engine.topological_order(self):
+            if id(node) in memo:
+                continue
+            v = _new(copy.deepcopy(node.data, memo), node.label)
+            v._grad = copy.deepcopy(node._grad, memo)
+            v.op, v.attrs, v.requires_grad, v._depth = node.op, node.attrs, node.requires_grad, node._depth
+            v._p0, v._p1 = (None if p is None else memo[id(p)] for p in (node._p0, node._p1))
+            v._pn = None if node._pn is None else tuple([memo[id(p)] for p in node._pn])
+            memo[id(node)] = v
+        return memo[id(self)]
+
+    def __repr__(self):
+        label = f", label={self.label!r}" if self.label else ""
+        op = f", op={self.op!r}" if self.op else ""
+        if type(self.data) is float:
+            grad = "" if self._grad is None else f", grad={self._grad:.6g}"
+            return f"Value(data={self.data:.6g}{grad}{label}{op})"
+        body = np.array2string(self.data, precision=4, threshold=8, edgeitems=2, separator=", ")
+        return f"Value({body}, shape={self.shape}, dtype={self.dtype}{label}{op})"
+
+    def __len__(self):
+        if not self.shape:
+            raise TypeError("len() of a scalar Value")
+        return self.shape[0]
+
+    def __iter__(self):
+        return (self[i] for i in range(len(self)))
+
+    def __bool__(self):
+        if self.size != 1:
+            raise TypeError(f"the truth value of a Value of shape {self.shape} is ambiguous; use .data.any() or .data.all()")
+        return bool(self.item())
+
+    # comparisons give plain (non-differentiable) booleans or boolean arrays
+    __lt__, __le__, __gt__, __ge__ = (
+        (lambda f: lambda self, other: f(self.data, ops.data(other)))(f)
+        for f in (operator.lt, operator.le, operator.gt, operator.ge))
+
+    __hash__ = object.__hash__
