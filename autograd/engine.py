@@ -128,13 +128,13 @@ def backprop(outputs, seeds, create_graph: bool = False) -> dict:
         elif op.needs or op.saves:  # rules that take extra keywords (see autograd.ops)
             contributions = rule(g, node.data, *[p.data for p in parents],
                                  **extra_keywords(op, node, parents, False), **attrs)
-        elif p1 is None and node._pn is None:
+        elif node._pn is not None:
+            contributions = rule(g, node.data, *[p.data for p in parents], **attrs)
+        elif p1 is None:
             contributions = rule(g, node.data, p0.data, **attrs) if attrs else rule(g, node.data, p0.data)
-        elif node._pn is None:
+        else:
             contributions = (rule(g, node.data, p0.data, p1.data, **attrs) if attrs
                              else rule(g, node.data, p0.data, p1.data))
-        else:
-            contributions = rule(g, node.data, *[p.data for p in parents], **attrs)
         for p, c in zip(parents, contributions):
             if c is None or not p.requires_grad:
                 continue
@@ -211,22 +211,23 @@ def backward(out, grad=None) -> None:
     store_grads(grads.items())
 
 
-def store_grads(pairs) -> None:
+def store_grads(pairs) -> bool:
     """Add each (node, gradient) into node.grad, the gradient becoming an array of its own.
 
     Optimizers and users change .grad in place, but rules pass some gradients on unchanged
     (add gives g to both inputs) or as views (reshape, broadcast): those are copied.
-    Fresh results (g @ x, a batch sum) are kept as they are.
+    Fresh results (g @ x, a batch sum) are kept as they are. True when none needed a copy.
     """
-    owned = set()
+    owned, fresh = set(), True
     for node, g in pairs:
         if type(node.data) is not float:
             if type(g) is not np.ndarray:
-                g = np.asarray(g)  # a 0-d float32 node gets a 0-d array, not a numpy scalar
+                g, fresh = np.asarray(g), False  # a 0-d float32 node gets a 0-d array, not a numpy scalar
             elif g.base is not None or not g.flags.writeable or id(g) in owned:
-                g = g.copy()
+                g, fresh = g.copy(), False
             owned.add(id(g))
         node._grad = g if node._grad is None else node._grad + g
+    return fresh
 
 
 def grad(outputs, inputs, grad_outputs=None, create_graph: bool = False, allow_unused: bool = False):

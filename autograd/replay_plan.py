@@ -232,11 +232,7 @@ class Plan:
             else:
                 # the first time, as backward() does (copies where needed), noting whether any copy
                 # was needed: the same rules on the same shapes give the same kinds of arrays
-                pairs = [(node, g) for node, g in zip(targets, grads) if g is not None]
-                arrays = [g for node, g in pairs if type(node.data) is not float]
-                self.fresh[k] = len({id(g) for g in arrays}) == len(arrays) and all(
-                    type(g) is np.ndarray and g.base is None and g.flags.writeable for g in arrays)
-                store_grads(pairs)
+                self.fresh[k] = store_grads([(node, g) for node, g in zip(targets, grads) if g is not None])
         kind, what = self.result
         if kind == "slot" and not self.has_backward:  # a loss: one node standing for the graph
             parents = tuple([node if node is not None else args[i] for i, node in self.grad_targets])

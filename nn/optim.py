@@ -49,6 +49,9 @@ class Optimizer:
     def step(self) -> None:
         """One update of every parameter that has a gradient (one the loss did not reach is left
         alone, as in PyTorch)."""
+        self._step()
+
+    def _step(self) -> None:
         self.steps += 1
         for p, state in zip(self.params, self.state):
             g = p._grad  # not .grad, which would make zeros for a parameter without one
@@ -77,10 +80,9 @@ class SGD(Optimizer):
             raise ValueError(f"SGD: momentum and weight_decay must be >= 0, got {momentum}, {weight_decay}")
         self.momentum, self.weight_decay = float(momentum), float(weight_decay)
 
-    @replayable
-    def step(self) -> None:
+    def _step(self) -> None:
         if self.momentum or self.weight_decay:
-            return Optimizer.step.__wrapped__(self)
+            return super()._step()
         # plain SGD, w -= lr·g, without the per-parameter _update call (a training step's hot loop)
         self.steps += 1
         lr = self.lr
