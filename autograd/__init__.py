@@ -7,15 +7,19 @@ and reverse-mode differentiation over the recorded graph.
 """
 from .value import ShapeError, Value  # noqa: I001  (value first: value, ops, engine import each other)
 from .engine import backprop, grad, topological_order
-from .functional import concat, linear, log_softmax, logsumexp, neuron, softmax, stack, where
+from .functional import GENERATED, concat, linear, neuron, stack, where
+from . import functional as _functional
 from .gradcheck import GradcheckError, gradcheck
 from .mode import AnomalyError, detect_anomaly, enable_grad, is_grad_enabled, no_grad
 from .ops import OPS, Op
-from .replay import Jit, JitError, JitWarning, jit, replayable
+from .jit import Jit, JitError, JitWarning, jit, replayable
 
 __all__ = [
     "Value", "ShapeError", "grad", "backprop", "topological_order", "no_grad", "enable_grad",
     "is_grad_enabled", "detect_anomaly", "AnomalyError", "gradcheck", "GradcheckError",
-    "concat", "stack", "where", "softmax", "log_softmax", "logsumexp", "neuron", "linear", "OPS", "Op",
+    "concat", "stack", "where", "neuron", "linear", "OPS", "Op",
     "jit", "Jit", "JitError", "JitWarning", "replayable",
 ]
+# one function per op-table binding that names one (softmax, logsumexp, ...: autograd.ops.expose)
+globals().update({name: getattr(_functional, name) for name in GENERATED})
+__all__ += GENERATED

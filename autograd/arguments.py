@@ -30,7 +30,7 @@ def to_data(x):
         elif arr.dtype.kind != "f":
             raise TypeError(f"Value() got an array of dtype {arr.dtype}; expected {_ACCEPTED}")
         if type(x) is np.ndarray and arr.ndim and MODE.capture is not None:
-            MODE.capture.append(("converted", x, arr))  # jit follows a copied argument (autograd.replay)
+            MODE.capture.append(("converted", x, arr))  # jit follows a copied argument (autograd.jit.replay)
         return float(arr) if arr.ndim == 0 and arr.dtype == np.float64 else arr
     raise TypeError(f"Value() got {type(x).__name__} {x!r:.40}; expected {_ACCEPTED}")
 
@@ -67,6 +67,34 @@ def check_axis(v, axis, op):
 
 def reduce_attrs(v, axis, keepdims, op):
     return {"axis": check_axis(v, axis, op), "keepdims": bool(keepdims)}
+
+
+UNSET = object()  # "not passed", for keywords whose None means something
+
+
+def synonym(op, name, value, alias, alias_value, default):
+    """PyTorch's keyword (dim=, keepdim=) as a synonym of numpy's (axis=, keepdims=)."""
+    if alias_value is UNSET:
+        return value
+    if value is not default and value != default:
+        raise TypeError(f"{op}: got both {name}= and {alias}= (they mean the same); pass one")
+    return alias_value
+
+
+def reduction(op):
+    """Arguments of a reduction: (axis=None, keepdims=False), or PyTorch's dim=/keepdim=."""
+    def args(x, axis=None, keepdims=False, *, dim=UNSET, keepdim=UNSET):
+        axis = synonym(op, "axis", axis, "dim", dim, None)
+        keepdims = synonym(op, "keepdims", keepdims, "keepdim", keepdim, False)
+        return (x,), reduce_attrs(x, axis, keepdims, op)
+    return args
+
+
+def along(op, default=-1):
+    """Arguments of an op along one axis (softmax): (axis=default), or PyTorch's dim=."""
+    def args(x, axis=default, *, dim=UNSET):
+        return (x,), {"axis": check_axis(x, synonym(op, "axis", axis, "dim", dim, default), op)}
+    return args
 
 
 def index_key(key):

@@ -206,7 +206,7 @@ def backward(out, grad=None) -> None:
     _require_grad(out)
     seed = _seed(out, grad)
     grads = backprop([out], [seed])
-    if MODE.capture is not None:  # jit is capturing a training step (autograd.replay)
+    if MODE.capture is not None:  # jit is capturing a training step (autograd.jit.replay)
         MODE.capture.append(("backward", out, seed, grads, grad))
     store_grads(grads.items())
 

@@ -1,9 +1,12 @@
-"""Module-level functions over several Values (or Values and arrays)."""
+"""Module-level functions: those over several Values (concat, stack, where, neuron, linear),
+and one per op-table binding that names a function (softmax, logsumexp, ...: generated below
+from `autograd.ops.BINDINGS`, so each op is still written once)."""
 from __future__ import annotations
 
 import numpy as np
 
-from .value import ShapeError, Value, apply, const
+from .ops import BINDINGS, Binding
+from .value import ShapeError, Value, apply, bound, const
 
 
 def _many(name, xs):
@@ -46,18 +49,6 @@ def where(cond, a, b) -> Value:
     return apply("where", (a, b), {"cond": cond})
 
 
-def softmax(x, axis: int = -1) -> Value:
-    return const(x).softmax(axis)
-
-
-def log_softmax(x, axis: int = -1) -> Value:
-    return const(x).log_softmax(axis)
-
-
-def logsumexp(x, axis=None, keepdims: bool = False) -> Value:
-    return const(x).logsumexp(axis, keepdims)
-
-
 def neuron(w, b, xs, row: int | None = None) -> Value:
     """One neuron's weighted sum Σ w[i]·x[i] + b as a single graph node.
 
@@ -92,3 +83,18 @@ def linear(x, weight, bias=None) -> Value:
         raise ShapeError(f"linear: bias of shape {bias.shape} does not fit weight of shape {ws}; "
                          f"it must be ({ws[0]},), one number per output")
     return apply("linear", (x, weight, bias))
+
+
+def _function(b: Binding):
+    method = bound(b)
+
+    def function(x, *args, **kwargs):
+        return method(const(x), *args, **kwargs)
+
+    function.__name__ = function.__qualname__ = b.function
+    function.__doc__ = b.doc
+    return function
+
+
+GENERATED = [b.function for b in BINDINGS if b.function]  # the names autograd exports from the table
+globals().update({b.function: _function(b) for b in BINDINGS if b.function})

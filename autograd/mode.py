@@ -49,7 +49,7 @@ def enable_grad():
 def replayable(method):
     """Mark a method whose effect a jitted function must repeat on every replay (an optimizer's
     `step` and `zero_grad`, a schedule's `step`, `Module.zero_grad`): called while `jit` captures
-    a function, the call is noted (see autograd.replay)."""
+    a function, the call is noted (see autograd.jit.replay)."""
     @functools.wraps(method)
     def noted(self, *args, **kwargs):
         if MODE.capture is not None:

@@ -12,7 +12,7 @@ from types import MappingProxyType
 import numpy as np
 
 from . import engine, ops
-from .arguments import ShapeError, check_axis, check_matmul, index_key, reduce_attrs, shape_error, to_data
+from .arguments import ShapeError, check_matmul, index_key, shape_error, to_data
 from .mode import MODE, caller_site, check_finite, replayable
 from .value_python import PythonObject
 
@@ -291,62 +291,9 @@ class Value(PythonObject):
     def __rmatmul__(self, other):
         return apply("matmul", check_matmul(const(other), self))
 
-    # ---- elementwise functions -------------------------------------------------
-    def exp(self):
-        return apply1("exp", self)
-
-    def log(self):
-        return apply1("log", self)
-
-    def sqrt(self):
-        return apply1("sqrt", self)
-
-    def tanh(self):
-        return apply1("tanh", self)
-
-    def sigmoid(self):
-        return apply1("sigmoid", self)
-
-    def relu(self):
-        return apply1("relu", self)
-
-    def abs(self):
-        return apply1("abs", self)
-
-    __abs__ = abs
-
-    # ---- reductions and shape --------------------------------------------------
-    def sum(self, axis=None, keepdims=False):
-        return apply("sum", (self,), reduce_attrs(self, axis, keepdims, "sum"))
-
-    def mean(self, axis=None, keepdims=False):
-        return apply("mean", (self,), reduce_attrs(self, axis, keepdims, "mean"))
-
-    def max(self, axis=None, keepdims=False):
-        return apply("max", (self,), reduce_attrs(self, axis, keepdims, "max"))
-
-    def logsumexp(self, axis=None, keepdims=False):
-        return apply("logsumexp", (self,), reduce_attrs(self, axis, keepdims, "logsumexp"))
-
-    def softmax(self, axis=-1):
-        return apply("softmax", (self,), {"axis": check_axis(self, axis, "softmax")})
-
-    def log_softmax(self, axis=-1):
-        return apply("log_softmax", (self,), {"axis": check_axis(self, axis, "log_softmax")})
-
-    def reshape(self, *shape):
-        shape = tuple(shape[0]) if len(shape) == 1 and isinstance(shape[0], (tuple, list)) else shape
-        return apply("reshape", (self,), {"shape": tuple(int(s) for s in shape)})
-
-    def broadcast_to(self, shape):
-        return apply("broadcast_to", (self,), {"shape": tuple(shape)})
-
-    def transpose(self, *axes):
-        axes = tuple(axes[0]) if len(axes) == 1 and isinstance(axes[0], (tuple, list)) else axes
-        axes = axes or tuple(reversed(range(self.ndim)))
-        if sorted(a % max(self.ndim, 1) for a in axes) != list(range(self.ndim)):
-            raise ShapeError(f"transpose: axes {axes} are not a permutation for shape {self.shape}")
-        return apply("transpose", (self,), {"axes": tuple(a % self.ndim for a in axes)})
+    # ---- methods of the op table ---------------------------------------------------
+    # exp, log, tanh, sum, reshape, ... are not written here: each op's entry in the op table
+    # says which method exposes it (autograd.ops.expose), and `_bind` below adds them all.
 
     @property
     def T(self):
@@ -362,3 +309,40 @@ class Value(PythonObject):
         if type(self.data) is float:
             raise ShapeError(f"getitem: a scalar Value cannot be indexed (key {key!r})")
         return apply("getitem", (self,), {"key": index_key(key)})
+
+
+def bound(b: ops.Binding):
+    """The function behind binding `b`, taking the Value first (a method of Value)."""
+    if b.impl is not None:
+        fn = b.impl
+    elif b.args is None:  # x alone (exp, tanh, ...): straight to apply1, the scalar hot path
+        fn = _unary(b.op)
+    else:
+        fn = _with_args(b.op, b.args)
+    return fn
+
+
+def _unary(name):
+    def fn(self):
+        return apply1(name, self)
+    return fn
+
+
+def _with_args(name, check):
+    def fn(self, *args, **kwargs):
+        inputs, attrs = check(self, *args, **kwargs)
+        return apply(name, inputs, attrs)
+    return fn
+
+
+def _bind():
+    for b in ops.BINDINGS:
+        if b.method:
+            fn = bound(b)
+            method = fn if b.impl is None else (lambda f: lambda self, *a, **k: f(self, *a, **k))(fn)
+            method.__name__, method.__qualname__, method.__doc__ = b.method, f"Value.{b.method}", b.doc
+            setattr(Value, b.method, method)
+
+
+_bind()
+Value.__abs__ = Value.abs

@@ -31,8 +31,8 @@ from _common import best_of, load_note, ratio, seconds  # noqa: E402
 
 from autograd import Value, neuron  # noqa: E402
 from autograd.viz import draw, player, preview, record  # noqa: E402
-from autograd.viz.draw import build, cell_text  # noqa: E402
-from autograd.viz.render import backend_name, pipe  # noqa: E402
+from autograd.viz.graph.draw import build, cell_text  # noqa: E402
+from autograd.viz.graph.render import backend_name, pipe  # noqa: E402
 
 PLAYER_TARGET, MOONS_TARGET = 2.0, 1.0
 

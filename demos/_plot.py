@@ -63,11 +63,11 @@ def write_text(text: str, path: pathlib.Path) -> pathlib.Path:
 
 def graph(root, path: pathlib.Path, formats=("svg", "png"), rankdir: str | None = None,
           **draw_options) -> list[pathlib.Path]:
-    """Draw the graph that computed `root` (autograd.viz.draw) and render it, one file per format.
+    """Draw the graph that computed `root` (autograd.viz.graph.draw) and render it, one file per format.
 
     rankdir: "TB" lays a long chain out top to bottom instead of left to right.
     """
-    from autograd.viz.draw import draw
+    from autograd.viz.graph.draw import draw
 
     g = draw(root, **draw_options)
     if rankdir:
@@ -76,8 +76,8 @@ def graph(root, path: pathlib.Path, formats=("svg", "png"), rankdir: str | None 
 
 
 def render_source(source: str, path: pathlib.Path, formats=("svg", "png")) -> list[pathlib.Path]:
-    """Lay out DOT `source` (autograd.viz.render: no system Graphviz needed), one file per format."""
-    from autograd.viz.render import render
+    """Lay out DOT `source` (autograd.viz.graph.render: no system Graphviz needed), one file per format."""
+    from autograd.viz.graph.render import render
 
     path = pathlib.Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)

@@ -6,7 +6,7 @@ import pathlib
 import nn
 from autograd import Value
 from autograd.viz import player, record
-from autograd.viz.network import network_view
+from autograd.viz.training.network import network_view
 
 from . import _plot
 

@@ -11,7 +11,7 @@ import nn
 from autograd import Value
 from autograd.viz import player
 from autograd.viz.training import TrainingRecorder
-from autograd.viz.training_player import training_player
+from autograd.viz.training.page import training_player
 
 from . import _plot, moons
 from ._train import fit_hinge, scores

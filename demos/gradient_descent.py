@@ -6,7 +6,7 @@ import pathlib
 import numpy as np
 
 from autograd import Value
-from autograd.viz.draw import draw
+from autograd.viz.graph.draw import draw
 
 from . import _plot
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 import pathlib
 
 import nn
-from autograd.viz.network import network_view
+from autograd.viz.training.network import network_view
 
 from . import _plot
 from ._train import accuracy, fit_binary

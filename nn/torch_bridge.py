@@ -15,6 +15,20 @@ from .module import ModuleList
 from .recurrent import RNN, RNNCell
 
 _CLASSES = {}
+CONVERTERS = {}  # tracegrad Module class -> fn(module, torch) -> torch.nn.Module (see `converts`)
+
+
+def converts(cls):
+    """Register fn(module, torch) -> an empty torch module of the same shape, for `cls`
+    (and its subclasses). Modules of new layer families register theirs beside them:
+
+        @converts(Conv2d)
+        def _(m, torch): return torch.nn.Conv2d(m.in_channels, ..., dtype=torch.float64)
+    """
+    def register(fn):
+        CONVERTERS[cls] = fn
+        return fn
+    return register
 
 
 def require_torch():
@@ -72,6 +86,9 @@ def _classes(torch):
 
 def _convert(m, torch):
     tnn, cls = torch.nn, _classes(torch)
+    for klass in type(m).__mro__:
+        if klass in CONVERTERS:
+            return CONVERTERS[klass](m, torch)
     if isinstance(m, Layer):
         return cls["layer"](m.nin, m.nout, m.activation, m.bias is not None)
     if isinstance(m, Neuron):

@@ -7,7 +7,7 @@ is ever downloaded: selenium is pointed at those two paths.
 import pytest
 
 from autograd.viz import save_player
-from autograd.viz.frames import frame_state
+from autograd.viz.player.frames import frame_state
 from autograd.viz.player import layout
 
 from test_draw import micrograd_neuron, scalar_mlp

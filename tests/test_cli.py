@@ -6,8 +6,8 @@ import sys
 
 import pytest
 
-from autograd.viz import __main__ as cli
-from autograd.viz.expr import ALLOWED, ExpressionError, build, parse, parse_inputs
+from autograd.viz.cli import main as cli
+from autograd.viz.cli.expr import ALLOWED, ExpressionError, build, parse, parse_inputs
 
 NEURON = ["tanh(w0*x0 + w1*x1 + b)", "x0=2", "w0=-3", "x1=0", "w1=1", "b=6.8813735870195432"]
 ROOT = pathlib.Path(__file__).resolve().parents[1]

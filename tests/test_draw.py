@@ -9,8 +9,8 @@ import pytest
 
 from autograd import Value, neuron, topological_order
 from autograd.viz import GraphTooLargeError, draw, preview, render
-from autograd.viz.draw import build, cell_text, kinds_of
-from autograd.viz.style import GROUP_FILL, KINDS, OP_FILL
+from autograd.viz.graph.draw import build, cell_text, kinds_of
+from autograd.viz.graph.style import GROUP_FILL, KINDS, OP_FILL
 
 SVG = "{http://www.w3.org/2000/svg}"
 
@@ -212,7 +212,7 @@ def test_over_the_cap_without_folding_raises_before_graphviz(monkeypatch):
         raise AssertionError("Graphviz must not be started")
 
     monkeypatch.setattr(render, "pipe", no_graphviz)
-    monkeypatch.setattr(sys.modules["autograd.viz.player"], "pipe", no_graphviz)
+    monkeypatch.setattr(sys.modules["autograd.viz.player.page"], "pipe", no_graphviz)
     loss, _ = scalar_mlp([3, 8, 1])
     nodes = topological_order(loss)
     expected = sum(2 if n.op else 1 for n in nodes)

@@ -85,7 +85,7 @@ def test_batch_mode_draws_one_node_per_layer_and_one_for_the_loss(rng):
 
 
 def test_the_step_recorder_explains_a_batch_step(rng):
-    from autograd.viz.steps import record
+    from autograd.viz.player.steps import record
     model = nn.MLP(3, [4, 2], activation="tanh", seed=0)
     rec = record(nn.cross_entropy(model(rng.normal(size=(5, 3))), rng.integers(0, 2, size=5)), forward=True)
     text = "\n".join(step.text for step in rec.steps)

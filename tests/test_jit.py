@@ -431,7 +431,7 @@ def test_a_function_with_nothing_to_differentiate_is_checked_and_replayed(rng):
 
 def test_a_replayed_loss_can_be_drawn_and_stepped_through(rng):
     from autograd.viz import draw
-    from autograd.viz.steps import record
+    from autograd.viz.player.steps import record
     model, loss_fn, x, y = replaying_loss(rng)
     loss = loss_fn(x, y)
     assert "jit &lt;lambda&gt;" in draw(loss).source or "jit <lambda>" in draw(loss).source

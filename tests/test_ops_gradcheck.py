@@ -270,6 +270,18 @@ CASES = [
 ]
 
 
+def _more_cases():
+    """Further op families keep their cases in tests/op_cases_<family>.py: a module with a
+    CASES list built from the helpers above (Case, unary, binary, arr, ...)."""
+    import importlib
+    import pathlib
+    for path in sorted(pathlib.Path(__file__).parent.glob("op_cases_*.py")):
+        yield from importlib.import_module(path.stem).CASES
+
+
+CASES += list(_more_cases())
+
+
 def weighted(draw, case, dtype=np.float64):
     """The case's fn times random weights of its output's shape, plus its inputs."""
     fn, inputs = case.build(draw)

@@ -10,10 +10,10 @@ import pytest
 
 from autograd import Value, topological_order
 from autograd.viz import RenderError, player, preview, record, save_frames, save_gif, save_player
-from autograd.viz.frames import frame_state, frame_svgs
+from autograd.viz.player.frames import frame_state, frame_svgs
 from autograd.viz.player import layout
-from autograd.viz.style import mono_width
-from autograd.viz.svg import node_geometry
+from autograd.viz.graph.style import mono_width
+from autograd.viz.graph.svg import node_geometry
 
 from test_draw import micrograd_neuron, scalar_mlp
 
@@ -257,7 +257,7 @@ def test_player_writes_frames_and_gif_on_its_own_layout(tmp_path, monkeypatch):
     o, _ = micrograd_neuron()
     page = player(o)
     calls = []
-    monkeypatch.setattr(sys.modules["autograd.viz.player"], "pipe",
+    monkeypatch.setattr(sys.modules["autograd.viz.player.page"], "pipe",
                         lambda *a, **k: calls.append(a) or b"")  # no second layout for the SVG frames
     frames = page.save_frames(tmp_path / "f")
     assert len(frames) == len(page) and calls == []
@@ -278,7 +278,7 @@ def long_scalar_graph():
 
 def test_gif_of_a_graph_too_wide_to_read_is_refused_before_rendering(tmp_path, monkeypatch):
     pytest.importorskip("PIL")
-    from autograd.viz import gif
+    from autograd.viz.player import gif
 
     loss = long_scalar_graph()
     assert len(topological_order(loss)) > 250
@@ -293,7 +293,7 @@ def test_gif_of_a_graph_too_wide_to_read_is_refused_before_rendering(tmp_path, m
 def test_gif_cells_too_small_to_repaint_keep_graphvizs_pixels(tmp_path, monkeypatch):
     # Forced down to 0.05 px per point, cells are 1 px high: they are skipped, not a crash.
     PIL = pytest.importorskip("PIL.Image")
-    from autograd.viz import gif
+    from autograd.viz.player import gif
 
     monkeypatch.setattr(gif, "MIN_PIXELS_PER_PT", 0.01)
     loss = long_scalar_graph()
@@ -305,7 +305,7 @@ def test_gif_cells_too_small_to_repaint_keep_graphvizs_pixels(tmp_path, monkeypa
 
 def test_gif_of_a_wide_graph_is_rendered_at_a_lower_dpi(tmp_path, monkeypatch):
     PIL = pytest.importorskip("PIL.Image")
-    from autograd.viz import gif
+    from autograd.viz.player import gif
 
     loss, _ = scalar_mlp([2, 3, 1])
     laid_out = layout(loss)

@@ -9,7 +9,7 @@ import graphviz
 import pytest
 
 from autograd.viz import render as render_module
-from autograd.viz.render import Digraph, RenderError, backend_name, find_dot, pipe, render
+from autograd.viz.graph.render import Digraph, RenderError, backend_name, find_dot, pipe, render
 
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 

@@ -8,8 +8,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from autograd import OPS, Value, neuron, topological_order
-from autograd.viz.steps import Recording, record
-from autograd.viz.explain import preview
+from autograd.viz.player.steps import Recording, record
+from autograd.viz.player.explain import preview
 
 
 def _micrograd_neuron():

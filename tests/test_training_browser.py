@@ -12,7 +12,7 @@ import pytest
 
 import nn
 from autograd.viz.training import TrainingRecorder
-from autograd.viz.training_player import save_training_player
+from autograd.viz.training.page import save_training_player
 
 pytestmark = pytest.mark.browser
 

@@ -12,12 +12,12 @@ import pytest
 
 import nn
 from autograd import Value, topological_order
-from autograd.viz.network import dense_layers, edge_style, network_view
-from autograd.viz.plots import (decision_grid, plot_decision_boundary, plot_grad_norms, plot_gradient_flow,
+from autograd.viz.training.network import dense_layers, edge_style, network_view
+from autograd.viz.training.plots import (decision_grid, plot_decision_boundary, plot_grad_norms, plot_gradient_flow,
                                 plot_loss, plot_update_ratios, save_figure)
-from autograd.viz.render import RenderError, pipe
+from autograd.viz.graph.render import RenderError, pipe
 from autograd.viz.training import TrainingRecorder
-from autograd.viz.training_player import save_training_player, training_player
+from autograd.viz.training.page import save_training_player, training_player
 
 
 @pytest.fixture(scope="module")

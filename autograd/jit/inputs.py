@@ -1,4 +1,4 @@
-"""How a jit plan follows a call's arguments into the graph (autograd.replay): which of the
+"""How a jit plan follows a call's arguments into the graph (autograd.jit.replay): which of the
 graph's arrays are made from them (the arguments themselves, views such as x[t], copies made
 into Values) and which attributes hold them; and the errors and warnings jit raises.
 """
@@ -10,7 +10,7 @@ import warnings
 
 import numpy as np
 
-from .mode import _PACKAGE_DIR
+from ..mode import _PACKAGE_DIR
 
 
 class JitError(RuntimeError):

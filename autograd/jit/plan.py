@@ -1,4 +1,4 @@
-"""A jit plan (autograd.replay): one captured call of a jitted function as numbered slots and
+"""A jit plan (autograd.jit.replay): one captured call of a jitted function as numbered slots and
 steps, replayed without building Values, and checked on its signature's second call.
 """
 from __future__ import annotations
@@ -8,12 +8,12 @@ from types import MappingProxyType
 
 import numpy as np
 
-from . import ops
-from .engine import backprop, fit, store_grads, topological_order
-from .replay_inputs import JitError, arrays_in, kind, maker_of, rebuild, warn
+from .. import ops
+from ..engine import backprop, fit, store_grads, topological_order
+from .inputs import JitError, arrays_in, kind, maker_of, rebuild, warn
 from .snapshot import copy_tree, has_replayable_methods, restore, snapshot, values_in
-from .mode import MODE
-from .value import Value, _new, _normalize, _record
+from ..mode import MODE
+from ..value import Value, _new, _normalize, _record
 
 
 def capturing(fn, args):

@@ -48,11 +48,11 @@ import warnings
 
 import numpy as np
 
-from . import ops
-from .mode import MODE, replayable  # noqa: F401  (replayable: re-exported)
-from .replay_inputs import JitError, JitWarning  # noqa: F401  (re-exported)
-from .replay_plan import Plan, capturing
-from .value import Value
+from .. import ops
+from ..mode import MODE, replayable  # noqa: F401  (replayable: re-exported)
+from .inputs import JitError, JitWarning  # noqa: F401  (re-exported)
+from .plan import Plan, capturing
+from ..value import Value
 
 
 def jit(fn=None, *, check: bool = True):

@@ -1,5 +1,5 @@
 """Saving and restoring what a training step touches, for jit's check on a signature's second
-call (autograd.replay): Values (data and grad) and the state of objects whose methods it
+call (autograd.jit.replay): Values (data and grad) and the state of objects whose methods it
 repeats (an optimizer's buffers and step count), put back in place, so that anything else
 holding the same lists and arrays still sees them.
 """
@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .value import Value
+from ..value import Value
 
 
 def copy_tree(x):

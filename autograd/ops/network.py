@@ -1,4 +1,5 @@
-"""The fused ops a network's batch mode runs on: `linear` (x @ Wᵀ + b as one node) and
+"""Matrix products and the ops networks are built from: `matmul`, `neuron` (one weighted
+sum per neuron, example mode), and the fused ops of batch mode: `linear` (x @ Wᵀ + b as one node) and
 `cross_entropy` (logsumexp - the target's logit, row by row, as one node whose backward
 is softmax - onehot). Registered in the op table like every other op (autograd.ops).
 """
@@ -8,7 +9,7 @@ import math
 
 import numpy as np
 
-from .ops import call, data, defop, reshape, shape, sum_
+from . import call, data, defop, reshape, shape, sum_, swap_last
 
 
 def _linear(x, w, b=None):
@@ -72,3 +73,46 @@ defop("cross_entropy", _cross_entropy, _cross_entropy_grad,
       "cross-entropy", ("g·(softmax(a) - onehot) / n",), elementwise=False, saves=True,
       doc="logsumexp(a) - a[key] per row, averaged over the n rows (reduction=\"mean\"): cross-entropy "
           "from logits a; key (np.arange(n), targets) picks each row's target class")
+
+
+def _neuron(w, b, *xs, row=None):
+    wr = w if row is None else w[row]
+    br = b if row is None else b[row]
+    return float(np.dot(wr, xs) + br) if wr.dtype == np.float64 else np.dot(wr, xs) + br
+
+
+def _matmul_grad(g, out, a, b, needs=(True, True)):
+    sa, sb = shape(a), shape(b)
+    if len(sa) == 2 and len(sb) == 2:  # the common case: no reshapes, and skip what nobody needs
+        return g @ swap_last(b) if needs[0] else None, swap_last(a) @ g if needs[1] else None
+    if len(sa) == 1 and len(sb) == 1:
+        return g * b, g * a
+    a2 = reshape(a, (1,) + sa) if len(sa) == 1 else a
+    b2 = reshape(b, sb + (1,)) if len(sb) == 1 else b
+    g2 = g
+    if len(sa) == 1:
+        g2 = reshape(g, shape(g)[:-1] + (1, shape(g)[-1]))
+    elif len(sb) == 1:
+        g2 = reshape(g, shape(g) + (1,))
+    ga, gb = g2 @ swap_last(b2), swap_last(a2) @ g2
+    if len(sa) == 1:
+        ga = reshape(ga, shape(ga)[:-2] + sa)
+    if len(sb) == 1:
+        gb = reshape(gb, shape(gb)[:-2] + sb)
+    return ga, gb
+
+
+def _neuron_grad(g, out, w, b, *xs, row=None):
+    wr = w if row is None else w[row]
+    xv = call("stack", *xs, axis=0)
+    gw = g * xv if row is None else call("scatter", g * xv, key=row, shape=shape(w))
+    gb = g if row is None else call("scatter", g, key=row, shape=shape(b))
+    return (gw, gb) + tuple(g * wr[i] for i in range(len(xs)))
+
+
+# fmt: off
+defop("matmul", lambda a, b: a @ b, _matmul_grad,
+      "@", ("g @ bᵀ", "aᵀ @ g"), elementwise=False, doc="matrix product a @ b", needs=True)
+defop("neuron", _neuron, _neuron_grad,
+      "Σ w·x + b", ("x", "1", "w"), doc="weighted sum of inputs plus bias: one neuron")
+# fmt: on

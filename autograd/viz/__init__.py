@@ -1,5 +1,9 @@
 """Watch autograd work: graph drawings and a step-by-step backprop player.
 
+One subpackage per picture: `graph/` draws a Value's graph, `player/` records a backward
+pass and plays it step by step, `training/` shows many training steps, `cli/` is the
+command line (`python -m autograd.viz`).
+
 >>> from autograd import Value
 >>> from autograd.viz import draw, player
 >>> x, w = Value(2.0, label="x"), Value(-3.0, label="w")
@@ -13,17 +17,11 @@ it works with a system Graphviz `dot` or, without one, with the pip package grap
 Training views: `network_view(model)` draws neurons and weights, `TrainingRecorder` keeps
 losses, gradient norms and weight snapshots, `training_player(recorder, X, y)` plays them.
 """
-from . import render
-from .draw import GraphTooLargeError, draw
-from .frames import save_frames, save_gif
-from .player import Player, player, save_player
-from .render import Digraph, RenderError, pipe
-from .steps import Recording, preview, record
-from .network import network_view
-from .plots import (decision_grid, plot_decision_boundary, plot_grad_norms, plot_gradient_flow,
-                    plot_loss, plot_update_ratios, save_figure)
-from .training import TrainingRecorder
-from .training_player import TrainingPlayer, save_training_player, training_player
+from .graph import Digraph, GraphTooLargeError, RenderError, draw, pipe, render
+from .player import Player, Recording, player, preview, record, save_frames, save_gif, save_player
+from .training import (TrainingPlayer, TrainingRecorder, decision_grid, network_view, plot_decision_boundary,
+                       plot_grad_norms, plot_gradient_flow, plot_loss, plot_update_ratios, save_figure,
+                       save_training_player, training_player)
 
 __all__ = ["draw", "record", "Recording", "player", "Player", "save_player", "save_frames",
            "save_gif", "render", "pipe", "preview", "Digraph", "RenderError", "GraphTooLargeError",

@@ -20,7 +20,7 @@ import math
 import unicodedata
 from dataclasses import dataclass
 
-from autograd import Value
+from autograd.value import Value
 
 FUNCTIONS = ("tanh", "exp", "log", "sqrt", "sigmoid", "relu", "abs")
 MAX_LENGTH = 2000      # characters of expression text

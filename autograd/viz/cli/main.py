@@ -5,7 +5,7 @@
 builds the expression from Values labelled by the names, runs backward, and writes
 `graph.svg` (or `graph.png`) and `player.html` into the output folder, printing
 both paths. The expression is checked against a whitelist first (see
-`autograd.viz.expr`); a refused one exits with code 2 having computed and written
+`autograd.viz.cli.expr`); a refused one exits with code 2 having computed and written
 nothing. Everything is produced in memory before the folder is touched, and the
 files are written under temporary names and then renamed, so a failure leaves no
 half-written file behind.
@@ -58,9 +58,9 @@ def _make_files(expression: str, inputs: list[str], fmt: str, forward: bool) -> 
     if unused:
         print(f"note: {', '.join(unused)} given but not used by the expression", file=sys.stderr)
     # Only now, with everything checked, is anything computed.
-    from .draw import draw
-    from .player import player
-    from .render import pipe
+    from ..graph.draw import draw
+    from ..player.page import player
+    from ..graph.render import pipe
 
     root = build(parsed, values)
     root.backward()
@@ -110,7 +110,7 @@ def main(argv: list[str] | None = None) -> int:
               f"{error}); try other values", file=sys.stderr)
         return EXIT_FAILED
     except Exception as error:  # drawing or rendering: say what failed, no traceback
-        from .render import RenderError
+        from ..graph.render import RenderError
 
         if not isinstance(error, (RenderError, ValueError)):
             raise

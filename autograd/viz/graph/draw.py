@@ -19,10 +19,12 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from autograd import OPS, Value, topological_order
+from autograd.engine import topological_order
+from autograd.ops import OPS
+from autograd.value import Value
 
 from . import fold as _fold
-from .explain import node_names, preview
+from ..names import node_names, preview
 from .render import Digraph
 from .style import (CELL_PAD, EDGE_ATTRS, GRAPH_ATTRS, GROUP_BORDER, GROUP_FILL, KINDS, MONO, MUTED,
                     NODE_ATTRS, NUMBER_SIZE, OP_BORDER, OP_FILL, SMALL_SIZE, esc,

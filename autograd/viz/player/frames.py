@@ -13,10 +13,10 @@ import os
 import pathlib
 import secrets
 
-from .player import Layout, layout
-from .render import RenderError
-from .style import STATE_CSS
-from .svg import restyle
+from .page import Layout, layout
+from ..graph.render import RenderError
+from ..graph.style import STATE_CSS
+from ..graph.svg import restyle
 
 __all__ = ["frame_state", "frame_svgs", "save_frames", "save_gif"]
 
@@ -166,6 +166,6 @@ def save_gif(recording, path, forward: bool = False, ms_per_frame: int = 900, **
 
     laid_out = _laid_out(recording, forward, draw_options)
     data = gif_bytes(laid_out, ms_per_frame)
-    from .player import write_atomic
+    from .page import write_atomic
 
     return write_atomic(path, data)

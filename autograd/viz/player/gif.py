@@ -20,8 +20,8 @@ import re
 import textwrap
 
 from .frames import frame_state
-from .render import RenderError, pipe
-from .svg import _POINT, edge_paths, node_boxes
+from ..graph.render import RenderError, pipe
+from ..graph.svg import _POINT, edge_paths, node_boxes
 
 # the state colours of style.STATE_CSS, as pillow fills: (cell background, text)
 _CELL = {"st_current": ("#fed7aa", "#9a3412"), "st_recv": ("#fef08a", "#854d0e"),

@@ -24,14 +24,14 @@ import pathlib
 import secrets
 from dataclasses import dataclass
 
-from autograd import OPS
+from autograd.ops import OPS
 
-from . import player_template
-from .draw import Drawing, build, cell_text
-from .render import RenderError, pipe
+from . import template as player_template
+from ..graph.draw import Drawing, build, cell_text
+from ..graph.render import RenderError, pipe
 from .steps import Recording, record
-from .style import ANIMATION_CSS, STATE_CSS
-from .svg import annotate
+from ..graph.style import ANIMATION_CSS, STATE_CSS
+from ..graph.svg import annotate
 
 __all__ = ["Player", "player", "save_player", "Layout", "layout"]
 

@@ -23,7 +23,9 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from autograd import OPS, Value, topological_order
+from autograd.engine import topological_order
+from autograd.ops import OPS
+from autograd.value import Value
 from autograd.engine import extra_keywords, fit
 
 from .explain import backward_line, fill_formula, formula_of, forward_line, grad_name, node_names, preview

@@ -6,7 +6,7 @@ with recorded text: labels and explanations are set with textContent.
 """
 from __future__ import annotations
 
-from .html import fill
+from ..html import fill
 
 PAGE_CSS = """
 :root { --ink: #111827; --muted: #6b7280; --line: #e5e7eb; --accent: #ea580c; }

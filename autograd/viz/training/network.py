@@ -27,10 +27,11 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from autograd import Value, no_grad
+from autograd.mode import no_grad
+from autograd.value import Value
 
-from .explain import preview
-from .render import Digraph
+from ..names import preview
+from ..graph.render import Digraph
 
 __all__ = ["network_view", "dense_layers", "DenseLayer", "copy_model", "edge_style", "neuron_fill"]
 

@@ -22,12 +22,12 @@ import pathlib
 import numpy as np
 
 from . import network
-from .player import _script_json, write_atomic
+from ..player.page import _script_json, write_atomic
 from .plots import CLASS_COLORS, check_2d, class_indices, decision_grid, grid_bounds
 from .network import copy_model
-from .render import RenderError, pipe
-from .training import TrainingRecorder
-from .training_template import page
+from ..graph.render import RenderError, pipe
+from .recorder import TrainingRecorder
+from .template import page
 
 __all__ = ["TrainingPlayer", "training_player", "save_training_player"]
 

@@ -18,7 +18,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from autograd import Value, no_grad
+from autograd.mode import no_grad
+from autograd.value import Value
 
 from .network import NEGATIVE, POSITIVE, copy_model, dense_layers
 
@@ -151,7 +152,7 @@ def plot_decision_boundary(source, X, y=None, steps=None, resolution: int = 80, 
     """
     from matplotlib.figure import Figure
 
-    from .training import TrainingRecorder
+    from .recorder import TrainingRecorder
 
     if isinstance(source, TrainingRecorder):
         check_2d(source.model, X)
@@ -261,7 +262,7 @@ def plot_gradient_flow(recorders: dict, by: str = "layer"):
 
 def save_figure(fig, path, dpi: int = 110):
     """Write `fig` to `path` (format from the suffix) atomically; returns the path."""
-    from .player import write_atomic
+    from ..player.page import write_atomic
 
     path_text = str(path)
     suffix = path_text.rsplit(".", 1)[-1].lower() if "." in path_text else ""

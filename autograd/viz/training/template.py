@@ -8,7 +8,7 @@ and width formulas read their constants from the data, so they stay those of
 """
 from __future__ import annotations
 
-from .html import fill
+from ..html import fill
 
 CSS = """
 :root { --ink: #111827; --muted: #6b7280; --line: #e5e7eb; --accent: #ea580c; }

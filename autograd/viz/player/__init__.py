@@ -1,0 +1,16 @@
+"""The backprop player: every step of a backward pass, on one layout, as one HTML page.
+
+    steps.py     the recorder: a Value's backward pass as a list of steps
+    explain.py   the step text: node names, formulas filled with numbers
+    page.py      the layout and the self-contained HTML player (`player`, `Player`)
+    template.py  the player page's HTML, CSS and script
+    frames.py    the same steps as SVG/PNG frames
+    gif.py       the frames as an animated GIF
+"""
+from .explain import preview
+from .frames import save_frames, save_gif
+from .page import Layout, Player, layout, player, save_player
+from .steps import Recording, record
+
+__all__ = ["record", "Recording", "preview", "player", "Player", "save_player", "layout", "Layout",
+           "save_frames", "save_gif"]
