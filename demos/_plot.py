@@ -14,7 +14,7 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402  (after choosing the Agg backend)
 import numpy as np  # noqa: E402
 
-from autograd import no_grad  # noqa: E402
+from autograd.mode import no_grad  # noqa: E402
 
 # Big enough to read from the back of a lecture room.
 plt.rcParams.update({

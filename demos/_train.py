@@ -4,7 +4,7 @@ from __future__ import annotations
 import numpy as np
 
 import nn
-from autograd import no_grad
+from autograd.mode import no_grad
 
 
 def scores(model, X) -> np.ndarray:

@@ -5,7 +5,7 @@ import pathlib
 
 import numpy as np
 
-from autograd import Value
+from autograd.value import Value
 
 from . import _plot
 

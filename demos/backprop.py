@@ -4,7 +4,7 @@ from __future__ import annotations
 import pathlib
 
 import nn
-from autograd import Value
+from autograd.value import Value
 from autograd.viz import player, record
 from autograd.viz.training.network import network_view
 

@@ -6,7 +6,8 @@ import pathlib
 import numpy as np
 
 import nn
-from autograd import jit, no_grad
+from autograd.jit import jit
+from autograd.mode import no_grad
 
 from . import _plot
 

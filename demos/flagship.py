@@ -8,7 +8,7 @@ import time
 import numpy as np
 
 import nn
-from autograd import Value
+from autograd.value import Value
 from autograd.viz import player
 from autograd.viz.training import TrainingRecorder
 from autograd.viz.training.page import training_player

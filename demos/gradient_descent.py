@@ -5,7 +5,7 @@ import pathlib
 
 import numpy as np
 
-from autograd import Value
+from autograd.value import Value
 from autograd.viz.graph.draw import draw
 
 from . import _plot

@@ -6,7 +6,8 @@ import pathlib
 import numpy as np
 
 import nn
-from autograd import Value, no_grad
+from autograd.mode import no_grad
+from autograd.value import Value
 
 from . import _plot
 

@@ -4,7 +4,8 @@ from __future__ import annotations
 import math
 import pathlib
 
-from autograd import Value, neuron
+from autograd.functional import neuron
+from autograd.value import Value
 from autograd.viz import player, save_gif
 
 from . import _plot

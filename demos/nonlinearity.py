@@ -6,7 +6,7 @@ import pathlib
 import numpy as np
 
 import nn
-from autograd import no_grad
+from autograd.mode import no_grad
 
 from . import _plot
 

@@ -6,7 +6,9 @@ import pathlib
 import numpy as np
 
 import nn
-from autograd import Value, grad, no_grad, topological_order
+from autograd.engine import grad, topological_order
+from autograd.mode import no_grad
+from autograd.value import Value
 
 from . import _plot
 

@@ -21,7 +21,7 @@ from .module import Module, ModuleList, StateDictError
 from .optim import SGD, Adam, CosineLR, LambdaLR, LRSchedule, Optimizer, StepLR
 from .recurrent import RNN, RNNCell
 from .torch_bridge import to_torch
-from . import functional  # noqa: E402  (import nn.functional as F)
+from . import functional  # noqa: E402,F401  (import nn.functional as F)
 
 __all__ = [
     "Module", "ModuleList", "StateDictError", "Neuron", "Layer", "Linear", "MLP", "Sequential", "RNNCell", "RNN",

@@ -5,7 +5,7 @@ those (one example's neuron outputs) and applies the engine's op elementwise.
 """
 from __future__ import annotations
 
-from autograd import Value
+from autograd.value import Value
 
 from .module import Module
 

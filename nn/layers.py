@@ -14,8 +14,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from autograd import ShapeError, Value, linear, neuron
-from autograd.value import const
+from autograd.arguments import ShapeError
+from autograd.functional import linear, neuron
+from autograd.value import Value, const
 
 from .activations import get_activation, identity
 from .init import init_weight, rng_from

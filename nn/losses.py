@@ -8,8 +8,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from autograd import ShapeError, Value, stack
-from autograd.value import apply
+from autograd.arguments import ShapeError
+from autograd.functional import stack
+from autograd.value import Value, apply
 
 REDUCTIONS = ("mean", "sum", "none")
 

@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from autograd import Value, replayable
+from autograd.mode import replayable
+from autograd.value import Value
 
 
 class StateDictError(ValueError):

@@ -14,7 +14,8 @@ import math
 
 import numpy as np
 
-from autograd import Value, replayable
+from autograd.mode import replayable
+from autograd.value import Value
 
 
 class Optimizer:

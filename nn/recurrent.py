@@ -10,7 +10,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from autograd import ShapeError, Value, stack
+from autograd.arguments import ShapeError
+from autograd.functional import stack
+from autograd.value import Value
 
 from .init import init_weight, rng_from
 from .layers import as_batch

@@ -175,4 +175,7 @@ def scalar_safe(math_fn, np_fn):
 
 
 # ---- the table, one module per family (each registers its entries on import) ----------
-from . import arithmetic, activations, reductions, shaping, network  # noqa: E402,F401,I001
+from . import arithmetic, functions, comparisons, activations  # noqa: E402,F401,I001
+from . import reductions, ordering  # noqa: E402,F401,I001
+from . import shaping, indexing  # noqa: E402,F401,I001
+from . import network, convolution, pooling, normalization, dropout, sequence  # noqa: E402,F401,I001
