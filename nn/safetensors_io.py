@@ -34,7 +34,7 @@ def encode(state: dict) -> bytes:
         raise ImportError("saving .safetensors needs the safetensors package: pip install 'tracegrad[safetensors]' "
                           "(or pip install safetensors). Loading one needs nothing more, and .npz needs "
                           "nothing either.") from None
-    arrays = {k: np.ascontiguousarray(v) for k, v in state.items()}
+    arrays = {k: np.require(v, requirements="C") for k, v in state.items()}   # 0-d stays 0-d
     # "pt": the names and layouts are PyTorch's (Linear.weight is (out, in)); transformers and
     # other PyTorch tools refuse a file whose metadata names another framework
     return save(arrays, metadata={"format": "pt"})
@@ -64,8 +64,6 @@ class SafetensorsFile:
             header = json.loads(f.read(length).decode("utf-8"))
         except (UnicodeDecodeError, ValueError, RecursionError) as e:
             raise self.refuse(f"its JSON header is malformed ({type(e).__name__}: {e})") from None
-        if not isinstance(header, dict):
-            raise self.refuse(f"its header is a JSON {type(header).__name__}, not an object of named tensors")
         header.pop("__metadata__", None)
         self.header, self.start, self.data_size = header, 8 + length, size - 8 - length
         self.entries = {}   # key -> (start, data bytes, dtype, shape)
