@@ -130,6 +130,9 @@ def atomic_write(path: str, write) -> str:
         if not stat.S_ISREG(existing.st_mode):
             raise FileExistsError(f"save: {path} is {kind_of(existing.st_mode)}, not a regular file; refusing to replace it")
         mode = stat.S_IMODE(existing.st_mode)
+    if not os.path.isdir(folder):
+        via = f" ({path} is a symbolic link to {target})" if os.path.islink(path) else ""
+        raise FileNotFoundError(f"save: the folder {folder} does not exist{via}; create it first")
     remove_stale_temporaries(folder, name)
     tmp = os.path.join(folder, f"{TEMPORARY}{name}.{os.getpid()}.{secrets.token_hex(8)}")
     # mode 0o666 through os.open: the kernel applies the umask, as for any new file

@@ -50,7 +50,7 @@ def save(module: Module, path, format: str | None = None) -> str:
     temporary. A symbolic link is followed (its target is replaced, the link stays). A new file
     gets the umask's permissions (0644 under umask 022); an overwritten file keeps its own.
     """
-    path = os.fspath(path)
+    path = os.fsdecode(path)
     state = module.state_dict()
     if _format(path, format) == "safetensors":
         blob = encode(state)
@@ -123,7 +123,7 @@ def _warn(path: str, arrays: dict, expected: dict) -> None:
 def read_arrays(path, expected: dict, strict: bool = True, owner: str = "the module") -> dict:
     """{name: numpy array} for the entries of `expected` ({name: (shape, dtype)}) that `path` holds,
     after checking every name, size, dtype and shape (see the module docstring)."""
-    path = os.fspath(path)
+    path = os.fsdecode(path)
     f, size = open_regular(path)
     with f:
         kind = _sniff(f, path)
@@ -143,8 +143,8 @@ def load(module: Module, path, strict: bool = True) -> Module:
     """
     expected = {k: (np.shape(v), np.asarray(v).dtype) for k, v in module.state_dict().items()}
     arrays = read_arrays(path, expected, strict, type(module).__name__)
-    _warn(os.fspath(path), arrays, expected)
+    _warn(os.fsdecode(path), arrays, expected)
     try:
         return module.load_state_dict(arrays, strict=strict)
     except StateDictError as e:
-        raise StateDictError(f"load {os.fspath(path)}: {e}") from None
+        raise StateDictError(f"load {os.fsdecode(path)}: {e}") from None

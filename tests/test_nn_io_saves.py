@@ -151,3 +151,13 @@ def test_a_save_killed_by_sigkill_leaves_the_previous_file_loadable(tmp_path, wh
     assert states_equal(back.state_dict(), old.state_dict())
     nn.save(old, path)   # the next save to the same path removes the dead save's temporary
     assert [p.name for p in tmp_path.iterdir()] == ["model.npz"]
+
+
+def test_saving_through_a_dangling_symlink_creates_its_target(tmp_path):
+    link = tmp_path / "latest.npz"
+    link.symlink_to(tmp_path / "runs" / "step_1.npz")
+    with pytest.raises(FileNotFoundError, match=r"folder .*runs does not exist \(.*latest.npz is a symbolic link"):
+        nn.save(nn.Linear(3, 2, seed=0), link)
+    (tmp_path / "runs").mkdir()
+    nn.save(nn.Linear(3, 2, seed=0), link)
+    assert link.is_symlink() and (tmp_path / "runs" / "step_1.npz").is_file()
