@@ -115,9 +115,9 @@ class NpzArchive:
         try:
             with self.zip.open(info) as member:
                 version = npy.read_magic(member)
-                read = npy.read_array_header_1_0 if version == (1, 0) else npy.read_array_header_2_0
                 if version not in ((1, 0), (2, 0)):
                     raise ValueError(f".npy format version {version} (tracegrad reads 1.0 and 2.0)")
+                read = npy.read_array_header_1_0 if version == (1, 0) else npy.read_array_header_2_0
                 got, fortran, dtype = read(member, max_header_size=NPY_HEADER_CAP)
                 offset = member.tell()
         except zipfile.BadZipFile as e:
