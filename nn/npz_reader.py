@@ -37,7 +37,7 @@ def _directory_size(f, size: int) -> tuple[int, int]:
     tail = f.read(tail_size)
     at = tail.rfind(b"PK\x05\x06")
     if at < 0 or len(tail) - at < 22:
-        raise ValueError("it has no end-of-archive record: the file is cut short or is not a zip")
+        raise ValueError("it has no end-of-archive record: the file is truncated or is not a zip")
     entries, directory = struct.unpack("<xxxxxxxxxxHI", tail[at:at + 16])
     if entries == 0xFFFF or directory == 0xFFFFFFFF:        # the real numbers are in the zip64 record
         where = size - tail_size + at - 20
@@ -134,7 +134,7 @@ class NpzArchive:
         if tuple(got) == tuple(shape) and info.file_size != offset + nbytes:
             have = info.file_size - offset
             raise self.refuse(f"its .npy header describes {nbytes:,} bytes of data ({dtype}, shape {tuple(got)}) "
-                              f"but the member holds {have:,}: it is {'cut short' if have < nbytes else 'too long'}",
+                              f"but the member holds {have:,}: it is {'truncated (short data)' if have < nbytes else 'too long'}",
                               name)
         self.entries[key] = (info, offset, nbytes, dtype, tuple(got), fortran)
         return tuple(got), dtype
@@ -150,7 +150,7 @@ class NpzArchive:
                 while got < nbytes:
                     chunk = member.read(min(nbytes - got, 1 << 20))
                     if not chunk:
-                        raise self.refuse(f"its data ends after {got:,} of {nbytes:,} bytes", info.filename)
+                        raise self.refuse(f"its data ends after {got:,} of {nbytes:,} bytes (truncated)", info.filename)
                     view[got:got + len(chunk)] = chunk
                     got += len(chunk)
                 if member.read(1):

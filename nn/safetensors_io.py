@@ -58,7 +58,7 @@ class SafetensorsFile:
             raise self.refuse(f"its header declares {length:,} bytes; a checkpoint of these {len(expected)} "
                               f"arrays needs at most {cap:,}. Nothing was read")
         if 8 + length > size:
-            raise self.refuse(f"it is cut short: its header declares {length:,} bytes but the file has "
+            raise self.refuse(f"it is truncated: its header declares {length:,} bytes but the file has "
                               f"{size - 8:,} after the length")
         try:
             header = json.loads(f.read(length).decode("utf-8"))
@@ -127,6 +127,6 @@ class SafetensorsFile:
                 break
             got += n
         if got != nbytes:
-            raise self.refuse(f"its data ends after {got:,} of {nbytes:,} bytes (the file was cut short)", key)
+            raise self.refuse(f"its data ends after {got:,} of {nbytes:,} bytes (the file is truncated)", key)
         array = np.frombuffer(buffer, dtype).reshape(shape)
         return array if dtype.isnative else array.astype(dtype.newbyteorder("="))

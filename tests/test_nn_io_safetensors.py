@@ -141,7 +141,7 @@ def test_broken_headers_say_what_is_wrong(tmp_path):
     refused(tmp_path / "json.safetensors", match="its JSON header is malformed")
     refused(linear_file(tmp_path, "list.safetensors", header=[1, 2]), match="not an .npz archive nor a .safetensors file")
     refused(linear_file(tmp_path, "long.safetensors", length=10 ** 6), match="its header declares 1,000,000 bytes")
-    refused(linear_file(tmp_path, "cut.safetensors", length=2000), match="it is cut short")
+    refused(linear_file(tmp_path, "cut.safetensors", length=2000), match="it is truncated")
     refused(linear_file(tmp_path, "bf16.safetensors", header={**good, "bias": entry("BF16", (3,), 48, 54)}),
             match="entry 'bias': dtype 'BF16' has no numpy equivalent: convert it to float32")
     refused(linear_file(tmp_path, "odd.safetensors", header={**good, "bias": entry("Q4", (3,), 48, 72)}),
