@@ -169,8 +169,23 @@ def _run_hooks(node, g, grads, create_graph):
         if replaced is not None:  # copied: the hook's caller may keep and change its array
             if not create_graph and isinstance(replaced, _value.Value):
                 replaced = replaced.data
+            if np.shape(replaced) != node.shape:  # like PyTorch: a hook may not reshape (nor broadcast)
+                raise _hook_shape_error(hook, np.shape(replaced), node)
             g = grads[node] = _fit_value(replaced, node) if create_graph else fit(np.copy(replaced), node)
     return g
+
+
+def _hook_shape_error(hook, got, node):
+    import os.path   # (an error path: kept out of the module's imports)
+
+    name = repr(getattr(hook, "__name__", hook))
+    code = getattr(hook, "__code__", None)
+    if code is not None:   # where it was written: lambdas all share one name
+        name += f" ({os.path.basename(code.co_filename)}:{code.co_firstlineno})"
+    what = (f"{node.op} node" if node.op else "leaf") + (f" {node.label!r}" if node.label else " (unlabelled)")
+    return RuntimeError(f"hook {name} has changed the size of value: it returned a gradient of shape {got} for "
+                        f"the {what} of shape {node.shape}; return one of shape {node.shape} "
+                        "(or None to keep the gradient it was given)")
 
 
 def _check_gradient(c, node, i, parent):

@@ -14,7 +14,7 @@ from .activations import ACTIVATIONS, Identity, ReLU, Sigmoid, Tanh, get_activat
 from .data import (batches, load_digits, load_iris, make_circles, make_line, make_meals, make_moons, make_spirals,
                    make_xor, train_test_split)
 from .init import init_weight
-from .io import UnsafeFileError, load, save
+from .io import CheckpointWarning, MissingFileError, UnsafeFileError, load, save
 from .layers import MLP, Layer, Linear, Neuron, Sequential
 from .losses import binary_cross_entropy, cross_entropy, hinge, l2_penalty, mse
 from .module import Module, ModuleList, StateDictError
@@ -30,4 +30,5 @@ __all__ = [
     "Optimizer", "SGD", "Adam", "LRSchedule", "StepLR", "CosineLR", "LambdaLR",
     "make_moons", "make_circles", "make_spirals", "make_xor", "make_line", "make_meals", "train_test_split",
     "batches", "load_digits", "load_iris", "save", "load", "UnsafeFileError", "to_torch",
+    "MissingFileError", "CheckpointWarning",
 ]

@@ -25,6 +25,13 @@ into its slots in a row of a block (views made once: one assignment each); a ful
 block (32 rows), or a read, is reduced at once by `np.add.reduceat` into squared
 norms of gradient, update and weights per parameter. The loss is kept as a float:
 no graph node is made, no reference to the loss or its graph is kept.
+
+Long runs: at most `max_snapshots` weight snapshots are kept (default 200: a training player page
+of a few hundred kilobytes to a megabyte, and 200 copies of the weights in memory). When one more
+would pass the cap, every other snapshot is dropped and the spacing doubles (every=1 keeps steps
+0, 1, 2, ..., then 0, 2, 4, ..., then 0, 4, 8, ...), so the kept ones always cover the whole run
+evenly, between half the cap and the cap. `snapshot_every` is the spacing now; losses and norms
+are kept for every step. max_snapshots=None keeps them all.
 """
 from __future__ import annotations
 
@@ -43,9 +50,10 @@ class TrainingRecorder:
     model: anything with `named_parameters()` (an `nn.Module`).
     optimizer: optional; its step() is wrapped to count updates, so rec.step may come first.
     every: take a weight snapshot at steps 0, every, 2*every, ...
+    max_snapshots: keep at most this many, thinning evenly (see the module docstring); None: all.
     """
 
-    def __init__(self, model, optimizer=None, every: int = 10):
+    def __init__(self, model, optimizer=None, every: int = 10, max_snapshots: int | None = 200):
         if not hasattr(model, "named_parameters"):
             raise TypeError(f"TrainingRecorder: expected a model with named_parameters() "
                             f"(an nn.Module), got {type(model).__name__}")
@@ -55,9 +63,15 @@ class TrainingRecorder:
                              "is empty), so there is nothing to record; record a model with a layer")
         if isinstance(every, bool) or not isinstance(every, (int, np.integer)) or every < 1:
             raise ValueError(f"TrainingRecorder: every={every!r}; give a whole number of steps >= 1")
+        if max_snapshots is not None and (isinstance(max_snapshots, bool) or not isinstance(
+                max_snapshots, (int, np.integer)) or max_snapshots < 2):
+            raise ValueError(f"TrainingRecorder: max_snapshots={max_snapshots!r}; give a whole number >= 2, "
+                             "or None to keep every snapshot")
         if any(p.size == 0 for _, p in named):
             raise ValueError("TrainingRecorder: a parameter holds no elements; remove the empty layer first")
         self.model, self.every = model, int(every)
+        self.max_snapshots = None if max_snapshots is None else int(max_snapshots)
+        self.snapshot_every = self.every   # the spacing of the kept snapshots: every, doubled by each thinning
         self.parameter_names = [name for name, _ in named]
         self._params, self._shapes = [p for _, p in named], [p.shape for _, p in named]
         sizes = [p.size for p in self._params]
@@ -148,8 +162,10 @@ class TrainingRecorder:
         elif t > self._updates:
             raise RuntimeError(self._out_of_step("rec.step(loss)", "optimizer.step()"))
         self._sync()
-        if t % self.every == 0:  # the weights loss t was computed with: those after update t-1
+        if t % self.snapshot_every == 0:  # the weights loss t was computed with: those after update t-1
             self._snapshots[t] = (self._block[t - 1 - self._base, 0] if t > self._base else self._last).copy()
+            if self.max_snapshots is not None and len(self._snapshots) > self.max_snapshots:
+                self._thin()
         for (_, grad), p in zip(self._slots_of(t), self._params):
             grad[...] = p.grad
         self._losses.append(value)
@@ -157,6 +173,11 @@ class TrainingRecorder:
             warnings.warn("TrainingRecorder.step: the weights did not change since the recorder was "
                               "created; without optimizer=, call rec.step(loss) after updating them",
                               stacklevel=2)
+
+    def _thin(self) -> None:
+        """Keep every other snapshot (the multiples of twice the spacing): still evenly spread."""
+        self.snapshot_every *= 2
+        self._snapshots = {s: w for s, w in self._snapshots.items() if s % self.snapshot_every == 0}
 
     def _reduce(self) -> None:
         """Squared norms of the gradients, updates and weights of every complete step, at once;
@@ -210,7 +231,7 @@ class TrainingRecorder:
 
     def __repr__(self) -> str:
         return (f"TrainingRecorder({len(self)} steps, {len(self.layer_names)} layers, "
-                f"{len(self._snapshots)} snapshots every {self.every} steps)")
+                f"{len(self._snapshots)} snapshots every {self.snapshot_every} steps)")
 
     @property
     def loss(self) -> np.ndarray:
@@ -252,7 +273,7 @@ class TrainingRecorder:
 
     @property
     def snapshot_steps(self) -> list[int]:
-        return sorted(self._snapshots)  # every `every` steps: a float64 copy of the weights
+        return sorted(self._snapshots)  # every `snapshot_every` steps: a float64 copy of the weights
 
     def _check_step(self, step) -> int:
         if isinstance(step, bool) or not isinstance(step, (int, np.integer)):
@@ -262,13 +283,16 @@ class TrainingRecorder:
             raise IndexError("no snapshot yet: call rec.step(loss) in the training loop first")
         steps = self.snapshot_steps
         where = (", ".join(map(str, steps)) if len(steps) <= 6 else
-                 f"{steps[0]}, {steps[1]}, ..., {steps[-1]} (every {self.every} steps)")
+                 f"{steps[0]}, {steps[1]}, ..., {steps[-1]} (every {self.snapshot_every} steps)")
         if not 0 <= step < len(self):
             raise IndexError(f"step {step} is out of range: {len(self)} steps were recorded "
                              f"(0..{len(self) - 1}), with snapshots at {where}")
         if step not in self._snapshots:
-            raise ValueError(f"step {step} has no weight snapshot; snapshots exist at {where}. "
-                             f"Record with a smaller every= (now {self.every}) to keep more.")
+            more = (f"Record with a smaller every= (now {self.every}) to keep more."
+                    if self.snapshot_every == self.every else
+                    f"They were thinned from every {self.every} steps to keep at most {self.max_snapshots}; "
+                    "record with a larger max_snapshots= (or None) to keep more.")
+            raise ValueError(f"step {step} has no weight snapshot; snapshots exist at {where}. {more}")
         return step
 
     def snapshot(self, step: int) -> dict:
