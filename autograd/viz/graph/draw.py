@@ -14,6 +14,7 @@ an HTML-like label built from escaped text, so quotes, braces, `<`, `&` or
 """
 from __future__ import annotations
 
+import math
 import re
 from dataclasses import dataclass, field
 
@@ -25,9 +26,10 @@ from autograd.value import Value
 
 from . import fold as _fold
 from ..names import node_names, preview
+from .fonts import text_width
 from .render import Digraph
 from .style import (CELL_PAD, EDGE_ATTRS, GRAPH_ATTRS, GROUP_BORDER, GROUP_FILL, KINDS, MONO, MUTED,
-                    NODE_ATTRS, NUMBER_SIZE, OP_BORDER, OP_FILL, SMALL_SIZE, esc,
+                    NAME_SIZE, NODE_ATTRS, NUMBER_SIZE, OP_BORDER, OP_FILL, SMALL_SIZE, esc,
                     legend_label, mono_width)
 
 __all__ = ["draw", "Drawing", "build", "kinds_of", "cell_text", "GraphTooLargeError"]
@@ -129,7 +131,7 @@ def build(root, show_data=True, show_grad=True, max_nodes=_fold.DEFAULT_MAX_NODE
                    shape="plain", id=f"v{i}", **{"class": f"value k_{kinds[i]}"})
         if node.op:
             graph.node(f"v{i}_op", _op_label(node), shape="box", style="rounded,filled",
-                       fillcolor=OP_FILL, color=OP_BORDER, fontsize="10", height="0.26",
+                       fillcolor=OP_FILL, color=OP_BORDER, fontsize="11", height="0.26",
                        width="0.3", margin="0.05,0.02", id=f"v{i}_op", **{"class": "op"})
             graph.edge(f"v{i}_op", f"v{i}", **{"class": f"o_v{i}"})
     members: dict = {}
@@ -182,10 +184,13 @@ def _value_label(node, kind, name, shown, widths, has_data, has_grad) -> str:
     unlabelled_constant = kind == "constant" and not node.label and not node.op
     if not unlabelled_constant or not (has_data or has_grad):
         head = f"<B>{esc(name)}</B>" if node.label else f'<FONT COLOR="{MUTED}">{esc(name)}</FONT>'
+        width = text_width(name, NAME_SIZE, bold=bool(node.label))
         if node.ndim:
-            head += (f'<BR/><FONT POINT-SIZE="{SMALL_SIZE}" COLOR="{MUTED}">'
-                     f'{esc(tuple(node.shape))} {esc(node.dtype)}</FONT>')
-        cells.append(f'<TD BGCOLOR="{fill}" CELLPADDING="{CELL_PAD}">{head}</TD>')
+            shape = f"{tuple(node.shape)} {node.dtype}"
+            head += f'<BR/><FONT POINT-SIZE="{SMALL_SIZE}" COLOR="{MUTED}">{esc(shape)}</FONT>'
+            width = max(width, text_width(shape, SMALL_SIZE))
+        # as wide as DejaVu Sans needs (fonts.py), whatever metrics the renderer has
+        cells.append(f'<TD BGCOLOR="{fill}" CELLPADDING="{CELL_PAD}" WIDTH="{math.ceil(width) + 2}">{head}</TD>')
     style = ' STYLE="dashed"' if kind == "constant" else ""
     table = f'<<TABLE BORDER="0" CELLBORDER="1" CELLSPACING="0" COLOR="{border}"{style}>'
     if node.ndim and has_data and has_grad:  # tensors: data above grad (long previews, half the width)
@@ -200,8 +205,15 @@ def _value_label(node, kind, name, shown, widths, has_data, has_grad) -> str:
     return f'{table}<TR>{"".join(cells)}</TR></TABLE>>'
 
 
+_OP_SYMBOLS = {"*": "×", "-": "−"}  # as printed, not as typed
+
+
 def _op_label(node) -> str:
-    return f'<{esc(OPS[node.op].describe(node.attrs))}>'
+    text = OPS[node.op].describe(node.attrs)
+    text = _OP_SYMBOLS.get(text, text)
+    if len(text) <= 2:  # a bare symbol (+, ×, @) reads at the size of the names, in bold
+        return f'<<B><FONT POINT-SIZE="{NAME_SIZE + 2}">{esc(text)}</FONT></B>>'
+    return f'<{esc(text)}>'
 
 
 def _group_label(name, members, kinds, show_grad) -> str:

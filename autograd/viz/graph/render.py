@@ -135,6 +135,10 @@ def pipe(source: str, format: str = "svg", engine: str = "dot",
         stderr = done.stderr.decode("utf-8", "replace").strip()
         raise RenderError(f"{name} ({executable}) failed with exit code {done.returncode}: "
                           f"{stderr or '(no message)'}")
+    if format == "svg":
+        from .svg import tidy  # texts centred in their cells, fonts with fallbacks
+
+        return tidy(done.stdout.decode("utf-8")).encode("utf-8")
     return done.stdout
 
 

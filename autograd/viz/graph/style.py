@@ -22,7 +22,7 @@ OP_FILL, OP_BORDER = "#f1f5f9", "#64748b"
 GROUP_FILL, GROUP_BORDER = "#ecfdf5", "#047857"
 INK, MUTED = "#111827", "#6b7280"
 
-FONT = "Helvetica"      # names; Graphviz measures it with built-in metrics
+FONT = "DejaVu Sans"    # names: graphviz-pure has its metrics; cells are sized by fonts.py too
 MONO = "Courier"        # numbers: a fixed advance, so a reserved width holds any text
 MONO_EM = 0.62          # advance of a monospace glyph in em (DejaVu Sans Mono: 0.602)
 NAME_SIZE, NUMBER_SIZE, SMALL_SIZE = 12, 11, 9

@@ -26,6 +26,52 @@ _SHAPE = re.compile(r'\b(?:points|d)="([^"]+)"')
 _ELLIPSE = re.compile(r'<ellipse[^>]*cx="(-?[\d.]+)" cy="(-?[\d.]+)" rx="([\d.]+)" ry="([\d.]+)"')
 
 
+_CELL_ITEM = re.compile(r'<polygon fill="[^"]*" stroke="[^"]*" points="([^"]+)"/>|(<text [^>]*\by=")(-?[\d.]+)("[^>]*>)')
+_SIZE = re.compile(r'font-size="([\d.]+)"')
+# what the SVG says -> the families a viewer should try, in order (see fonts.py)
+FONT_STACKS = {'font-family="DejaVu Sans"': 'font-family="DejaVu Sans,Helvetica,Arial,sans-serif"',
+               'font-family="Courier,monospace"':
+               'font-family="DejaVu Sans Mono,Liberation Mono,Courier New,Courier,monospace"'}
+CAP_HEIGHT = 0.365  # half the height of a capital or digit in DejaVu Sans, in em
+
+
+def tidy(svg: str) -> str:
+    """Every text alone in a table cell centred on the cell's middle (by its capitals, so a bold
+    name and the monospace numbers beside it share one baseline), and font families given with
+    their fallbacks."""
+    def node(match):
+        body = match.group(3)
+        cell, texts = None, {}
+        for item in _CELL_ITEM.finditer(body):
+            if item.group(1):
+                cell = item.group(1)
+            elif cell is not None:
+                texts.setdefault(cell, []).append(item)
+        moves = {}
+        for cell, items in texts.items():
+            if len(items) != 1:
+                continue
+            ys = [float(y) for y in _POINT.findall(cell) for y in [y[1]]]
+            size = _SIZE.search(items[0].group(4))
+            if ys and size:
+                moves[items[0].start(3)] = (items[0].end(3), (min(ys) + max(ys)) / 2 + CAP_HEIGHT * float(size.group(1)))
+        if not moves:
+            return match.group(0)
+        pieces, last = [], 0
+        for start in sorted(moves):
+            end, y = moves[start]
+            pieces += [body[last:start], f"{y:.2f}"]
+            last = end
+        pieces.append(body[last:])
+        head = match.group(0)[: match.start(3) - match.start(0)]
+        return head + "".join(pieces) + "</g>"
+
+    svg = _NODE.sub(node, svg)
+    for plain, stack in FONT_STACKS.items():
+        svg = svg.replace(plain, stack)
+    return svg
+
+
 def annotate(svg: str, drawing) -> str:
     """The SVG without XML prolog/comments, with `id="v3_g" class="gtx"` on grad texts,
     `id="v3_d" class="dtx"` on data texts, `id="v3_gbg" class="gbg"` / `"v3_dbg" class="dbg"` on
