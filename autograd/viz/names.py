@@ -143,7 +143,8 @@ def node_names(nodes, root_index: int) -> list[str]:
             name = None
             if node.op:
                 parents = [names[index[p]] for p in node.parents]
-                made = _expression(node, parents, precedence)
+                # built from named inputs only: "mul#2·x" would read as if "#2·x" were part of it
+                made = None if any("#" in p for p in parents) else _expression(node, parents, precedence)
                 if made and len(made[0]) <= NAME_MAX and made[0] not in taken:
                     name = made[0]
                     precedence[name] = made[1]

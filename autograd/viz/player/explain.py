@@ -56,8 +56,8 @@ def fill_formula(formula: str, node, position: int, names: list[str], index: dic
         formula = formula.replace("(p-1)", _number(less) if less >= 0 else f"({_number(less)})")
     if node.op == "mean":  # "broadcast(g) / n": n is the number of elements averaged
         formula = formula.replace("/ n", f"/ {node.parents[0].size // max(node.size, 1)}")
-    formula = _SYMBOL.sub(lambda m: mapping.get(m.group(1), m.group(1)), formula)
-    return formula.replace(" @ ", " · ")
+    formula = formula.replace(" @ ", " · ")  # before the names go in: "h @ W2" is a name
+    return _SYMBOL.sub(lambda m: mapping.get(m.group(1), m.group(1)), formula)
 
 
 def _neuron_formula(node, position: int, parent_names: list[str]) -> str:

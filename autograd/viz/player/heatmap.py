@@ -35,12 +35,18 @@ def heat(a) -> dict | None:
         cut.append(f"first {MAX_SAMPLES} of {n} samples")
     if c > MAX_CHANNELS:
         cut.append(f"first {MAX_CHANNELS} of {c} channels")
-    if rs > 1 or cs > 1:
-        cut.append(f"every {rs}th row, {cs}th column" if rs != cs else f"every {rs}th row and column")
+    if rs > 1 and cs > 1:
+        cut.append(f"every {_nth(rs)} row, {_nth(cs)} column" if rs != cs else f"every {_nth(rs)} row and column")
+    elif rs > 1 or cs > 1:
+        cut.append(f"every {_nth(rs)} row" if rs > 1 else f"every {_nth(cs)} column")
     values = np.where(np.isfinite(part), part, 0.0)
     rounded = [float(f"{v:.4g}") for v in values.ravel().tolist()]
     return {"shape": list(a.shape), "grid": list(part.shape), "v": rounded, "step": [rs, cs],
             "cut": ", ".join(cut)}
+
+
+def _nth(k: int) -> str:
+    return f"{k}{'th' if 10 <= k % 100 <= 20 else {1: 'st', 2: 'nd', 3: 'rd'}.get(k % 10, 'th')}"
 
 
 class Arrays:
