@@ -72,6 +72,15 @@ def _changed_rows(a) -> str | None:
     return f"{shown}, other rows 0"
 
 
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def readable(text: str) -> str:
+    """`text` with lone surrogates (os.fsdecode of a non-UTF-8 file name) replaced by U+FFFD,
+    so it can be written as UTF-8 and drawn."""
+    return _SURROGATE.sub("\ufffd", str(text))
+
+
 # ---- node names --------------------------------------------------------------------------
 
 NAME_MAX = 18  # an auto name spelling out its expression is at most this many characters
@@ -121,7 +130,7 @@ def node_names(nodes, root_index: int) -> list[str]:
     """
     names: list = [None] * len(nodes)
     index = {node: i for i, node in enumerate(nodes)}
-    taken = {node.label for node in nodes if node.label}
+    taken = {readable(node.label) for node in nodes if node.label}
     precedence: dict = {}
     counts: dict = {}
 
@@ -134,7 +143,7 @@ def node_names(nodes, root_index: int) -> list[str]:
 
     for i, node in enumerate(nodes):
         if node.label:
-            name = node.label
+            name = readable(node.label)
         elif i == root_index and "L" not in taken:
             name = "L"
         elif not node.op and not node.requires_grad and node.size <= INLINE_MAX:

@@ -82,13 +82,15 @@ class Drawing:
 
 
 def draw(root, show_data: bool = True, show_grad: bool = True, forward_only: bool = False,
-         max_nodes: int | None = _fold.DEFAULT_MAX_NODES, fold="auto", params=None) -> Digraph:
+         max_nodes: int | None | str = _fold.DEFAULT_MAX_NODES, fold="auto", params=None) -> Digraph:
     """The graph that computed `root`, as a `render.Digraph` (`.pipe()`, `.render()`, Jupyter).
 
     show_data / show_grad: the data and grad cells of each value box.
     forward_only: the forward values only (no grad cells), e.g. before `backward()`.
     max_nodes: cap on Graphviz nodes; over it the graph is folded by label prefix
-        (fold="auto") or GraphTooLargeError is raised before Graphviz starts.
+        (fold="auto") or GraphTooLargeError is raised before Graphviz starts. "auto":
+        what the renderer lays out in about a second (1,000 with graphviz-pure, 600 with
+        a system dot; see fold.py); None: no cap.
     fold: "auto", True (one box per top-level label prefix such as "L0"), a label
         depth (2: "L0.n3"), or False (never fold).
     params: the Values to style as parameters (default: every labelled leaf that requires grad).

@@ -10,10 +10,12 @@ from __future__ import annotations
 import html
 import re
 
+from ..names import readable
+
 # kind -> (fill, border, what the legend says)
 KINDS = {
     "parameter": ("#dbeafe", "#1d4ed8", "parameter: a leaf you train (labelled, requires grad)"),
-    "input": ("#fef3c7", "#b45309", "input: an unlabelled leaf that requires grad"),
+    "input": ("#fef3c7", "#b45309", "input: a leaf you differentiate by, not a parameter (requires grad)"),
     "constant": ("#f3f4f6", "#9ca3af", "constant: no gradient (requires_grad=False)"),
     "intermediate": ("#ffffff", "#475569", "intermediate: the result of an op"),
     "output": ("#ede9fe", "#6d28d9", "output: the root (the loss)"),
@@ -38,7 +40,7 @@ _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 
 def esc(text) -> str:
     """Text for an HTML-like Graphviz label (or SVG/XML): markup and control characters made inert."""
-    return html.escape(_CONTROL.sub("", str(text)), quote=True).replace("\n", " ")
+    return html.escape(readable(_CONTROL.sub("", str(text))), quote=True).replace("\n", " ")
 
 
 def mono_width(chars: int) -> int:
