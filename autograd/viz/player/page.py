@@ -31,6 +31,7 @@ from autograd.ops import OPS
 from . import template as player_template
 from ..graph.draw import Drawing, build, cell_text
 from ..graph.render import RenderError, pipe
+from ..names import readable
 from .heatmap import Arrays
 from .steps import Recording, record
 from ..graph.style import ANIMATION_CSS, STATE_CSS
@@ -126,7 +127,7 @@ class Player:
         self.layout = laid_out
         self.recording = laid_out.recording
         self.title = title
-        self.html = player_template.page(title=html.escape(title), svg=laid_out.svg,
+        self.html = player_template.page(title=html.escape(readable(title)), svg=laid_out.svg,
                                          data=_script_json(laid_out.data),
                                          css=STATE_CSS + ANIMATION_CSS)
 

@@ -28,6 +28,7 @@ from autograd.ops import OPS
 from autograd.value import Value
 from autograd.engine import extra_keywords, fit
 
+from ..names import readable
 from .explain import backward_line, fill_formula, formula_of, forward_line, grad_name, node_names, preview
 
 __all__ = ["ParentStep", "Step", "Recording", "record", "preview"]
@@ -92,7 +93,7 @@ class Recording:
         nodes = []
         for i, node in enumerate(self.nodes):
             nodes.append({
-                "id": f"v{i}", "label": node.label, "name": self.names[i], "op": node.op,
+                "id": f"v{i}", "label": readable(node.label), "name": self.names[i], "op": node.op,
                 "dname": grad_name(self.names[self.root_index], self.names[i]),
                 "op_label": OPS[node.op].describe(node.attrs) if node.op else "",
                 "shape": list(node.shape), "dtype": str(node.dtype), "data": preview(node.data),

@@ -28,6 +28,7 @@ import sys
 import numpy as np
 
 from . import network
+from ..names import readable
 from ..player.page import _script_json, write_atomic
 from .plots import CLASS_COLORS, check_2d, class_indices, decision_grid, grid_bounds
 from .network import copy_model
@@ -219,7 +220,7 @@ class TrainingPlayer:
 
     def __init__(self, network_svg: str, loss_svg: str, data: dict, title: str):
         self.data, self.title = data, title
-        self.html = page(html.escape(title), network_svg, loss_svg, _script_json(data))
+        self.html = page(html.escape(readable(title)), network_svg, loss_svg, _script_json(data))
 
     def __len__(self) -> int:
         """Number of frames: the snapshots shown, and the final weights when they differ from the last."""
