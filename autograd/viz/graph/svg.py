@@ -36,11 +36,13 @@ CAP_HEIGHT = 0.365  # half the height of a capital or digit in DejaVu Sans, in e
 
 
 def tidy(svg: str) -> str:
-    """Every text alone in a table cell centred on the cell's middle (by its capitals, so a bold
+    """Every text alone in a cell of a value box centred on the cell's middle (by its capitals, so a bold
     name and the monospace numbers beside it share one baseline), and font families given with
     their fallbacks."""
     def node(match):
         body = match.group(3)
+        if "value" not in match.group(2).split():  # value boxes only (not the legend, not a group)
+            return match.group(0)
         cell, texts = None, {}
         for item in _CELL_ITEM.finditer(body):
             if item.group(1):
