@@ -153,3 +153,42 @@ def test_a_step_with_many_receivers_shows_a_few_then_expands(browser, tmp_path):
     assert len(lines) == 5 and more.text == f"… and {total - 5} more"
     more.click()
     assert len(browser.find_elements(By.CSS_SELECTOR, "#step-text .line")) == total + 1  # and "Done"
+
+
+def test_start_text_and_titles_name_the_loss_once_and_wrap_expressions(browser, tmp_path):
+    from selenium.webdriver.common.by import By
+
+    path = save_player(_mlp(), tmp_path / "mlp.html")
+    _open(browser, path, 1280, 720)
+    start = browser.find_element(By.ID, "step-text").text
+    assert "loss loss" not in start and "the loss starts with dloss/dloss = 1" in start
+    titles = []
+    for _ in range(int(browser.find_element(By.ID, "slider").get_attribute("max"))):
+        browser.find_element(By.ID, "next").click()
+        titles.append(browser.find_element(By.ID, "step-title").text)
+    assert any("dloss/d(ŷ − y) = " in t for t in titles)
+    assert not any("dloss/dŷ − y" in t for t in titles)
+
+
+def test_in_a_notebook_frame_the_step_stays_in_view(browser, tmp_path):
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    from autograd.viz import player
+
+    shown = player(_flagship())._repr_html_()
+    path = tmp_path / "notebook.html"
+    path.write_text(f"<!DOCTYPE html><html><body style='margin:0;width:900px'>{shown}</body></html>",
+                    encoding="utf-8")
+    browser.set_window_size(1280, 900)
+    browser.get(path.resolve().as_uri())
+    browser.switch_to.frame(browser.find_element(By.TAG_NAME, "iframe"))
+    try:
+        WebDriverWait(browser, 10).until(
+            lambda d: d.execute_script("return document.body.getAttribute('data-ready')") == "1")
+        n = int(browser.find_element(By.ID, "slider").get_attribute("max"))
+        for k in range(1, n + 1):
+            browser.find_element(By.ID, "next").click()
+            assert browser.execute_script(OUTSIDE, k) == [], f"step {k} of {n}"
+    finally:
+        browser.switch_to.default_content()
