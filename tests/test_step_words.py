@@ -77,7 +77,11 @@ def test_tensor_reuse_counts_and_the_changed_row_of_a_weight_matrix():
     g = np.zeros((16, 2))
     g[5] = [0.25, -0.5]
     assert preview(g) == "shape (16, 2) float64 · row 5 [0.25, -0.5], other rows 0"
-    assert preview(np.zeros((3, 4))) == "shape (3, 4) float64 · min/mean/max 0/0/0"
+    assert preview(np.zeros((3, 4))) == "shape (3, 4) float64 · all 0"
+    v = np.zeros(16)
+    v[3] = 0.5
+    assert preview(v) == "shape (16,) float64 · [3] 0.5, other entries 0"
+    assert preview(np.arange(12.0).reshape(3, 4)) == "shape (3, 4) float64 · min/mean/max 0/5.5/11"
 
 
 def test_gradient_names_put_expressions_in_parentheses_in_the_titles_too():

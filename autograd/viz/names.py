@@ -31,11 +31,11 @@ def preview(x) -> str:
 
     Scalars: 4 significant digits ("0.5", "-6.88", "1.235e+06"). Tensors of up to
     6 elements: inline ("[0.5, -1]"); larger ones: "shape (3, 4) float64 · min/mean/max
-    -1.2/0.03/2.1", or, for a matrix with one or two non-zero rows, those rows
-    ("row 3 [0.1, -0.3], other rows 0"). None (no gradient yet) gives "".
+    -1.2/0.03/2.1", or "all 0", or, for a matrix with one or two non-zero rows, those rows
+    ("row 3 [0.1, -0.3], other rows 0"), for a vector its one or two non-zero entries. None (no gradient yet) gives "".
 
     >>> preview(2 / 3), preview(np.array([[1.0, 2.0]])), preview(np.zeros((3, 4)))
-    ('0.6667', '[[1, 2]]', 'shape (3, 4) float64 · min/mean/max 0/0/0')
+    ('0.6667', '[[1, 2]]', 'shape (3, 4) float64 · all 0')
     """
     if x is None:
         return ""
@@ -61,7 +61,16 @@ def preview(x) -> str:
 
 def _changed_rows(a) -> str | None:
     """ "row 3 [0.1, -0.3], other rows 0" for a matrix with one or two non-zero rows (a weight
-    matrix's gradient from one neuron), else None."""
+    matrix's gradient from one neuron), "[3] 0.5, other entries 0" for such a vector, "all 0"
+    for zeros; else None."""
+    with np.errstate(all="ignore"):
+        if not np.any(a):
+            return "all 0"
+        if a.ndim == 1:
+            where = np.flatnonzero(a)
+            if where.size > 2:
+                return None
+            return "; ".join(f"[{k}] {_number(a[k])}" for k in where) + ", other entries 0"
     if a.ndim != 2 or a.shape[1] > INLINE_MAX or a.shape[0] < 2:
         return None
     with np.errstate(all="ignore"):

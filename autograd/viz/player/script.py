@@ -16,7 +16,7 @@ PAGE_JS = r"""
   var pane = $("graph-pane"), slider = $("slider");
   var drawnIds = {};
   nodes.forEach(function (n) { drawnIds[n.drawn] = true; });
-  var frame = 0, selected = null, timer = null, zoom = 1;
+  var frame = 0, selected = null, timer = null, zoom = 1, chosen = 1;  // chosen: the reader's zoom
   var MAX_LINES = 6;    // a step with more lines shows MAX_LINES - 1 and "… and n more"
   var READABLE = 0.6;   // below this zoom the 11 pt numbers are under 9 px: open bigger and follow
 
@@ -283,11 +283,10 @@ PAGE_JS = r"""
     });
     if (st.cur && groupsEl[st.cur.node + "_op"]) els.push(groupsEl[st.cur.node + "_op"]);
     if (!els.length) return;
+    // at the zoom the reader chose, unless the step does not fit in it: then just small enough
     var r = union(els), room = { w: pane.clientWidth - 24, h: pane.clientHeight - 24 };
-    if (r.w > room.w || r.h > room.h) {
-      setZoom(zoom * Math.min(room.w / r.w, room.h / r.h));
-      r = union(els);
-    }
+    var want = Math.min(chosen, zoom * Math.min(room.w / r.w, room.h / r.h));
+    if (Math.abs(want - zoom) > 0.005) { setZoom(want); r = union(els); }
     var p = pane.getBoundingClientRect();
     var left = p.left + pane.clientLeft, top = p.top + pane.clientTop;
     if (r.left < left + 4 || r.right > left + pane.clientWidth - 4)
@@ -336,9 +335,10 @@ PAGE_JS = r"""
   $("play").addEventListener("click", play);
   $("speed").addEventListener("change", function () { if (timer) { stop(); play(); } });
   slider.addEventListener("input", function () { stop(); show(Number(slider.value)); });
-  $("zoom-in").addEventListener("click", function () { setZoom(zoom * 1.25); });
-  $("zoom-out").addEventListener("click", function () { setZoom(zoom / 1.25); });
-  $("zoom-fit").addEventListener("click", function () { setZoom(fitZoom()); });
+  function choose(z) { setZoom(z); chosen = zoom; }
+  $("zoom-in").addEventListener("click", function () { choose(zoom * 1.25); });
+  $("zoom-out").addEventListener("click", function () { choose(zoom / 1.25); });
+  $("zoom-fit").addEventListener("click", function () { choose(fitZoom()); });
   document.addEventListener("keydown", function (ev) {
     var t = ev.target, tag = t && t.tagName;
     if (tag === "INPUT" || tag === "SELECT" || tag === "TEXTAREA") return;
@@ -354,7 +354,7 @@ PAGE_JS = r"""
 
   slider.max = String(N);
   var fit = fitZoom();
-  setZoom(Math.max(fit, READABLE));  // fitted unless that is too small to read; the pane follows the step
+  choose(Math.max(fit, READABLE));  // fitted unless that is too small to read; the pane follows the step
   show(0);
   document.body.setAttribute("data-ready", "1");
 })();
