@@ -118,8 +118,14 @@ def test_heatmap_data_is_embedded_once_per_array_and_capped():
 
     img = np.random.default_rng(0).normal(size=(6, 3, 100, 20))
     h = heat(img)
-    assert h["shape"] == [6, 3, 100, 20] and h["grid"] == [4, 3, 34, 20]
-    assert len(h["v"]) == 4 * 3 * 34 * 20 and h["cut"] == "first 4 of 6 samples, every 3rd row"
+    assert h["shape"] == [6, 3, 100, 20] and h["grid"] == [4, 3, 25, 20]
+    assert len(h["v"]) == 4 * 3 * 25 * 20 and h["cut"] == "first 4 of 6 samples, every 4th row"
+    assert h["v"][:2] == [float(f"{v:.4g}") for v in img[0, 0, 0, :2]]
+    from autograd.viz.player.heatmap import Arrays
+
+    arrays = Arrays(budget=3000)
+    assert arrays.add(img) == 0 and arrays.add(img) == 0  # the same array: stored once
+    assert arrays.add(img.copy()) is None and len(arrays.items) == 1  # over the page's budget
     assert h["grid"][2] <= MAX_SIDE + 2
     assert heat(np.zeros(5)) is None and heat(np.zeros((2, 2)))["grid"] == [1, 1, 2, 2]
     W = Value(np.ones((3, 4)), label="W")

@@ -17,7 +17,8 @@ import numpy as np
 
 MAX_SAMPLES = 4    # first samples of a batch of images
 MAX_CHANNELS = 8   # first channels of each
-MAX_SIDE = 48      # rows and columns of one image (strided beyond)
+MAX_SIDE = 32      # rows and columns of one image (strided beyond): at most 32,768 values an array
+MAX_TOTAL = 1_000_000  # values of all heatmaps of one page (~7 MB of JSON); later ones are left out
 
 
 def heat(a) -> dict | None:
@@ -52,17 +53,19 @@ def _nth(k: int) -> str:
 class Arrays:
     """The heatmaps of one page, each stored once: `add` returns its number in `.items`."""
 
-    def __init__(self):
+    def __init__(self, budget: int = MAX_TOTAL):
         self.items: list = []
         self._seen: dict = {}
+        self.budget = budget  # values still allowed
 
     def add(self, a) -> int | None:
         key = id(a)
         if key in self._seen and self._seen[key][0] is a:
             return self._seen[key][1]
         made = heat(a)
-        if made is None:
+        if made is None or len(made["v"]) > self.budget:
             return None
+        self.budget -= len(made["v"])
         self.items.append(made)
         self._seen[key] = (a, len(self.items) - 1)
         return len(self.items) - 1

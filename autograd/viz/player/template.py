@@ -1,4 +1,4 @@
-"""The player page: HTML, CSS and script as Python strings (no data files to package).
+"""The player page: HTML and CSS as Python strings, the script from script.py (no data files to package).
 
 `page()` fills in the title (already HTML-escaped), the SVG (laid out once) and the
 JSON (already made safe for a <script> element). The script never uses innerHTML
