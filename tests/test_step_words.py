@@ -123,7 +123,7 @@ def test_heatmap_data_is_embedded_once_per_array_and_capped():
     assert h["v"][:2] == [float(f"{v:.4g}") for v in img[0, 0, 0, :2]]
     from autograd.viz.player.heatmap import Arrays
 
-    arrays = Arrays(budget=3000)
+    arrays = Arrays(budget=8000)
     assert arrays.add(img) == 0 and arrays.add(img) == 0  # the same array: stored once
     assert arrays.add(img.copy()) is None and len(arrays.items) == 1  # over the page's budget
     assert h["grid"][2] <= MAX_SIDE + 2
