@@ -149,7 +149,8 @@ def test_name_cells_are_as_wide_as_dejavu_needs_and_texts_are_centred():
         for points, x, y, size, label in cells:
             xs = [float(p.split(",")[0]) for p in points.split()]
             ys = [float(p.split(",")[1]) for p in points.split()]
-            room = max(xs) - float(x)
+            assert float(x) == pytest.approx((min(xs) + max(xs)) / 2, abs=0.01)  # centred (text-anchor middle)
+            room = max(xs) - min(xs)
             assert room >= text_width(label, float(size), bold=True), (label, room)
             middle = (min(ys) + max(ys)) / 2
             if label == "layers.0.weight":

@@ -134,17 +134,17 @@ def build(root, show_data=True, show_grad=True, max_nodes=_fold.DEFAULT_MAX_NODE
         if node.op:
             graph.node(f"v{i}_op", _op_label(node), shape="box", style="rounded,filled",
                        fillcolor=OP_FILL, color=OP_BORDER, fontsize="11", height="0.26",
-                       width="0.3", margin="0.05,0.02", id=f"v{i}_op", **{"class": "op"})
+                       width=_op_width(node), margin="0.05,0.02", id=f"v{i}_op", **{"class": "op"})
             graph.edge(f"v{i}_op", f"v{i}", **{"class": f"o_v{i}"})
     members: dict = {}
     for i, g in enumerate(group):
         if g is not None:
             members.setdefault(group_ids[g], []).append(i)
     for gid, inside in members.items():
-        graph.node(gid, _group_label(group[inside[0]], [nodes[i] for i in inside],
-                                     [kinds[i] for i in inside], show_grad and texts is None),
-                   shape="box", style="rounded,filled", fillcolor=GROUP_FILL, color=GROUP_BORDER,
-                   margin="0.1,0.05", id=gid, **{"class": "group"})
+        label, width = _group_label(group[inside[0]], [nodes[i] for i in inside],
+                                    [kinds[i] for i in inside], show_grad and texts is None)
+        graph.node(gid, label, shape="box", style="rounded,filled", fillcolor=GROUP_FILL, color=GROUP_BORDER,
+                   margin="0.1,0.05", width=f"{width:.2f}", id=gid, **{"class": "group"})
     _edges(graph, nodes, index, group, drawn)
     return Drawing(graph, nodes, r, kinds, names, group, drawn, has_data, has_grad, members)
 
@@ -191,8 +191,8 @@ def _value_label(node, kind, name, shown, widths, has_data, has_grad) -> str:
             shape = f"{tuple(node.shape)} {node.dtype}"
             head += f'<BR/><FONT POINT-SIZE="{SMALL_SIZE}" COLOR="{MUTED}">{esc(shape)}</FONT>'
             width = max(width, text_width(shape, SMALL_SIZE))
-        # as wide as DejaVu Sans needs (fonts.py), whatever metrics the renderer has
-        cells.append(f'<TD BGCOLOR="{fill}" CELLPADDING="{CELL_PAD}" WIDTH="{math.ceil(width) + 2}">{head}</TD>')
+        # as wide as DejaVu Sans needs (fonts.py) with the padding, whatever metrics the renderer has
+        cells.append(f'<TD BGCOLOR="{fill}" CELLPADDING="{CELL_PAD}" WIDTH="{math.ceil(width) + 2 * CELL_PAD + 2}">{head}</TD>')
     style = ' STYLE="dashed"' if kind == "constant" else ""
     table = f'<<TABLE BORDER="0" CELLBORDER="1" CELLSPACING="0" COLOR="{border}"{style}>'
     if node.ndim and has_data and has_grad:  # tensors: data above grad (long previews, half the width)
@@ -210,9 +210,20 @@ def _value_label(node, kind, name, shown, widths, has_data, has_grad) -> str:
 _OP_SYMBOLS = {"*": "×", "-": "−"}  # as printed, not as typed
 
 
-def _op_label(node) -> str:
+def _op_text(node) -> str:
     text = OPS[node.op].describe(node.attrs)
-    text = _OP_SYMBOLS.get(text, text)
+    return _OP_SYMBOLS.get(text, text)
+
+
+def _op_width(node) -> str:
+    """Inches: the op's text in DejaVu Sans and the margins, so no renderer's metrics can move it."""
+    text = _op_text(node)
+    points = text_width(text, NAME_SIZE + 2, bold=True) if len(text) <= 2 else text_width(text, 11)
+    return f"{max(0.3, (points + 2 * 0.05 * 72 + 4) / 72):.3f}"
+
+
+def _op_label(node) -> str:
+    text = _op_text(node)
     if len(text) <= 2:  # a bare symbol (+, ×, @) reads at the size of the names, in bold
         return f'<<B><FONT POINT-SIZE="{NAME_SIZE + 2}">{esc(text)}</FONT></B>>'
     return f'<{esc(text)}>'
@@ -227,15 +238,19 @@ def _group_label(name, members, kinds, show_grad) -> str:
     params = [n for n, k in zip(members, kinds) if k == "parameter"]
     lines = [f"<B>{esc(name)}</B>",
              f'<FONT POINT-SIZE="{SMALL_SIZE}">{len(members)} nodes folded: {esc(made)}</FONT>']
+    widths = [text_width(name, NAME_SIZE, bold=True), text_width(f"{len(members)} nodes folded: {made}", SMALL_SIZE)]
     if params:
         numbers = sum(p.size for p in params)
         lines.append(f'<FONT POINT-SIZE="{SMALL_SIZE}">{len(params)} parameters '
                      f'({numbers} numbers)</FONT>')
+        widths.append(text_width(f"{len(params)} parameters ({numbers} numbers)", SMALL_SIZE))
         if show_grad:
             biggest = max(float(np.max(np.abs(p.grad))) for p in params)
             lines.append(f'<FONT POINT-SIZE="{SMALL_SIZE}" FACE="{MONO}">max |grad| '
                          f'{esc(preview(biggest))}</FONT>')
-    return "<" + "<BR/>".join(lines) + ">"
+            widths.append(0.61 * SMALL_SIZE * len(f"max |grad| {preview(biggest)}"))
+    # (label, inches wide): the widest line in DejaVu Sans and the margins
+    return "<" + "<BR/>".join(lines) + ">", (max(widths) + 2 * 0.1 * 72 + 4) / 72
 
 
 def _legend(kinds, group, show_data, has_grad) -> str:

@@ -227,9 +227,9 @@ def network_view(model, x=None, show_grads: bool = False, max_neurons: int = 12,
 
     g = Digraph("network", graph_attr={
         "rankdir": "LR", "splines": "line", "nodesep": "0.06", "ranksep": "1.3", "bgcolor": "white",
-        "fontname": "DejaVu Sans", "fontsize": "9", "fontcolor": MUTED, "pad": "0.1",
+        "fontname": "Helvetica", "fontsize": "9", "fontcolor": MUTED, "pad": "0.1",
         "label": (f"{title}\n" if title else "") + _caption(show_grads, x is not None), "labelloc": "b"})
-    g.attr("node", shape="circle", fixedsize="true", width="0.42", fontname="DejaVu Sans", fontsize="8",
+    g.attr("node", shape="circle", fixedsize="true", width="0.42", fontname="Helvetica", fontsize="8",
            style="filled", color="#475569", penwidth="0.8", fontcolor=INK)
     g.attr("edge", arrowhead="none")
     for l, (indices, folded) in enumerate(shown):
