@@ -134,3 +134,13 @@ def test_heatmap_data_is_embedded_once_per_array_and_capped():
     w = next(n for n in data["nodes"] if n["name"] == "W")
     assert data["arrays"][w["heat"]]["grid"] == [1, 1, 3, 4]
     assert any(s["heat"] for s in data["steps"])
+
+
+def test_expression_names_put_negative_numbers_and_sums_in_parentheses():
+    x = Value(2.0, label="x")
+    e = Value(0.5, label="e")
+    L = ((x * -0.5 + 3) * e).exp()
+    nodes = topological_order(L)
+    names = node_names(nodes, nodes.index(L))
+    assert "x·(-0.5)" in names and "(x·(-0.5) + 3)·e" in names
+    assert record(L, forward=True).steps[0].text == "x·(-0.5) = 2 × (-0.5) = -1"

@@ -101,10 +101,9 @@ _SUPERSCRIPT = {2: "²", 3: "³"}
 
 
 def _precedence(name: str) -> int:
-    """4 for a plain word or a number (never needs parentheses), else 1 (always does)."""
-    if _ATOM.fullmatch(name) or _ATOM.fullmatch(name.lstrip("-")) and name.count("-") <= 1:
-        return 4
-    return 1
+    """4 for a plain word or a positive number (never needs parentheses), else 1 (always
+    does: "x·(-0.5)", "(ŷ − y)²")."""
+    return 4 if _ATOM.fullmatch(name) else 1
 
 
 def _expression(node, parents: list, precedence: dict) -> tuple | None:
