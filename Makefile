@@ -11,7 +11,10 @@ PIPFLAGS = --quiet --no-input --disable-pip-version-check
 # Run with the venv's bin first on PATH, so subprocesses find the venv's tools
 RUN     = PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/python
 
-.PHONY: all demo test oracle browser bench clean venv
+.PHONY: all demo demos notebook test oracle browser bench clean venv
+
+# `make demo` runs the flagship; `make demo DEMO=neuron` (or DEMO=all) another one
+DEMO ?= flagship
 
 all: test
 
@@ -38,8 +41,20 @@ $(VENV)/.stamp-bench: pyproject.toml $(VENV)/.stamp-venv
 	$(PIP) install $(PIPFLAGS) -e '.[bench,torch]'
 	touch $@
 
+$(VENV)/.stamp-jupyter: pyproject.toml $(VENV)/.stamp-venv
+	$(PIP) install $(PIPFLAGS) -e '.[demo,jupyter]'
+	touch $@
+
 demo: $(VENV)/.stamp-demo
-	$(RUN) -m demos flagship
+	$(RUN) -m demos $(DEMO)
+
+# the list of demos (run one with `.venv/bin/python -m demos NAME` or `make demo DEMO=NAME`)
+demos: $(VENV)/.stamp-demo
+	$(RUN) -m demos
+
+# the notebook tour, in Jupyter from the venv (progress bars drawn with ipywidgets)
+notebook: $(VENV)/.stamp-jupyter
+	$(BIN)/jupyter notebook demos/tour.ipynb
 
 test: $(VENV)/.stamp-test
 	$(RUN) -m pytest -q

@@ -12,6 +12,10 @@
    own uncollapsed graph of the same model is laid out by the same renderer, and the
    ratio printed (slow: ~1,600 Graphviz nodes).
 
+3. Layout seconds against the number of Graphviz nodes, for every renderer installed
+   (system `dot`, graphviz-pure): what the drawer's cap (fold.DEFAULT_MAX_NODES) and
+   its message are set from.
+
 Run: .venv/bin/python benchmarks/viz.py [--frames 12] [--all-frames] [--full] [--quick]
 Times are the fastest of 3 wall-clock runs (Graphviz runs as a child process, so CPU
 time of this process would leave it out).
@@ -194,12 +198,54 @@ def bench_moons(full: bool) -> None:
     print(f"  ratio: uncollapsed layout / collapsed draw + layout = {ratio(micro_seconds, took)}")
 
 
+# ---- 3. layout time against graph size, per renderer -----------------------------------------
+
+SIZE_WIDTHS = {"~400": (7, 7, 1), "~800": (10, 10, 1), "~1,500": (14, 14, 1), "~3,000": (20, 20, 1),
+               "~6,000": (28, 28, 1)}
+
+
+def renderers() -> dict:
+    """{name: executable} of every renderer installed here."""
+    import shutil
+
+    from autograd.viz.graph.render import _pip_renderer
+
+    found = {"system dot": shutil.which("dot"), "graphviz-pure": _pip_renderer()}
+    return {name: path for name, path in found.items() if path}
+
+
+def bench_sizes(quick: bool) -> None:
+    import os
+
+    from autograd.viz.graph.fold import max_nodes_for
+
+    print(f"\n3. layout seconds by Graphviz nodes (the drawer's cap here: {max_nodes_for('auto')} nodes)")
+    sizes = dict(list(SIZE_WIDTHS.items())[: 3 if quick else None])
+    sources = {}
+    for label, widths in sizes.items():
+        drawing = build(scalar_mlp(widths), max_nodes=None)
+        sources[label] = (drawing.graph.source, sum(2 if n.op else 1 for n in drawing.nodes) + 1)
+    before = os.environ.get("TRACEGRAD_DOT")
+    try:
+        for name, path in renderers().items():
+            os.environ["TRACEGRAD_DOT"] = path
+            for label, (source, count) in sources.items():
+                took, _ = timed(lambda: pipe(source, "svg", timeout=900), repeat=1 if count > 2000 else 3)
+                print(f"  {name:14s} {count:6d} nodes: {seconds(took)}  ({took / count * 1000:.2f} ms per node)")
+    finally:
+        if before is None:
+            os.environ.pop("TRACEGRAD_DOT", None)
+        else:
+            os.environ["TRACEGRAD_DOT"] = before
+
+
 def main(argv=None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--frames", type=int, default=12, help="frames timed for the per-frame layout")
     parser.add_argument("--all-frames", action="store_true", help="time the per-frame layout on every frame")
     parser.add_argument("--full", action="store_true", help="also lay out micrograd's uncollapsed graph")
     parser.add_argument("--quick", action="store_true", help="time only 4 frames of the per-frame layout")
+    parser.add_argument("--sizes-only", action="store_true", help="only the layout time by graph size")
     args = parser.parse_args(argv)
     if args.quick:
         args.frames, args.all_frames = 4, False
@@ -207,8 +253,10 @@ def main(argv=None) -> None:
     note = load_note()
     if note:
         print(note)
-    bench_player(args.frames, args.all_frames)
-    bench_moons(args.full)
+    if not args.sizes_only:
+        bench_player(args.frames, args.all_frames)
+        bench_moons(args.full)
+    bench_sizes(args.quick)
 
 
 if __name__ == "__main__":

@@ -20,7 +20,7 @@ def build(seed: int = 1):
     xs = [Value(v, label=f"x{i}", requires_grad=False) for i, v in enumerate(EXAMPLE)]
     y = model(xs)
     y.label = "ŷ"
-    error = y - TARGET
+    error = y - Value(TARGET, label="y", requires_grad=False)  # named as in the label
     error.label = "ŷ − y"
     loss = error * error
     loss.label = "loss"

@@ -8,6 +8,7 @@ import time
 import numpy as np
 
 import nn
+from autograd.functional import neuron
 from autograd.value import Value
 from autograd.viz import player
 from autograd.viz.training import TrainingRecorder
@@ -51,12 +52,24 @@ def one_example_loss(model, x, label: int):
 
 
 def one_neuron(model, x):
-    """The first active neuron of the first hidden layer on input x, backpropagated from its output."""
+    """The first active neuron of the first hidden layer on input x, backpropagated from its output.
+
+    The neuron gets its own Values: its row of layers.0.weight and its bias, copied, so the
+    drawing shows that neuron's two weights (not the whole 16×2 matrix) and gradients that come
+    from this one backward pass only (the trained model's .grad is left as it is).
+    """
+    layer = model.layers[0]
     xs = [Value(float(v), label=f"x{i}", requires_grad=False) for i, v in enumerate(x)]
-    outs = model.layers[0](xs)
-    neuron = next((o for o in outs if o.data > 0), outs[0])
-    neuron.backward()
-    return neuron
+    rows = [float(neuron(layer.weight.data[j], float(layer.bias.data[j]), xs).data) for j in range(layer.nout)]
+    j = next((k for k, z in enumerate(rows) if z > 0), 0)
+    w = Value(layer.weight.data[j].copy(), label=f"layers.0.weight[{j}]")
+    b = Value(float(layer.bias.data[j]), label=f"layers.0.bias[{j}]")
+    z = neuron(w, b, xs)
+    z.label = f"L0.n{j}"
+    out = z.relu()
+    out.label = f"L0.n{j}.out"
+    out.backward()
+    return out
 
 
 PAGES = [  # (file, title, what it shows)
@@ -64,7 +77,7 @@ PAGES = [  # (file, title, what it shows)
     ("backprop.html", "Backprop player", "One example's loss flowing back through the trained network, node by node."),
     ("decision_boundary.png", "Decision boundary", "Where the trained MLP says class 0 and class 1."),
     ("loss.png", "Loss curve", "Hinge loss + L2 penalty at every step of SGD."),
-    ("neuron.svg", "One neuron's graph", "x0, x1, the weights and bias → Σ w·x + b → ReLU, with values and gradients."),
+    ("neuron.svg", "One neuron's graph", "x0, x1, that neuron's two weights (its row of layers.0.weight) and its bias → Σ w·x + b → ReLU, with values and gradients."),
 ]
 
 

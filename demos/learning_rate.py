@@ -32,6 +32,14 @@ def steps_to_reach(losses, target: float):
     return int(hits[0]) if hits.size else None
 
 
+def reach_text(losses, best: float, steps: int) -> str:
+    """ "within 5% of the minimum after 35 steps", or "not within 5% of the minimum in 60 steps"."""
+    reached = steps_to_reach(losses, 1.05 * best)
+    if reached is None:
+        return f"not within 5% of the minimum in {steps} steps"
+    return f"within 5% of the minimum after {reached} step{'s' * (reached != 1)}"
+
+
 def run(out: pathlib.Path, fast: bool = False) -> list[pathlib.Path]:
     steps = 30 if fast else 60
     runs = compute(steps)
@@ -40,9 +48,8 @@ def run(out: pathlib.Path, fast: bool = False) -> list[pathlib.Path]:
     best = runs["good"]["loss"][-1]
     print(f"a step is stable only for lr < 2/λmax = {limit:.3f}")
     for name, h in runs.items():
-        reached = steps_to_reach(h["loss"], 1.05 * best)
         print(f"  {name:9s} lr = {h['lr']:<5g} loss {h['loss'][0]:.3g} -> {h['loss'][-1]:.3g}; "
-              f"within 5% of the minimum after {reached if reached is not None else 'never (in ' + str(steps) + ')'} steps")
+              + reach_text(h["loss"], best, steps))
 
     fig, ax = _plot.figure(ncols=4, width=4.4, height=4.4,
                            title=f"Learning rate: same start, same {steps} steps "

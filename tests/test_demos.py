@@ -204,6 +204,8 @@ def test_flagship_index_links_every_page_and_the_players_hold_their_frames(writt
     linked = set(re.findall(r'href="([^"]+)"', index))
     assert linked == set(paths) - {"index.html"}
     training = player_data(paths["training.html"])
-    assert len(training["frames"]) == 20 and training["total_steps"] == 40    # fast: 40 steps, every 2
+    # fast: 40 steps, a snapshot every 2, then the weights after the last update
+    assert len(training["frames"]) == 21 and training["total_steps"] == 40
+    assert training["final"] and training["frames"][-1]["step"] == 40
     steps = player_data(paths["backprop.html"])["steps"]
     assert all(s["kind"] == "backward" for s in steps) and len(steps) > 30

@@ -76,3 +76,9 @@ def test_training_player_is_inline_html(executed):
     (page,) = outputs(source_of(executed, "training_player(rec"), "text/html")
     assert page.startswith("<iframe") and "srcdoc=" in page
     assert "An MLP 2-8-8-1 learning the moons" in page
+
+
+def test_no_cell_prints_a_warning(executed):
+    """No red stderr in the tour: a missing ipywidgets once made tqdm warn "IProgress not found"."""
+    streams = [o for c in executed for o in c.outputs if o.output_type == "stream" and o.name == "stderr"]
+    assert not streams, "".join(o.text for o in streams)

@@ -3,6 +3,7 @@ import json
 import math
 
 import numpy as np
+
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
@@ -54,8 +55,9 @@ def test_explains_the_chain_rule_with_numbers():
     assert "dL/dw0 += dL/dn · dn/dw0 = 0.5 × 2 = 1   (dn/dw0 = x0)" in lines
     assert "dL/dx0 += dL/dn · dn/dx0 = 0.5 × -3 = -1.5   (dn/dx0 = w0)" in lines
     # at the root the local factor is written with d too, marked local, with the formula filled in
-    assert lines[0] == ("dL/d(add#8) += dL/dL · dL/d(add#8) = 1 × 0.5 = 0.5   "
-                        "(dL/dL = 1 at the root; local: dL/d(add#8) = 1 - L²)")
+    # (the unlabelled sum is named by the expression it computes, in parentheses after a d)
+    assert lines[0] == ("dL/d(n + x1·w1 + b) += dL/dL · dL/d(n + x1·w1 + b) = 1 × 0.5 = 0.5   "
+                        "(dL/dL = 1 at the root; local: dL/d(n + x1·w1 + b) = 1 - L²)")
 
 
 def test_one_derivative_notation_in_every_step():
@@ -67,9 +69,10 @@ def test_one_derivative_notation_in_every_step():
             texts = "\n".join(step.text for step in record(loss, forward=forward).steps)
             assert "∂" not in texts and "dL/d" in texts
     lines = record(square).steps[0].text.splitlines()
-    assert lines == ["dL/dx += dL/dL · dL/dx = 1 × 3 = 3   (dL/dL = 1 at the root; local: dL/dx = x)",
+    assert lines == ["dL/dx += dL/dL · dL/dx = 1 × 3 = 3   (dL/dL = 1 at the root; local: dL/dx = x; "
+                     "x is used 2 times: contribution 1 of 2; the others add to it)",
                      "dL/dx += dL/dL · dL/dx = 1 × 3 = 3   (dL/dL = 1 at the root; local: dL/dx = x; "
-                     "dL/dx is now 6: a node used twice adds up both gradients)"]
+                     "x is used 2 times: contribution 2 of 2; dL/dx is now 3 + 3 = 6)"]
 
 
 def test_each_step_records_upstream_local_contribution_and_accumulated_grads():
@@ -113,7 +116,15 @@ def test_reused_nodes_accumulate_both_contributions():
     first, second = step.parents
     assert first.parent == second.parent == index[a]
     assert second.grad_after == pytest.approx(first.grad_after + second.contribution)
-    assert "a node used twice adds up both gradients" in step.text.splitlines()[1]
+    uses = sum(n.parents.count(a) for n in rec.nodes if n.op)
+    assert uses == 7
+    assert "a is used 7 times: contribution" in step.text.splitlines()[1]
+    last = [line for s in rec.steps for line in s.text.splitlines() if line.startswith("dL/da +=")][-1]
+    # the last contribution says so and shows the sum of every contribution, one term each
+    assert "contribution 7 of 7; dL/da is now " in last
+    terms = last.split("dL/da is now ")[1].split(" = ")[0].split(" + ")
+    assert len(terms) == 7
+    assert last.rstrip(")").endswith(f"= {preview(rec.final_grads[index[a]])}")
 
 
 def test_mlp_with_matmul_and_broadcast_bias_matches_backward(rng):
@@ -130,7 +141,7 @@ def test_mlp_with_matmul_and_broadcast_bias_matches_backward(rng):
     rec = _assert_matches_backward(loss)
     text = "\n".join(step.text for step in rec.steps)
     assert "dL/dW1 += xᵀ · dL/dxW = shape (3, 5) float64 · min/mean/max" in text
-    assert "dL/dW2 += hᵀ · dL/d(matmul#9) = [[0.8082], [0.3563]" in text
+    assert "dL/dW2 += hᵀ · dL/d(h @ W2) = [[0.8082], [0.3563]" in text
     (bias_line,) = [line for line in text.splitlines() if line.startswith("dL/db1 +=")]
     assert "summed from shape (4, 5) to (5,): broadcasting undone" in bias_line
     b1_steps = [p for s in rec.steps for p in s.parents if rec.nodes[p.parent] is b1]
@@ -151,8 +162,8 @@ def test_neuron_node_matches_backward():
     loss = neuron(w, b, xs).tanh()
     rec = _assert_matches_backward(loss)
     lines = rec.steps[1].text.splitlines()
-    assert lines[0].startswith("dL/dw += dL/d(neuron#5) · [x0, x1, x2] = [")
-    assert "(d(neuron#5)/dx1 = w[1])" in lines[3]
+    assert lines[0].startswith("dL/dw += dL/d(neuron#1) · [x0, x1, x2] = [")
+    assert "(d(neuron#1)/dx1 = w[1])" in lines[3]
 
 
 def test_neuron_rows_of_a_weight_matrix_match_backward(rng):
@@ -182,8 +193,8 @@ def test_forward_steps_come_first_in_topological_order():
     assert [s.node for s in forward] == ops
     assert rec.steps[: len(forward)] == forward
     assert all(s.value == rec.nodes[s.node].data and s.upstream is None for s in forward)
-    assert forward[0].text == "n = w0 * x0 = -6"
-    assert forward[-1].text == "L = tanh(add#8) = 0.7071"
+    assert forward[0].text == "n = w0 * x0 = (-3) × 2 = -6"
+    assert forward[-1].text == "L = tanh(n + x1·w1 + b) = tanh(0.8814) = 0.7071"
     assert [s.index for s in rec.steps] == list(range(len(rec.steps)))
     assert rec.grads_at(len(forward) - 1) == {}
 
@@ -192,9 +203,9 @@ def test_names_fall_back_to_op_and_index_and_root_label():
     x = Value(3.0)
     y = (x * 2).exp()
     rec = record(y)
-    assert rec.names == ["leaf#0", "2", "mul#2", "L"]
+    assert rec.names == ["leaf#1", "2", "mul#1", "L"]  # numbered per op, in reading order
     y.label = "loss"
-    assert record(y).steps[0].text.startswith("dloss/d(mul#2) += dloss/dloss")
+    assert record(y).steps[0].text.startswith("dloss/d(mul#1) += dloss/dloss")
 
 
 def test_grads_at_accumulates_step_by_step():

@@ -49,7 +49,7 @@ def test_moving_the_slider_changes_the_picture(browser, page_path):
     browser.get(page_path.resolve().as_uri())
     WebDriverWait(browser, 10).until(lambda d: d.execute_script("return document.body.dataset.ready") == "1")
     start = _picture(browser)
-    assert start["readout"].startswith("snapshot 1/12 · step 0 / 119")
+    assert start["readout"].startswith("snapshot 1/13 · step 0 / 119")
     assert len(start["edges"]) == 2 * 10 + 10 * 10 + 10 * 1   # one path per weight
     assert all(float(width) > 0 for _, width, _ in start["edges"])
     shot_before = browser.find_element(By.ID, "boundary").screenshot_as_png
@@ -60,7 +60,7 @@ def test_moving_the_slider_changes_the_picture(browser, page_path):
     for _ in range(6):
         slider.send_keys(Keys.ARROW_RIGHT)
     after = _picture(browser)
-    assert after["readout"].startswith("snapshot 7/12 · step 60 / 119")
+    assert after["readout"].startswith("snapshot 7/13 · step 60 / 119")
     changed = sum(a != b for a, b in zip(start["edges"], after["edges"]))
     assert changed > len(start["edges"]) // 2, "most weights move in 60 Adam steps"
     assert after["canvas"] != start["canvas"]
@@ -68,6 +68,6 @@ def test_moving_the_slider_changes_the_picture(browser, page_path):
     assert float(after["marker"]) > float(start["marker"])
 
     slider.send_keys(Keys.END)
-    assert _picture(browser)["readout"].startswith("snapshot 12/12 · step 110 / 119")
+    assert _picture(browser)["readout"] == "snapshot 13/13 · final weights, after step 119"
     errors = [e for e in browser.get_log("browser") if e["level"] in ("SEVERE", "ERROR")]
     assert errors == []

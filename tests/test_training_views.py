@@ -348,8 +348,9 @@ def player_data(page: str) -> dict:
 def test_the_player_page_holds_one_frame_per_snapshot_and_the_drawing_once(recorded, moons):
     page = training_player(recorded, *moons, resolution=12, max_neurons=6)
     data = player_data(page.html)
-    assert len(page) == len(data["frames"]) == len(recorded.snapshot_steps) == 5
-    assert [f["step"] for f in data["frames"]] == recorded.snapshot_steps
+    # one frame per snapshot, then the weights training ended with (after the last step's update)
+    assert len(page) == len(data["frames"]) == len(recorded.snapshot_steps) + 1 == 6
+    assert [f["step"] for f in data["frames"]] == recorded.snapshot_steps + [len(recorded)]
     assert page.html.count('<svg width=') == 1 and page.html.count('id="loss-chart"') == 1
     assert all(f'id="{edge}"' in page.html for edge in data["edge_ids"])
     assert len(data["edge_ids"]) == 2 * 5 + 5 * 5 + 5 * 1

@@ -16,6 +16,7 @@ import argparse
 import contextlib
 import os
 import pathlib
+import re
 import secrets
 import sys
 
@@ -62,11 +63,33 @@ def _make_files(expression: str, inputs: list[str], fmt: str, forward: bool) -> 
     from ..player.page import player
     from ..graph.render import pipe
 
-    root = build(parsed, values)
-    root.backward()
-    graph = draw(root)
-    html = player(root, forward=forward).html
+    root, problem = _compute(parsed, values)
+    if problem:
+        print(f"warning: {problem}; the graph and the player show the inf/nan values as computed",
+              file=sys.stderr)
+    # every input of the expression is a leaf we differentiate by, not a parameter to train
+    graph = draw(root, params=[])
+    html = player(root, forward=forward, params=[]).html
     return {f"graph.{fmt}": pipe(graph.source, format=fmt), "player.html": html.encode("utf-8")}
+
+
+def _compute(parsed, values):
+    """Build the expression and run backward; (root, "") or, when a value or a gradient is inf
+    or NaN, (root, what detect_anomaly says about the first op that made one)."""
+    from autograd.mode import AnomalyError, detect_anomaly
+
+    try:
+        with detect_anomaly():
+            root = build(parsed, values)
+            root.backward()
+        return root, ""
+    except AnomalyError as error:
+        # the file:line it names is inside this tool: leave it out
+        problem = re.sub(r",? created at (?:<[^>]*>|\S+):\d+", "", str(error))
+        problem = re.sub(r" at (?:<[^>]*>|\S+):\d+", "", problem).replace(" (node '')", "")
+    root = build(parsed, values)  # again without stopping at the first inf/nan, to draw it
+    root.backward()
+    return root, problem
 
 
 def _write_all(folder: pathlib.Path, files: dict[str, bytes]) -> list[pathlib.Path]:

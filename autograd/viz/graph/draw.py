@@ -14,6 +14,7 @@ an HTML-like label built from escaped text, so quotes, braces, `<`, `&` or
 """
 from __future__ import annotations
 
+import math
 import re
 from dataclasses import dataclass, field
 
@@ -25,9 +26,10 @@ from autograd.value import Value
 
 from . import fold as _fold
 from ..names import node_names, preview
+from .fonts import text_width
 from .render import Digraph
 from .style import (CELL_PAD, EDGE_ATTRS, GRAPH_ATTRS, GROUP_BORDER, GROUP_FILL, KINDS, MONO, MUTED,
-                    NODE_ATTRS, NUMBER_SIZE, OP_BORDER, OP_FILL, SMALL_SIZE, esc,
+                    NAME_SIZE, NODE_ATTRS, NUMBER_SIZE, OP_BORDER, OP_FILL, SMALL_SIZE, esc,
                     legend_label, mono_width)
 
 __all__ = ["draw", "Drawing", "build", "kinds_of", "cell_text", "GraphTooLargeError"]
@@ -80,13 +82,15 @@ class Drawing:
 
 
 def draw(root, show_data: bool = True, show_grad: bool = True, forward_only: bool = False,
-         max_nodes: int | None = _fold.DEFAULT_MAX_NODES, fold="auto", params=None) -> Digraph:
+         max_nodes: int | None | str = _fold.DEFAULT_MAX_NODES, fold="auto", params=None) -> Digraph:
     """The graph that computed `root`, as a `render.Digraph` (`.pipe()`, `.render()`, Jupyter).
 
     show_data / show_grad: the data and grad cells of each value box.
     forward_only: the forward values only (no grad cells), e.g. before `backward()`.
     max_nodes: cap on Graphviz nodes; over it the graph is folded by label prefix
-        (fold="auto") or GraphTooLargeError is raised before Graphviz starts.
+        (fold="auto") or GraphTooLargeError is raised before Graphviz starts. "auto":
+        what the renderer lays out in about a second (1,000 with graphviz-pure, 600 with
+        a system dot; see fold.py); None: no cap.
     fold: "auto", True (one box per top-level label prefix such as "L0"), a label
         depth (2: "L0.n3"), or False (never fold).
     params: the Values to style as parameters (default: every labelled leaf that requires grad).
@@ -129,18 +133,18 @@ def build(root, show_data=True, show_grad=True, max_nodes=_fold.DEFAULT_MAX_NODE
                    shape="plain", id=f"v{i}", **{"class": f"value k_{kinds[i]}"})
         if node.op:
             graph.node(f"v{i}_op", _op_label(node), shape="box", style="rounded,filled",
-                       fillcolor=OP_FILL, color=OP_BORDER, fontsize="10", height="0.26",
-                       width="0.3", margin="0.05,0.02", id=f"v{i}_op", **{"class": "op"})
+                       fillcolor=OP_FILL, color=OP_BORDER, fontsize="11", height="0.26",
+                       width=_op_width(node), margin="0.05,0.02", id=f"v{i}_op", **{"class": "op"})
             graph.edge(f"v{i}_op", f"v{i}", **{"class": f"o_v{i}"})
     members: dict = {}
     for i, g in enumerate(group):
         if g is not None:
             members.setdefault(group_ids[g], []).append(i)
     for gid, inside in members.items():
-        graph.node(gid, _group_label(group[inside[0]], [nodes[i] for i in inside],
-                                     [kinds[i] for i in inside], show_grad and texts is None),
-                   shape="box", style="rounded,filled", fillcolor=GROUP_FILL, color=GROUP_BORDER,
-                   margin="0.1,0.05", id=gid, **{"class": "group"})
+        label, width = _group_label(group[inside[0]], [nodes[i] for i in inside],
+                                    [kinds[i] for i in inside], show_grad and texts is None)
+        graph.node(gid, label, shape="box", style="rounded,filled", fillcolor=GROUP_FILL, color=GROUP_BORDER,
+                   margin="0.1,0.05", width=f"{width:.2f}", id=gid, **{"class": "group"})
     _edges(graph, nodes, index, group, drawn)
     return Drawing(graph, nodes, r, kinds, names, group, drawn, has_data, has_grad, members)
 
@@ -182,10 +186,13 @@ def _value_label(node, kind, name, shown, widths, has_data, has_grad) -> str:
     unlabelled_constant = kind == "constant" and not node.label and not node.op
     if not unlabelled_constant or not (has_data or has_grad):
         head = f"<B>{esc(name)}</B>" if node.label else f'<FONT COLOR="{MUTED}">{esc(name)}</FONT>'
+        width = text_width(name, NAME_SIZE, bold=bool(node.label))
         if node.ndim:
-            head += (f'<BR/><FONT POINT-SIZE="{SMALL_SIZE}" COLOR="{MUTED}">'
-                     f'{esc(tuple(node.shape))} {esc(node.dtype)}</FONT>')
-        cells.append(f'<TD BGCOLOR="{fill}" CELLPADDING="{CELL_PAD}">{head}</TD>')
+            shape = f"{tuple(node.shape)} {node.dtype}"
+            head += f'<BR/><FONT POINT-SIZE="{SMALL_SIZE}" COLOR="{MUTED}">{esc(shape)}</FONT>'
+            width = max(width, text_width(shape, SMALL_SIZE))
+        # as wide as DejaVu Sans needs (fonts.py) with the padding, whatever metrics the renderer has
+        cells.append(f'<TD BGCOLOR="{fill}" CELLPADDING="{CELL_PAD}" WIDTH="{math.ceil(width) + 2 * CELL_PAD + 2}">{head}</TD>')
     style = ' STYLE="dashed"' if kind == "constant" else ""
     table = f'<<TABLE BORDER="0" CELLBORDER="1" CELLSPACING="0" COLOR="{border}"{style}>'
     if node.ndim and has_data and has_grad:  # tensors: data above grad (long previews, half the width)
@@ -200,8 +207,26 @@ def _value_label(node, kind, name, shown, widths, has_data, has_grad) -> str:
     return f'{table}<TR>{"".join(cells)}</TR></TABLE>>'
 
 
+_OP_SYMBOLS = {"*": "×", "-": "−"}  # as printed, not as typed
+
+
+def _op_text(node) -> str:
+    text = OPS[node.op].describe(node.attrs)
+    return _OP_SYMBOLS.get(text, text)
+
+
+def _op_width(node) -> str:
+    """Inches: the op's text in DejaVu Sans and the margins, so no renderer's metrics can move it."""
+    text = _op_text(node)
+    points = text_width(text, NAME_SIZE + 2, bold=True) if len(text) <= 2 else text_width(text, 11)
+    return f"{max(0.3, (points + 2 * 0.05 * 72 + 4) / 72):.3f}"
+
+
 def _op_label(node) -> str:
-    return f'<{esc(OPS[node.op].describe(node.attrs))}>'
+    text = _op_text(node)
+    if len(text) <= 2:  # a bare symbol (+, ×, @) reads at the size of the names, in bold
+        return f'<<B><FONT POINT-SIZE="{NAME_SIZE + 2}">{esc(text)}</FONT></B>>'
+    return f'<{esc(text)}>'
 
 
 def _group_label(name, members, kinds, show_grad) -> str:
@@ -213,15 +238,19 @@ def _group_label(name, members, kinds, show_grad) -> str:
     params = [n for n, k in zip(members, kinds) if k == "parameter"]
     lines = [f"<B>{esc(name)}</B>",
              f'<FONT POINT-SIZE="{SMALL_SIZE}">{len(members)} nodes folded: {esc(made)}</FONT>']
+    widths = [text_width(name, NAME_SIZE, bold=True), text_width(f"{len(members)} nodes folded: {made}", SMALL_SIZE)]
     if params:
         numbers = sum(p.size for p in params)
         lines.append(f'<FONT POINT-SIZE="{SMALL_SIZE}">{len(params)} parameters '
                      f'({numbers} numbers)</FONT>')
+        widths.append(text_width(f"{len(params)} parameters ({numbers} numbers)", SMALL_SIZE))
         if show_grad:
             biggest = max(float(np.max(np.abs(p.grad))) for p in params)
             lines.append(f'<FONT POINT-SIZE="{SMALL_SIZE}" FACE="{MONO}">max |grad| '
                          f'{esc(preview(biggest))}</FONT>')
-    return "<" + "<BR/>".join(lines) + ">"
+            widths.append(0.61 * SMALL_SIZE * len(f"max |grad| {preview(biggest)}"))
+    # (label, inches wide): the widest line in DejaVu Sans and the margins
+    return "<" + "<BR/>".join(lines) + ">", (max(widths) + 2 * 0.1 * 72 + 4) / 72
 
 
 def _legend(kinds, group, show_data, has_grad) -> str:

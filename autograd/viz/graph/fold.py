@@ -1,8 +1,15 @@
 """Keep big graphs drawable: fold modules into one box each, or refuse before Graphviz runs.
 
-Graphviz's `dot` needs ~0.35 s for 400 nodes, 22 s for 2,000 and 217 s for 6,000
-(measured on the 2-core dev machine), so a drawing is capped at `max_nodes`
-Graphviz nodes (value boxes + op nodes + folded boxes).
+Layout seconds against Graphviz nodes (value boxes + op nodes + folded boxes), measured
+by `benchmarks/viz.py` (section 3) on the 2-core dev machine while it was busy:
+
+    renderer                 ~400    ~1,300   ~2,400   ~4,500   ~6,000
+    graphviz-pure (pip)      0.48     1.07     1.95     10.6       -
+    system dot (2.43)        0.31   ~3 (1,000)   22        -      217
+
+A drawing should appear in about a second, so the cap (`max_nodes="auto"`) is the size
+each renderer lays out in that time: 1,000 nodes with graphviz-pure, 600 with a system
+`dot` (see `MAX_NODES`). Over it the graph is folded, or refused with the numbers above.
 
 Folding uses the labels people already give their parameters: `"L0.w"`,
 `"L0.n3.b"`, `"encoder.attn.q"`. At depth d every node is put in the group named
@@ -20,7 +27,24 @@ is over the cap, at the finest depth that fits (neurons before layers).
 """
 from __future__ import annotations
 
-DEFAULT_MAX_NODES = 400
+DEFAULT_MAX_NODES = "auto"  # the cap of the renderer in use (MAX_NODES)
+MAX_NODES = {"graphviz-pure": 1000, "system dot": 600}
+LAYOUT_TIMES = {  # what the message quotes, from the table above
+    "graphviz-pure": "graphviz-pure lays out about 1,300 nodes in 1.1 s, 2,400 in 2 s and 4,500 in 11 s",
+    "system dot": "Graphviz's dot lays out about 400 nodes in 0.3 s, 1,000 in 3 s and 2,000 in 22 s",
+}
+
+
+def max_nodes_for(max_nodes):
+    """The cap to use: `max_nodes` itself, or for "auto" that of the renderer in use."""
+    if max_nodes != "auto":
+        return max_nodes
+    from .render import RenderError, backend_name
+
+    try:
+        return MAX_NODES.get(backend_name(), MAX_NODES["graphviz-pure"])
+    except RenderError:
+        return MAX_NODES["graphviz-pure"]
 
 
 class GraphTooLargeError(ValueError):
@@ -90,6 +114,9 @@ def plan(nodes, kinds: list, root: int, max_nodes: int | None = DEFAULT_MAX_NODE
     if not (fold in ("auto", True, False) and isinstance(fold, (str, bool))
             or type(fold) is int and fold >= 1):
         raise ValueError(f"fold={fold!r}: use 'auto', True, False or a label depth >= 1")
+    if isinstance(max_nodes, str) and max_nodes != "auto" or isinstance(max_nodes, bool):
+        raise ValueError(f"max_nodes={max_nodes!r}: use a number of Graphviz nodes, None (no cap) or 'auto'")
+    max_nodes = max_nodes_for(max_nodes)
     if max_nodes is not None and max_nodes < 1:
         raise ValueError(f"max_nodes={max_nodes!r} must be at least 1 (or None for no cap)")
     none = [None] * len(nodes)
@@ -110,11 +137,19 @@ def plan(nodes, kinds: list, root: int, max_nodes: int | None = DEFAULT_MAX_NODE
     raise GraphTooLargeError(_too_large(nodes, full, best, max_nodes, fold))
 
 
+def _times() -> str:
+    from .render import RenderError, backend_name
+
+    try:
+        return LAYOUT_TIMES.get(backend_name(), LAYOUT_TIMES["graphviz-pure"])
+    except RenderError:
+        return LAYOUT_TIMES["graphviz-pure"]
+
+
 def _too_large(nodes, full: int, best: int, max_nodes: int, fold) -> str:
     ops = sum(1 for n in nodes if n.op)
     message = (f"This graph would draw {full} Graphviz nodes ({len(nodes)} values + {ops} op nodes), "
-               f"over max_nodes={max_nodes}; Graphviz needs about 0.35 s for 400 nodes, 22 s for "
-               "2,000 and minutes beyond, so it was not started. ")
+               f"over max_nodes={max_nodes}; {_times()} (benchmarks/viz.py), so it was not started. ")
     if fold is False:
         message += "Folding is off (fold=False). "
     elif best is not None and best < full:

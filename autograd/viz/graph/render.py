@@ -52,6 +52,7 @@ __all__ = ["RenderError", "find_dot", "backend_name", "pipe", "render", "Digraph
 PIP_RENDERER = "graphviz-pure"
 PIP_FORMATS = ("svg", "png", "jpeg", "json", "xdot", "plain", "dot")
 SYSTEM_FORMATS = PIP_FORMATS + ("pdf",)
+FORMAT_ALIASES = {"jpg": "jpeg", "jpe": "jpeg"}  # what a file's suffix may say
 HOW_TO_INSTALL = ("`pip install graphviz-pure` (no system packages needed), or install "
                   "Graphviz so that `dot` is on PATH (e.g. `apt-get install graphviz`)")
 
@@ -115,6 +116,7 @@ def pipe(source: str, format: str = "svg", engine: str = "dot",
     if executable is None:
         raise RenderError(f"No Graphviz renderer found. Fix: {HOW_TO_INSTALL}.")
     name = _name_of(executable)
+    format = FORMAT_ALIASES.get(format, format)
     formats = PIP_FORMATS if name == PIP_RENDERER else SYSTEM_FORMATS
     if format not in formats:
         raise RenderError(f"{name} cannot write {format!r}; it writes {', '.join(formats)}"
@@ -122,7 +124,7 @@ def pipe(source: str, format: str = "svg", engine: str = "dot",
     try:
         flags = [f"-G{name}={value}" for name, value in (graph_attributes or {}).items()]
         done = subprocess.run([executable, f"-K{engine}", f"-T{format}", *flags],
-                              input=source.encode("utf-8"), capture_output=True, timeout=timeout)
+                              input=source.encode("utf-8", "replace"), capture_output=True, timeout=timeout)
     except OSError as error:  # missing or not executable
         raise RenderError(f"Cannot run the Graphviz renderer {executable!r} "
                           f"({error.strerror}). Fix: {HOW_TO_INSTALL}.") from error
@@ -135,6 +137,10 @@ def pipe(source: str, format: str = "svg", engine: str = "dot",
         stderr = done.stderr.decode("utf-8", "replace").strip()
         raise RenderError(f"{name} ({executable}) failed with exit code {done.returncode}: "
                           f"{stderr or '(no message)'}")
+    if format == "svg":
+        from .svg import tidy  # texts centred in their cells, fonts with fallbacks
+
+        return tidy(done.stdout.decode("utf-8")).encode("utf-8")
     return done.stdout
 
 
@@ -204,16 +210,18 @@ class Digraph(graphviz.Digraph):
                engine: str | None = None, cleanup: bool = False, view: bool = False,
                quiet: bool = False, quiet_view: bool = False,
                timeout: float | None = 60) -> str:
-        """Like graphviz's render: save the DOT source (`filename`; default `<name>.gv`,
-        or beside `outfile`), write `<source>.<format>` or `outfile`, return the written path.
+        """Like graphviz's render: save the DOT source (`filename`; default `<name>.gv`),
+        write `<source>.<format>`, or only `outfile` when that is given (its DOT source too
+        if `filename` is given as well), and return the written path. `.jpg` means jpeg.
 
         The layout runs first; only when it succeeded are both files written (each under
         a temporary name, then renamed), so a failed render leaves no `.gv` behind.
         With `cleanup=True` the source is not written at all.
         `quiet` is accepted for graphviz's `view()`; stderr only ever appears in a RenderError.
         """
-        if outfile is not None:  # as graphviz: the source goes beside it, as <stem>.gv
+        if outfile is not None:  # just that file: the DOT source only when a filename asks for it
             outfile = pathlib.Path(outfile)
+            cleanup = cleanup or filename is None
             filename = filename or outfile.with_suffix(".gv")
             format = format or outfile.suffix.lstrip(".").lower() or None
         if filename is not None:

@@ -8,12 +8,16 @@ edges carrying gradient, done vs pending) are CSS classes on the SVG elements;
 from __future__ import annotations
 
 import html
+import math
 import re
+
+from ..names import readable
+from .fonts import text_width
 
 # kind -> (fill, border, what the legend says)
 KINDS = {
     "parameter": ("#dbeafe", "#1d4ed8", "parameter: a leaf you train (labelled, requires grad)"),
-    "input": ("#fef3c7", "#b45309", "input: an unlabelled leaf that requires grad"),
+    "input": ("#fef3c7", "#b45309", "input: a leaf you differentiate by, not a parameter (requires grad)"),
     "constant": ("#f3f4f6", "#9ca3af", "constant: no gradient (requires_grad=False)"),
     "intermediate": ("#ffffff", "#475569", "intermediate: the result of an op"),
     "output": ("#ede9fe", "#6d28d9", "output: the root (the loss)"),
@@ -22,7 +26,9 @@ OP_FILL, OP_BORDER = "#f1f5f9", "#64748b"
 GROUP_FILL, GROUP_BORDER = "#ecfdf5", "#047857"
 INK, MUTED = "#111827", "#6b7280"
 
-FONT = "Helvetica"      # names; Graphviz measures it with built-in metrics
+FONT = "Helvetica"      # in the DOT (graphviz-pure paints PNGs with a sans font for it); every
+                        # width is set from DejaVu Sans metrics (fonts.py), and SVGs ask for
+                        # DejaVu Sans first (svg.FONT_STACKS)
 MONO = "Courier"        # numbers: a fixed advance, so a reserved width holds any text
 MONO_EM = 0.62          # advance of a monospace glyph in em (DejaVu Sans Mono: 0.602)
 NAME_SIZE, NUMBER_SIZE, SMALL_SIZE = 12, 11, 9
@@ -38,7 +44,7 @@ _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 
 def esc(text) -> str:
     """Text for an HTML-like Graphviz label (or SVG/XML): markup and control characters made inert."""
-    return html.escape(_CONTROL.sub("", str(text)), quote=True).replace("\n", " ")
+    return html.escape(readable(_CONTROL.sub("", str(text))), quote=True).replace("\n", " ")
 
 
 def mono_width(chars: int) -> int:
@@ -47,8 +53,8 @@ def mono_width(chars: int) -> int:
 
 
 def legend_label(kinds_present, folded: bool, show_data: bool, show_grad: bool) -> str:
-    """HTML-like label of the legend node: one swatch row per kind drawn."""
-    rows = ['<TR><TD COLSPAN="2" ALIGN="LEFT"><B>Legend</B></TD></TR>']
+    """HTML-like label of the legend node: one swatch row per kind drawn (cells as wide as DejaVu needs)."""
+    rows = [f'<TR><TD COLSPAN="2" ALIGN="LEFT" WIDTH="{_width("Legend", NAME_SIZE, True)}"><B>Legend</B></TD></TR>']
     for kind in KINDS:
         if kind in kinds_present:
             fill, border, words = KINDS[kind]
@@ -58,16 +64,21 @@ def legend_label(kinds_present, folded: bool, show_data: bool, show_grad: bool) 
         rows.append(_swatch_row(GROUP_FILL, GROUP_BORDER, "folded group: many nodes with one label prefix"))
     cells = " · ".join(["data = value"] * show_data + ["grad = dL/d(node)"] * show_grad)
     if cells:
-        rows.append(f'<TR><TD COLSPAN="2" ALIGN="LEFT"><FONT POINT-SIZE="{SMALL_SIZE}" '
-                    f'COLOR="{MUTED}">{esc(cells)}</FONT></TD></TR>')
+        rows.append(f'<TR><TD COLSPAN="2" ALIGN="LEFT" WIDTH="{_width(cells, SMALL_SIZE) + 18}">'
+                    f'<FONT POINT-SIZE="{SMALL_SIZE}" COLOR="{MUTED}">{esc(cells)}</FONT></TD></TR>')
     return ('<<TABLE BORDER="1" COLOR="#cbd5e1" CELLBORDER="0" CELLSPACING="2" CELLPADDING="2" '
             f'BGCOLOR="white">{"".join(rows)}</TABLE>>')
 
 
 def _swatch_row(fill: str, border: str, words: str) -> str:
     return (f'<TR><TD BGCOLOR="{fill}" COLOR="{border}" BORDER="1" WIDTH="14" HEIGHT="10" '
-            f'FIXEDSIZE="TRUE"></TD><TD ALIGN="LEFT"><FONT POINT-SIZE="{SMALL_SIZE}">'
-            f'{esc(words)}</FONT></TD></TR>')
+            f'FIXEDSIZE="TRUE"></TD><TD ALIGN="LEFT" WIDTH="{_width(words, SMALL_SIZE)}">'
+            f'<FONT POINT-SIZE="{SMALL_SIZE}">{esc(words)}</FONT></TD></TR>')
+
+
+def _width(text: str, size: float, bold: bool = False) -> int:
+    """Points a cell needs for `text` in DejaVu Sans, its padding (2 + 2) included."""
+    return math.ceil(text_width(text, size, bold)) + 5
 
 
 # Step states, as CSS on the one laid-out SVG. Classes set per frame:

@@ -26,6 +26,99 @@ _SHAPE = re.compile(r'\b(?:points|d)="([^"]+)"')
 _ELLIPSE = re.compile(r'<ellipse[^>]*cx="(-?[\d.]+)" cy="(-?[\d.]+)" rx="([\d.]+)" ry="([\d.]+)"')
 
 
+_CELL_ITEM = re.compile(r'<polygon fill="[^"]*" stroke="[^"]*" points="([^"]+)"/>|(<text [^>]*\by=")(-?[\d.]+)("[^>]*>)')
+_SIZE = re.compile(r'font-size="([\d.]+)"')
+# what the SVG says -> the families a viewer should try, in order (see fonts.py)
+FONT_STACKS = {'font-family="Helvetica,sans-Serif"': 'font-family="DejaVu Sans,Helvetica,Arial,sans-serif"',
+               'font-family="DejaVu Sans"': 'font-family="DejaVu Sans,Helvetica,Arial,sans-serif"',
+               'font-family="Courier,monospace"':
+               'font-family="DejaVu Sans Mono,Liberation Mono,Courier New,Courier,monospace"'}
+CAP_HEIGHT = 0.365  # half the height of a capital or digit in DejaVu Sans, in em
+
+
+def tidy(svg: str) -> str:
+    """The texts of value boxes placed for the font the viewer draws with: a name centred across
+    its cell, a text alone in its cell centred on the cell's middle by its capitals (so a bold
+    name and the monospace numbers beside it share one baseline); the picture widened where a
+    DejaVu text would run past its edge; font families given with their fallbacks."""
+    def node(match):
+        body = match.group(3)
+        if "value" not in match.group(2).split():  # value boxes only (not the legend, not a group)
+            return match.group(0)
+        cell, texts = None, {}
+        for item in _CELL_ITEM.finditer(body):
+            if item.group(1):
+                cell = item.group(1)
+            elif cell is not None:
+                texts.setdefault(cell, []).append(item)
+        edits = {}  # start of a text tag's attributes -> (end, new attributes)
+        for cell, items in texts.items():
+            points = [tuple(map(float, p)) for p in _POINT.findall(cell)]
+            xs, ys = [p[0] for p in points], [p[1] for p in points]
+            for item in items:
+                attrs = item.group(2) + item.group(3) + item.group(4)
+                if "Courier" not in attrs:  # a name: centred across the cell, whatever its width
+                    attrs = re.sub(r'\bx="-?[\d.]+"', f'x="{(min(xs) + max(xs)) / 2:.2f}"', attrs)
+                    attrs = attrs.replace('text-anchor="start"', 'text-anchor="middle"')
+                size = _SIZE.search(attrs)
+                if len(items) == 1 and size:
+                    y = (min(ys) + max(ys)) / 2 + CAP_HEIGHT * float(size.group(1))
+                    attrs = re.sub(r'\by="-?[\d.]+"', f'y="{y:.2f}"', attrs)
+                edits[item.start(2)] = (item.end(4), attrs)
+        pieces, last = [], 0
+        for start in sorted(edits):
+            end, attrs = edits[start]
+            pieces += [body[last:start], attrs]
+            last = end
+        pieces.append(body[last:])
+        head = match.group(0)[: match.start(3) - match.start(0)]
+        return head + "".join(pieces) + "</g>"
+
+    svg = _fit_texts(_NODE.sub(node, svg))
+    for plain, stack in FONT_STACKS.items():
+        svg = svg.replace(plain, stack)
+    return svg
+
+
+_TRANSLATE = re.compile(r'<g id="graph0" class="graph" transform="[^"]*translate\((-?[\d.]+) (-?[\d.]+)\)"')
+_ANY_TEXT = re.compile(r'<text ([^>]*)>([^<]*)</text>')
+_VIEWBOX = re.compile(r'<svg width="([\d.]+)pt" height="([\d.]+)pt"\s+viewBox="(-?[\d.]+) (-?[\d.]+) ([\d.]+) ([\d.]+)"')
+
+
+def _fit_texts(svg: str) -> str:
+    """Widen the picture where a text drawn in DejaVu Sans would run past its edge (a caption
+    measured with a renderer's narrower metrics): nothing moves, the view grows."""
+    from html import unescape
+
+    from .fonts import MONO_ADVANCE, text_width
+
+    box, shift = _VIEWBOX.search(svg), _TRANSLATE.search(svg)
+    if not box or not shift:
+        return svg
+    tx = float(shift.group(1))
+    x0, width = float(box.group(3)), float(box.group(5))
+    low, high = x0, x0 + width
+    for attrs, content in _ANY_TEXT.findall(svg):
+        x, size = re.search(r'\bx="(-?[\d.]+)"', attrs), _SIZE.search(attrs)
+        if not x or not size:
+            continue
+        text, points = unescape(content), float(size.group(1))
+        if "Courier" in attrs:
+            w = len(text) * MONO_ADVANCE * points / 1000
+        else:
+            w = text_width(text, points, bold='font-weight="bold"' in attrs)
+        anchor = re.search(r'text-anchor="(\w+)"', attrs)
+        left = float(x.group(1)) + tx - {"middle": w / 2, "end": w}.get(anchor.group(1) if anchor else "", 0)
+        low, high = min(low, left - 2), max(high, left + w + 2)
+    if low >= x0 and high <= x0 + width:
+        return svg
+    scale = float(box.group(1)) / width if width else 1.0
+    new_width = high - low
+    head = (f'<svg width="{new_width * scale:.2f}pt" height="{box.group(2)}pt"\n viewBox="{low:.2f} '
+            f'{box.group(4)} {new_width:.2f} {box.group(6)}"')
+    return svg[:box.start()] + head + svg[box.end():]
+
+
 def annotate(svg: str, drawing) -> str:
     """The SVG without XML prolog/comments, with `id="v3_g" class="gtx"` on grad texts,
     `id="v3_d" class="dtx"` on data texts, `id="v3_gbg" class="gbg"` / `"v3_dbg" class="dbg"` on

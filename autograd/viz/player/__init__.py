@@ -3,7 +3,9 @@
     steps.py     the recorder: a Value's backward pass as a list of steps
     explain.py   the step text: node names, formulas filled with numbers
     page.py      the layout and the self-contained HTML player (`player`, `Player`)
-    template.py  the player page's HTML, CSS and script
+    template.py  the player page's HTML and CSS
+    script.py    its script: frames, step text, inspector, heatmaps, a view that follows the step
+    heatmap.py   matrices and images as the numbers the page paints (embedded once)
     frames.py    the same steps as SVG/PNG frames
     gif.py       the frames as an animated GIF
 """

@@ -56,8 +56,8 @@ def fill_formula(formula: str, node, position: int, names: list[str], index: dic
         formula = formula.replace("(p-1)", _number(less) if less >= 0 else f"({_number(less)})")
     if node.op == "mean":  # "broadcast(g) / n": n is the number of elements averaged
         formula = formula.replace("/ n", f"/ {node.parents[0].size // max(node.size, 1)}")
-    formula = _SYMBOL.sub(lambda m: mapping.get(m.group(1), m.group(1)), formula)
-    return formula.replace(" @ ", " · ")
+    formula = formula.replace(" @ ", " · ")  # before the names go in: "h @ W2" is a name
+    return _SYMBOL.sub(lambda m: mapping.get(m.group(1), m.group(1)), formula)
 
 
 def _neuron_formula(node, position: int, parent_names: list[str]) -> str:
@@ -88,12 +88,13 @@ def grad_name(root_name: str, node_name: str) -> str:
 
 
 def backward_line(root_name, node_name, parent_name, rule, elementwise, upstream, local,
-                  contribution, raw_shape=None, before=None) -> str:
+                  contribution, raw_shape=None, before=None, uses=1, earlier=()) -> str:
     """One line of a backward step: the gradient `parent_name` receives from `node_name`.
 
     `rule` is the formula with names filled in; `local` the number d(node)/d(parent) in
     the scalar case (None: tensor form); `raw_shape` the shape the rule produced before
-    broadcasting was undone; `before` the parent's gradient before this step (reuse).
+    broadcasting was undone; `before` the parent's gradient before this step (reuse);
+    `uses` how many times the parent is an input, `earlier` the contributions it got before.
     """
     total, up = _d(root_name, parent_name), _d(root_name, node_name)
     notes = []
@@ -120,10 +121,24 @@ def backward_line(root_name, node_name, parent_name, rule, elementwise, upstream
         shape = tuple(np.shape(contribution))
         if raw_shape is not None and tuple(raw_shape) != shape:
             notes.append(f"summed from shape {tuple(raw_shape)} to {shape}: broadcasting undone")
-    if before is not None:
-        after = before + contribution
-        notes.append(f"{total} is now {preview(after)}: a node used twice adds up both gradients")
+    if uses > 1:
+        notes.append(_reuse_note(total, parent_name, uses, list(earlier) + [contribution], before))
+    elif before is not None:  # a gradient that did not come through the counted uses
+        notes.append(f"{total} is now {preview(before + contribution)}")
     return line + (f"   ({'; '.join(notes)})" if notes else "")
+
+
+def _reuse_note(total, parent_name, uses, contributions, before) -> str:
+    """ "x is used 3 times: contribution 2 of 3; dL/dx is now 0.5 + 0.25 = 0.75" """
+    k = len(contributions)
+    head = f"{parent_name} is used {uses} times: contribution {k} of {uses}"
+    if before is None:
+        return head + "; the others add to it"
+    after = before + contributions[-1]
+    if all(np.ndim(c) == 0 for c in contributions) and k <= 8:
+        terms = " + ".join(_paren_number(preview(c)) for c in contributions)
+        return f"{head}; {total} is now {terms} = {preview(after)}"
+    return f"{head}; {total} is now the sum of {k}: {preview(after)}"
 
 
 def _paren(text: str) -> str:
@@ -131,27 +146,56 @@ def _paren(text: str) -> str:
 
 
 def forward_line(node, names: list[str], index: dict) -> str:
-    """`n = w0 * x0 = -6`: how the node's value was computed, with its value."""
+    """How the node's value was computed, with its inputs' numbers when they are short:
+    `n = w0·x0 = 2 × (-3) = -6`, `L = tanh(n) = tanh(0.8814) = 0.7071`. A node whose
+    name already is its expression is not written twice: `x0·w0 = 2 × (-3) = -6`."""
+    name = names[index[node]]
+    expr = _forward_expression(node, [names[index[p]] for p in node.parents], _paren_name)
+    spelled = not node.label and "#" not in name and name != "L"  # an auto name: its own expression
+    parts = [name] if spelled or expr == name else [name, expr]
+    numbers = [preview(p.data) for p in node.parents]
+    if all(p.size <= INLINE_MAX for p in node.parents) and node.parents:
+        with_numbers = _forward_expression(node, numbers, _paren_number, numbers=True)
+        if with_numbers not in parts:
+            parts.append(with_numbers)
+    parts.append(preview(node.data))
+    return " = ".join(parts)
+
+
+def _forward_expression(node, args: list, paren, numbers: bool = False) -> str:
+    """The op applied to `args` (names or numbers), each operand made safe by `paren`."""
     op = OPS[node.op]
     label = op.describe(node.attrs)
-    args = [names[index[p]] for p in node.parents]
     if node.op == "neuron":
         row = node.attrs.get("row")
-        w, b = (args[0], args[1]) if row is None else (f"{args[0]}[{row}]", f"{args[1]}[{row}]")
-        b = args[1] if not node.parents[1].ndim else b
-        expr = f"{w} · [{', '.join(args[2:])}] + {b}"
-    elif len(args) == 2 and node.op in ("add", "sub", "mul", "div", "matmul", "pow_value"):
-        expr = f"{_paren_name(args[0])} {label} {_paren_name(args[1])}"
-    elif node.op == "pow":
-        expr = f"{_paren_name(args[0])} ** {_number(node.attrs['exponent'])}"
-    elif node.op == "neg":
-        expr = f"-{_paren_name(args[0])}"
-    else:
-        extra = {k: v for k, v in node.attrs.items()
-                 if k not in ("key", "cond", "plan") and v is not None and v is not False}
-        attrs = "".join(f", {k}={_attr_text(v)}" for k, v in extra.items())
-        expr = f"{node.op}({', '.join(args)}{attrs})"
-    return f"{names[index[node]]} = {expr} = {preview(node.data)}"
+        w, b = args[0], args[1]
+        if row is not None and not numbers:
+            w = f"{w}[{row}]"
+            b = b if not node.parents[1].ndim else f"{b}[{row}]"
+        elif row is not None:  # the numbers of that row only
+            w = _nested_row(node.parents[0].data, row)
+            b = b if not node.parents[1].ndim else _number(np.asarray(node.parents[1].data)[row])
+        return f"{w} · [{', '.join(args[2:])}] + {b}"
+    if len(args) == 2 and node.op in ("add", "sub", "mul", "div", "matmul", "pow_value"):
+        symbol = {"mul": "×", "matmul": "@"}.get(node.op, label) if numbers else label
+        return f"{paren(args[0])} {symbol} {paren(args[1])}"
+    if node.op == "pow":
+        return f"{paren(args[0])} ** {_number(node.attrs['exponent'])}"
+    if node.op == "neg":
+        return f"-{paren(args[0])}"
+    extra = {k: v for k, v in node.attrs.items()
+             if k not in ("key", "cond", "plan") and v is not None and v is not False}
+    attrs = "".join(f", {k}={_attr_text(v)}" for k, v in extra.items())
+    return f"{node.op}({', '.join(args)}{attrs})"
+
+
+def _nested_row(data, row: int) -> str:
+    return "[" + ", ".join(_number(v) for v in np.asarray(data)[row]) + "]"
+
+
+def _paren_number(text: str) -> str:
+    """Negative numbers and tensors in parentheses inside an expression: 2 × (-3)."""
+    return f"({text})" if text.startswith("-") else text
 
 
 def _attr_text(v) -> str:

@@ -37,7 +37,8 @@ def frame_state(data: dict, k: int) -> dict:
         grads.update(s["grads"])
     cur = steps[k - 1] if k > 0 else None
     phase = cur["kind"] if cur else (steps[0]["kind"] if steps else "backward")
-    recv = set(cur["grads"]) - {cur["node"]} if cur and cur["kind"] == "backward" else set()
+    # the done frame: every gradient is final, nothing is still receiving
+    recv = set(cur["grads"]) - {cur["node"]} if cur and cur["kind"] == "backward" and k < n_steps else set()
     cls, texts, done = {}, {}, {}
     for n in data["nodes"]:
         i, c = n["id"], []

@@ -24,11 +24,15 @@ import pathlib
 import secrets
 from dataclasses import dataclass
 
+import numpy as np
+
 from autograd.ops import OPS
 
 from . import template as player_template
 from ..graph.draw import Drawing, build, cell_text
 from ..graph.render import RenderError, pipe
+from ..names import readable
+from .heatmap import Arrays
 from .steps import Recording, record
 from ..graph.style import ANIMATION_CSS, STATE_CSS
 from ..graph.svg import annotate
@@ -73,12 +77,14 @@ def layout(loss_or_recording, forward: bool = False, **draw_options) -> Layout:
     if len(drawing.nodes) != len(rec.nodes):
         raise ValueError("the recording does not match the graph of its loss: record it again")
     svg = annotate(pipe(drawing.graph.source, "svg").decode("utf-8"), drawing)
-    return Layout(rec, drawing, svg, _player_data(raw, drawing))
+    return Layout(rec, drawing, svg, _player_data(raw, drawing, rec))
 
 
-def _player_data(raw: dict, drawing: Drawing) -> dict:
-    """The recording's JSON, slimmed for the page: box texts, kinds, folded groups."""
+def _player_data(raw: dict, drawing: Drawing, rec: Recording) -> dict:
+    """The recording's JSON, slimmed for the page: box texts, kinds, folded groups, and the
+    heatmaps of matrices and images (data once per node, a gradient per step that changes it)."""
     position = {node: i for i, node in enumerate(drawing.nodes)}
+    arrays = Arrays()
     nodes = []
     for i, n in enumerate(raw["nodes"]):
         node = drawing.nodes[i]
@@ -86,9 +92,10 @@ def _player_data(raw: dict, drawing: Drawing) -> dict:
                       "parents": [f"v{position[p]}" for p in node.parents],
                       "elementwise": bool(node.op and OPS[node.op].elementwise),
                       "box_data": drawing.has_data[i], "box_grad": drawing.has_grad[i],
-                      "data_box": "data " + cell_text(n["data"])})
+                      "data_box": "data " + cell_text(n["data"]),
+                      "heat": arrays.add(node.data) if node.ndim >= 2 else None})
     steps = []
-    for s in raw["steps"]:
+    for s, step in zip(raw["steps"], rec.steps):
         steps.append({
             "kind": s["kind"], "node": s["node"], "text": s["text"], "edges": s["edges"],
             "grads": {k: cell_text(v) for k, v in s["grads"].items()},
@@ -96,10 +103,12 @@ def _player_data(raw: dict, drawing: Drawing) -> dict:
             "values": {k: cell_text(v) for k, v in s["values"].items()},
             "parents": [{"id": p["id"], "rule": p["rule"], "contribution": p["contribution"]}
                         for p in s.get("parents", [])],
+            "heat": {f"v{i}": k for i, g in step.grads.items()
+                     if np.ndim(g) >= 2 and (k := arrays.add(g)) is not None},
         })
     groups = {gid: {"name": drawing.group[members[0]], "members": [f"v{i}" for i in members]}
               for gid, members in drawing.groups.items()}
-    return {"root": raw["root"], "nodes": nodes, "steps": steps, "groups": groups}
+    return {"root": raw["root"], "nodes": nodes, "steps": steps, "groups": groups, "arrays": arrays.items}
 
 
 def _script_json(data: dict) -> str:
@@ -118,7 +127,7 @@ class Player:
         self.layout = laid_out
         self.recording = laid_out.recording
         self.title = title
-        self.html = player_template.page(title=html.escape(title), svg=laid_out.svg,
+        self.html = player_template.page(title=html.escape(readable(title)), svg=laid_out.svg,
                                          data=_script_json(laid_out.data),
                                          css=STATE_CSS + ANIMATION_CSS)
 

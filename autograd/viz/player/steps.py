@@ -28,6 +28,7 @@ from autograd.ops import OPS
 from autograd.value import Value
 from autograd.engine import extra_keywords, fit
 
+from ..names import readable
 from .explain import backward_line, fill_formula, formula_of, forward_line, grad_name, node_names, preview
 
 __all__ = ["ParentStep", "Step", "Recording", "record", "preview"]
@@ -92,7 +93,8 @@ class Recording:
         nodes = []
         for i, node in enumerate(self.nodes):
             nodes.append({
-                "id": f"v{i}", "label": node.label, "name": self.names[i], "op": node.op,
+                "id": f"v{i}", "label": readable(node.label), "name": self.names[i], "op": node.op,
+                "dname": grad_name(self.names[self.root_index], self.names[i]),
                 "op_label": OPS[node.op].describe(node.attrs) if node.op else "",
                 "shape": list(node.shape), "dtype": str(node.dtype), "data": preview(node.data),
                 "grad": preview(final.get(i)), "requires_grad": bool(node.requires_grad),
@@ -152,13 +154,20 @@ def record(loss: Value, forward: bool = False) -> Recording:
                 steps.append(Step(len(steps), "forward", i, None, node.data, [],
                                   forward_line(node, names, index)))
     grads = {loss: 1.0 if type(loss.data) is float else np.ones(loss.shape, loss.dtype)}
+    uses: dict = {}  # how many times each node is an input of a node the gradient flows through
+    for node in nodes:
+        if node.op and node.requires_grad:
+            for p in node.parents:
+                if p.requires_grad:
+                    uses[p] = uses.get(p, 0) + 1
+    received: dict = {}  # node -> contributions so far
     first = True
     for i in reversed(range(len(nodes))):
         node = nodes[i]
         g = grads.get(node)
         if g is None or not node.op or not node.requires_grad:
             continue
-        step = _backward_step(node, g, grads, names, index, root)
+        step = _backward_step(node, g, grads, names, index, root, uses, received)
         step.index = len(steps)
         if first:
             step.grads = {root: grads[loss], **step.grads}
@@ -171,7 +180,7 @@ def record(loss: Value, forward: bool = False) -> Recording:
     return Recording(nodes, steps, root, names)
 
 
-def _backward_step(node, g, grads, names, index, root) -> Step:
+def _backward_step(node, g, grads, names, index, root, uses, received) -> Step:
     """Apply node's derivative rule (as backprop does) and describe each contribution."""
     op = OPS[node.op]
     inputs = [p.data for p in node.parents]
@@ -199,6 +208,8 @@ def _backward_step(node, g, grads, names, index, root) -> Step:
         j = index[p]
         parents.append(ParentStep(j, formula, local, c, grads[p], rule))
         changed[j] = grads[p]
+        earlier = received.setdefault(p, [])
         lines.append(backward_line(names[root], name, names[j], rule, op.elementwise, g, local, c,
-                                   raw_shape, before))
+                                   raw_shape, before, uses.get(p, 1), earlier))
+        earlier.append(c)
     return Step(0, "backward", index[node], g, None, parents, "\n".join(lines), changed)

@@ -11,6 +11,11 @@ curve drawn once; a frame is only numbers — the drawn weights and biases as
 float32, the decision grid as one byte per cell (two for more than two classes)
 — that the page's script turns into edge widths, colours and canvas pixels with
 the formulas of `network.edge_style`, `network.neuron_fill` and `plots.grid_colors`.
+
+The page shows at most `MAX_FRAMES` snapshots (evenly spaced, first and last kept, with a
+note saying so), and after the last snapshot the weights the training ended with, when they
+differ from it (a recorder snapshots the weights *before* each recorded step's update).
+The build is linear in the number of frames shown.
 """
 from __future__ import annotations
 
@@ -18,10 +23,12 @@ import base64
 import html
 import os
 import pathlib
+import sys
 
 import numpy as np
 
 from . import network
+from ..names import readable
 from ..player.page import _script_json, write_atomic
 from .plots import CLASS_COLORS, check_2d, class_indices, decision_grid, grid_bounds
 from .network import copy_model
@@ -29,7 +36,9 @@ from ..graph.render import RenderError, pipe
 from .recorder import TrainingRecorder
 from .template import page
 
-__all__ = ["TrainingPlayer", "training_player", "save_training_player"]
+__all__ = ["TrainingPlayer", "training_player", "save_training_player", "MAX_FRAMES"]
+
+MAX_FRAMES = 500  # snapshots shown by one page: beyond, evenly spaced ones (each frame is a grid + weights)
 
 
 def _number(v) -> float | None:
@@ -93,19 +102,55 @@ def _layer_max(frames: np.ndarray, layer_of: list[int], count: int) -> list[floa
             for k in range(count)]
 
 
-def _build(rec: TrainingRecorder, X, y, resolution: int, max_neurons: int, progress) -> tuple[str, str, dict]:
-    from tqdm.auto import tqdm
+def _shown_steps(steps: list, max_frames: int) -> tuple[list, str]:
+    """At most `max_frames` of `steps`, evenly spaced with the first and the last; and the note."""
+    if len(steps) <= max_frames:
+        return steps, ""
+    keep = np.unique(np.linspace(0, len(steps) - 1, max_frames).round().astype(int))
+    return [steps[k] for k in keep], f"showing {len(keep):,} of {len(steps):,} snapshots, evenly spaced"
 
-    steps = rec.snapshot_steps
-    if not steps:
+
+def _final_weights(rec: TrainingRecorder, last: np.ndarray):
+    """The model's weights now, flat like a snapshot, if training moved them after the last one."""
+    params = [p for _, p in rec.model.named_parameters()]
+    if [p.shape for p in params] != list(rec._shapes):
+        return None
+    flat = np.concatenate([np.ravel(np.asarray(p.data, dtype=np.float64)) for p in params])
+    return None if flat.shape != last.shape or np.array_equal(flat, last) else flat
+
+
+def _frames_bar(steps, progress):
+    """`steps`, with a progress bar only when asked (None: only on a terminal): never a widget
+    warning in a notebook without ipywidgets."""
+    if progress is None:
+        progress = hasattr(sys.stderr, "isatty") and sys.stderr.isatty()
+    if not progress:
+        return steps
+    try:
+        import ipywidgets  # noqa: F401  (tqdm.auto draws a notebook widget with it)
+        from tqdm.auto import tqdm
+    except ImportError:
+        from tqdm import tqdm
+    return tqdm(steps, desc="training player", unit="frame", leave=False)
+
+
+def _build(rec: TrainingRecorder, X, y, resolution: int, max_neurons: int, progress,
+           max_frames: int = MAX_FRAMES) -> tuple[str, str, dict]:
+    recorded = rec.snapshot_steps
+    if not recorded:
         raise IndexError("training_player: the recorder holds no snapshot yet; call rec.step(loss) in "
                          "the training loop first")
+    steps, note = _shown_steps(recorded, max_frames)
+    losses = rec.loss  # once: the property builds a new array on every call
     twin = copy_model(rec.model)
     layers = network.dense_layers(twin)
     widths = [layers[0].nin] + [layer.nout for layer in layers]
     shown = [network._shown(n, max_neurons)[0] for n in widths]
     edges, biases = _drawn_values(rec, twin, layers, shown)
     flats = np.stack([rec._snapshots[s] for s in steps])
+    final = _final_weights(rec, flats[-1])
+    if final is not None:  # the weights training ended with: after the update of the last step
+        flats = np.concatenate([flats, final[None]])
     edge_frames, bias_frames = flats[:, edges["index"]], flats[:, biases["index"]]
     full = [_number(np.nanmax(np.abs(flats[:, int(rec._offsets[k]):int(rec._offsets[k]) + p.size])))
             for k, (_, p) in enumerate(twin.named_parameters())]
@@ -116,18 +161,22 @@ def _build(rec: TrainingRecorder, X, y, resolution: int, max_neurons: int, progr
         bounds = grid_bounds(X)
         if y is not None and len(y) != len(X):
             raise ValueError(f"training_player: {len(y)} labels y for {len(X)} points X; give one label per point")
-    norms = rec.grad_norms()
-    chart, markers = _loss_chart(rec.loss, steps)
+    norms = np.array(list(rec.grad_norms().values()), dtype=np.float64).reshape(len(rec.layer_names), -1)
+    last_step = len(losses) - 1
+    chart, markers = _loss_chart(losses, steps + [last_step] * (final is not None))
     frames = []
-    with tqdm(steps, desc="training player", unit="frame", leave=False,
-              disable=None if progress is None else not progress) as bar:
-        for k, step in enumerate(bar):
-            frame = {"step": step, "loss": _number(rec.loss[step]), "marker": markers[k],
-                     "edges": _b64(edge_frames[k].astype(np.float32)),
+    bar = _frames_bar(range(len(flats)), progress)
+    try:
+        for k in bar:
+            step = steps[k] if k < len(steps) else len(losses)  # the final weights: after step last_step
+            at = min(step, last_step)
+            frame = {"step": step, "loss": _number(losses[step]) if step <= last_step else None,
+                     "marker": markers[k], "edges": _b64(edge_frames[k].astype(np.float32)),
                      "biases": _b64(bias_frames[k].astype(np.float32)),
-                     "grad_norms": [_number(v[step]) for v in norms.values()]}
+                     "grad_norms": [_number(v) for v in norms[:, at]] if norms.shape[1] > at else
+                                   [None] * len(norms)}
             if X is not None:
-                rec.load_snapshot(step, twin)
+                _load_flat(twin, flats[k], rec)
                 probs = np.nan_to_num(decision_grid(twin, X, resolution, bounds).probs, nan=0.5)
                 cells = probs[..., 1:2] if probs.shape[-1] == 2 else np.stack(
                     [probs.argmax(-1), probs.max(-1)], axis=-1)
@@ -135,7 +184,10 @@ def _build(rec: TrainingRecorder, X, y, resolution: int, max_neurons: int, progr
                 frame["grid"] = _b64(np.round(cells * scale).astype(np.uint8))
                 classes = probs.shape[-1]
             frames.append(frame)
-    rec.load_snapshot(steps[0], twin)
+    finally:
+        if hasattr(bar, "close"):
+            bar.close()
+    _load_flat(twin, flats[0], rec)
     svg = pipe(network.network_view(twin, max_neurons=max_neurons, scales=scales).source, "svg").decode()
     svg = svg[svg.index("<svg"):]
     data = {"frames": frames, "layers": [layer.name for layer in layers],
@@ -144,7 +196,7 @@ def _build(rec: TrainingRecorder, X, y, resolution: int, max_neurons: int, progr
             "bias_scales": _layer_max(bias_frames, biases["layer"], len(layers)),
             "style": {"positive": network.POSITIVE, "negative": network.NEGATIVE, "min_width": network.MIN_WIDTH,
                       "max_width": network.MAX_WIDTH, "min_opacity": network.MIN_OPACITY},
-            "total_steps": len(rec)}
+            "total_steps": len(rec), "note": note, "final": final is not None}
     if X is not None:
         sample = np.linspace(0, len(X) - 1, min(len(X), 600)).astype(int)   # at most 600 dots
         data["boundary"] = {"resolution": resolution, "bounds": [float(b) for b in bounds], "classes": classes,
@@ -153,15 +205,25 @@ def _build(rec: TrainingRecorder, X, y, resolution: int, max_neurons: int, progr
     return svg, chart, data
 
 
+def _load_flat(model, flat: np.ndarray, rec: TrainingRecorder) -> None:
+    """Write flat weights (a snapshot's layout) into `model` in place."""
+    for p, start, shape in zip([p for _, p in model.named_parameters()], rec._offsets, rec._shapes):
+        chunk = flat[int(start):int(start) + int(np.prod(shape, dtype=int))]
+        if type(p.data) is float:
+            p.data = float(chunk[0])
+        else:
+            np.copyto(p.data, chunk.reshape(shape), casting="same_kind")
+
+
 class TrainingPlayer:
     """A training player page: `.html` (one self-contained file), `.save(path)`, Jupyter display."""
 
     def __init__(self, network_svg: str, loss_svg: str, data: dict, title: str):
         self.data, self.title = data, title
-        self.html = page(html.escape(title), network_svg, loss_svg, _script_json(data))
+        self.html = page(html.escape(readable(title)), network_svg, loss_svg, _script_json(data))
 
     def __len__(self) -> int:
-        """Number of frames (recorded snapshots)."""
+        """Number of frames: the snapshots shown, and the final weights when they differ from the last."""
         return len(self.data["frames"])
 
     def save(self, path) -> pathlib.Path:
@@ -174,17 +236,21 @@ class TrainingPlayer:
 
 
 def training_player(recorder: TrainingRecorder, X=None, y=None, resolution: int = 40, max_neurons: int = 12,
-                    title: str = "tracegrad: watch training", progress: bool | None = None) -> TrainingPlayer:
+                    title: str = "tracegrad: watch training", progress: bool | None = None,
+                    max_frames: int = MAX_FRAMES) -> TrainingPlayer:
     """A player over `recorder`'s snapshots; give the 2-D data `X` (and labels `y`) for the boundary.
 
     resolution: decision-grid cells per side. max_neurons: fold wider layers.
     progress: a tqdm bar over the frames (None: only on a terminal).
+    max_frames: snapshots shown at most; more are thinned evenly (the page says so).
     """
     if not isinstance(recorder, TrainingRecorder):
         raise TypeError(f"training_player: expected a TrainingRecorder, got {type(recorder).__name__}")
     if y is not None and X is None:
         raise ValueError("training_player: labels y were given without the inputs X")
-    network_svg, loss_svg, data = _build(recorder, X, y, int(resolution), max_neurons, progress)
+    if isinstance(max_frames, bool) or not isinstance(max_frames, (int, np.integer)) or max_frames < 2:
+        raise ValueError(f"training_player: max_frames={max_frames!r}; give a whole number >= 2")
+    network_svg, loss_svg, data = _build(recorder, X, y, int(resolution), max_neurons, progress, int(max_frames))
     return TrainingPlayer(network_svg, loss_svg, data, title)
 
 

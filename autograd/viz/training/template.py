@@ -23,12 +23,16 @@ button { font: inherit; padding: 4px 10px; border: 1px solid #cbd5e1; border-rad
   cursor: pointer; }
 button:hover { background: #f1f5f9; }
 #slider { width: min(40vw, 460px); accent-color: var(--accent); }
-#readout { font-variant-numeric: tabular-nums; color: var(--muted); min-width: 16em; }
+#readout { font-variant-numeric: tabular-nums; color: var(--muted); white-space: nowrap;
+  font-family: "DejaVu Sans Mono", "Liberation Mono", Menlo, Consolas, monospace; font-size: 13px; }
+#note { color: #b45309; font-size: 12px; }
+.swatch { display: inline-block; width: 10px; height: 10px; border-radius: 2px; margin: 0 3px 0 8px;
+  vertical-align: -1px; }
 main { display: grid; grid-template-columns: minmax(0, 3fr) minmax(300px, 2fr); gap: 10px; padding: 10px 14px; }
 aside { display: flex; flex-direction: column; gap: 10px; min-width: 0; }
 .panel { background: white; border: 1px solid var(--line); border-radius: 8px; padding: 8px 12px; min-width: 0; }
 #network svg { width: 100%; height: auto; max-height: calc(100vh - 110px); display: block; }
-#network text { font-family: "Liberation Sans", Arimo, Helvetica, Arial, sans-serif; }
+#network text { font-family: "DejaVu Sans", "Liberation Sans", Arimo, Helvetica, Arial, sans-serif; }
 #boundary { width: 100%; max-width: 290px; aspect-ratio: 1; display: block; border: 1px solid var(--line); }
 #loss-chart { width: 100%; height: auto; font-size: 10px; fill: var(--muted); }
 .bar { display: grid; grid-template-columns: 6.5em 1fr 5.5em; gap: 6px; align-items: center; font-size: 12px; }
@@ -111,7 +115,10 @@ function drawBoundary(grid) {
 
 const bars = byId('bars'), logs = [];
 D.frames.forEach(f => f.grad_norms.forEach(v => { if (v > 0 && isFinite(v)) logs.push(Math.log10(v)); }));
-const lo = logs.length ? Math.min(...logs) - 0.3 : -8, hi = logs.length ? Math.max(...logs) + 0.1 : 0;
+// a loop, not Math.min(...logs): spreading a long array throws RangeError
+let least = Infinity, most = -Infinity;
+for (const v of logs) { if (v < least) least = v; if (v > most) most = v; }
+const lo = logs.length ? least - 0.3 : -8, hi = logs.length ? most + 0.1 : 0;
 const rows = D.layers.map(name => {
   const row = document.createElement('div'); row.className = 'bar';
   const label = document.createElement('span'); label.textContent = name;
@@ -121,6 +128,27 @@ const rows = D.layers.map(name => {
   row.append(label, track, value); bars.appendChild(row);
   return [fill, value];
 });
+
+function readoutText(k) {
+  const F = D.frames[k], last = D.frames.length - 1;
+  if (D.final && k === last)
+    return `snapshot ${k + 1}/${D.frames.length} · final weights, after step ${D.total_steps - 1}`;
+  return `snapshot ${k + 1}/${D.frames.length} · step ${F.step} / ${D.total_steps - 1} · loss ${fmt(F.loss)}`;
+}
+// the readout as wide as its longest text, so the header never reflows between frames
+let longest = 0;
+for (let k = 0; k < D.frames.length; k++) longest = Math.max(longest, readoutText(k).length);
+readout.style.minWidth = (longest + 1) + 'ch';
+if (D.note) byId('note').textContent = D.note;
+if (B) {
+  const legend = byId('legend');
+  legend.textContent = 'colour: predicted class';
+  B.colors.forEach((c, k) => {
+    const sw = document.createElement('span'); sw.className = 'swatch'; sw.style.background = c;
+    legend.append(sw, String(k));
+  });
+  legend.append(' · white: undecided');
+}
 
 function show(k) {
   const F = D.frames[k];
@@ -134,8 +162,7 @@ function show(k) {
     rows[j][0].style.width = (100 * Math.min(Math.max(r, 0), 1)).toFixed(1) + '%';
     rows[j][1].textContent = fmt(v);
   });
-  readout.textContent = `snapshot ${k + 1}/${D.frames.length} · step ${F.step} / ${D.total_steps - 1}`
-    + ` · loss ${fmt(F.loss)}`;
+  readout.textContent = readoutText(k);
   document.body.dataset.frame = k;
 }
 
@@ -177,6 +204,7 @@ PAGE = """<!DOCTYPE html>
   <button id="next" title="Next snapshot (→)">▶</button>
   <input id="slider" type="range" min="0" max="0" value="0" aria-label="Recorded snapshot">
   <span id="readout"></span>
+  <span id="note"></span>
 </header>
 <main>
   <section class="panel"><h2>Network: weights at this step</h2><div id="network">
@@ -185,7 +213,7 @@ __NETWORK__
   <aside>
     <section class="panel" id="boundary-panel"><h2>Decision boundary</h2>
       <canvas id="boundary" width="290" height="290"></canvas>
-      <div class="hint">colour: predicted class (0 orange, 1 blue, 2 green) · white: undecided</div></section>
+      <div class="hint" id="legend"></div></section>
     <section class="panel"><h2>Loss (every step; orange: this step)</h2>
 __LOSS__
     </section>
