@@ -21,6 +21,7 @@ import pathlib
 
 import numpy as np
 
+from ...extras import progress_bar
 from . import network
 from ..player.page import _script_json, write_atomic
 from .plots import CLASS_COLORS, check_2d, class_indices, decision_grid, grid_bounds
@@ -94,7 +95,7 @@ def _layer_max(frames: np.ndarray, layer_of: list[int], count: int) -> list[floa
 
 
 def _build(rec: TrainingRecorder, X, y, resolution: int, max_neurons: int, progress) -> tuple[str, str, dict]:
-    from tqdm.auto import tqdm
+    tqdm = progress_bar(required=bool(progress))  # without tqdm: no bar unless one was asked for
 
     steps = rec.snapshot_steps
     if not steps:
