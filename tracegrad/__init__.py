@@ -14,6 +14,8 @@ a UserWarning names the clash (see `autograd.clash`).
 """
 __version__ = "0.1.0"
 
+from typing import TYPE_CHECKING  # noqa: E402
+
 from autograd.value import ShapeError, Value  # noqa: E402,I001  (value first: value, ops, engine import each other)
 from autograd.engine import backprop, grad, topological_order  # noqa: E402
 from autograd.functional import GENERATED, concat, linear, neuron, stack, where  # noqa: E402
@@ -37,3 +39,8 @@ globals().update({_name: getattr(_functional, _name) for _name in GENERATED})
 __all__ += GENERATED
 
 _clash.warn_if_shared(stacklevel=2)
+
+if TYPE_CHECKING:  # for type checkers: the generated functions above (softmax, logsumexp, ...)
+    from typing import Callable
+
+    def __getattr__(name: str) -> Callable[..., Value]: ...
