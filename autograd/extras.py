@@ -33,7 +33,7 @@ def require(module: str, extra: str, feature: str):
         top = module.split(".")[0]
         if isinstance(error, ModuleNotFoundError) and error.name and error.name.split(".")[0] != top:
             raise  # the package is there but one of its own dependencies is missing: its message says which
-        raise MissingExtraError(f"{feature} needs {PACKAGES.get(extra, top)}, which is not installed: "
+        raise MissingExtraError(f"{feature} needs {PACKAGES.get(extra, top)} (not installed): "
                                 f"{install_hint(extra)}", name=top) from None
 
 

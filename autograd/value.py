@@ -344,13 +344,16 @@ def _with_args(name, check):
 
 
 def _bind():
+    """Add the op table's methods to Value (again: idempotent). Runs once both modules are complete:
+    here when ops finished first, else at the end of ops (any import order; see ops.READY)."""
     for b in ops.BINDINGS:
         if b.method:
             fn = bound(b)
             method = fn if b.impl is None else (lambda f: lambda self, *a, **k: f(self, *a, **k))(fn)
             method.__name__, method.__qualname__, method.__doc__ = b.method, f"Value.{b.method}", b.doc
             setattr(Value, b.method, method)
+    Value.__abs__ = Value.abs
 
 
-_bind()
-Value.__abs__ = Value.abs
+if getattr(ops, "READY", False):
+    _bind()

@@ -5,11 +5,19 @@ From an install (a wheel ships this folder as `tracegrad.demos`): `python -m tra
 from __future__ import annotations
 
 import argparse
+import ast
 import importlib
+import importlib.util
 import pathlib
 import sys
 
 from . import DEMOS
+
+
+def _summary(name: str) -> str:
+    """A demo's one-line docstring, read without importing it (listing needs no optional package)."""
+    spec = importlib.util.find_spec(f".{name}", __package__)
+    return ast.get_docstring(ast.parse(pathlib.Path(spec.origin).read_text(encoding="utf-8"))).splitlines()[0]
 
 
 def main(argv=None) -> int:
@@ -22,7 +30,7 @@ def main(argv=None) -> int:
         print(f"demos (run one with `python -m {__package__} NAME`, or `all`):")
         width = max(map(len, DEMOS))
         for name in DEMOS:
-            print(f"  {name:{width}s}  {importlib.import_module(f'.{name}', __package__).__doc__.strip().splitlines()[0]}")
+            print(f"  {name:{width}s}  {_summary(name)}")
         return 0
     names = DEMOS if args.name == "all" else [args.name]
     unknown = [n for n in names if n not in DEMOS]
