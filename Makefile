@@ -64,7 +64,7 @@ browser: $(VENV)/.stamp-test
 # API reference (pdoc) of tracegrad, autograd (with viz) and nn, into docs/api/
 docs: $(VENV)/.stamp-test
 	rm -rf docs/api
-	$(RUN) -m pdoc -o docs/api --docformat markdown tracegrad autograd nn
+	$(RUN) -m pdoc -o docs/api --docformat markdown tracegrad autograd autograd.viz nn
 
 # The wheel and sdist built, installed into fresh venvs beside HIPS autograd (both
 # orders), the console script, mypy on a user file, pip check.
