@@ -14,6 +14,7 @@ a UserWarning names the clash (see `autograd.clash`).
 """
 __version__ = "0.1.0"
 
+import sys as _sys  # noqa: E402
 from typing import TYPE_CHECKING  # noqa: E402
 
 from autograd.value import ShapeError, Value  # noqa: E402,I001  (value first: value, ops, engine import each other)
@@ -37,6 +38,10 @@ __all__ = [
 # one function per op-table binding that names one (softmax, logsumexp, ...), as in autograd/__init__
 globals().update({_name: getattr(_functional, _name) for _name in GENERATED})
 __all__ += GENERATED
+
+# `import tracegrad.nn`, `from tracegrad.viz import draw` work too, and give the same modules
+_sys.modules.setdefault(__name__ + ".nn", nn)
+_sys.modules.setdefault(__name__ + ".viz", viz)
 
 _clash.warn_if_shared(stacklevel=2)
 
