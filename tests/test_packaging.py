@@ -7,11 +7,12 @@ import importlib
 import importlib.metadata
 import pathlib
 import re
-import tomllib
 import warnings
 
 import numpy as np
 import pytest
+
+tomllib = pytest.importorskip("tomllib")  # Python 3.11+
 
 import autograd
 import autograd.viz

@@ -14,6 +14,7 @@ a UserWarning names the clash (see `autograd.clash`).
 """
 __version__ = "0.1.0"
 
+import pathlib as _pathlib  # noqa: E402
 import sys as _sys  # noqa: E402
 from typing import TYPE_CHECKING  # noqa: E402
 
@@ -38,6 +39,12 @@ __all__ = [
 # one function per op-table binding that names one (softmax, logsumexp, ...), as in autograd/__init__
 globals().update({_name: getattr(_functional, _name) for _name in GENERATED})
 __all__ += GENERATED
+
+# From a checkout (not an install) the repo's demos/ is tracegrad.demos too, as in the wheel
+_here = _pathlib.Path(__file__).resolve().parent
+if not (_here / "demos").is_dir() and (_here.parent / "demos" / "__init__.py").is_file() \
+        and (_here.parent / "pyproject.toml").is_file():
+    __path__.append(str(_here.parent))  # noqa: F821  (a package's __path__)
 
 # `import tracegrad.nn`, `from tracegrad.viz import draw` work too, and give the same modules
 _sys.modules.setdefault(__name__ + ".nn", nn)
