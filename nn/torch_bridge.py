@@ -118,6 +118,16 @@ def _convert(m, torch):
                     "classes registered with @converts, and any Module with its own forward given example=")
 
 
+def _guess_example(module):
+    """A small input batch for `module`, from the input width of its first layer (None: no guess)."""
+    for _, m in module.named_modules():
+        if isinstance(m, (Layer, Neuron)) and not isinstance(m, (RNNCell, RNN)):
+            return np.random.default_rng(0).normal(size=(3, m.nin))
+        if isinstance(m, (RNNCell, RNN)):
+            return None
+    return None
+
+
 def to_torch(module, example=None):
     """An equivalent torch.nn.Module (float64) with a copy of `module`'s weights.
 
@@ -125,18 +135,28 @@ def to_torch(module, example=None):
     >>> tmodel(torch.tensor([[0.5, -1.0]], dtype=torch.float64))  # doctest: +SKIP
 
     Known layers convert class by class (to nn.torch_modules' classes, which pickle). A Module
-    with its own `forward` (anywhere in the tree) needs `example`, an input (or a tuple of
-    inputs): its forward is recorded on it and replayed with torch ops as a torch.fx
-    GraphModule (see nn.torch_trace); what cannot be replayed is refused by name.
+    with its own `forward` (anywhere in the tree) is recorded on `example`, an input (or a tuple
+    of inputs; default: a batch of 3 as wide as its first layer's input) and replayed with torch
+    ops as a torch.fx GraphModule (see nn.torch_trace); what cannot be replayed is refused by name.
     """
     torch = require_torch()
     if not _structural(module):
-        if example is None:
-            raise ConversionError(f"to_torch: {type(module).__name__} has its own forward(), which to_torch "
-                                  "records on an input: pass example= (an input batch, or a tuple of inputs)")
         from .torch_trace import trace
 
-        return trace(module, example, torch)
+        if example is not None:
+            return trace(module, example, torch)
+        name, guess = type(module).__name__, _guess_example(module)
+        if guess is None:
+            raise ConversionError(f"to_torch: {name} has its own forward(), which to_torch records on an input: "
+                                  "pass example= (an input batch, or a tuple of inputs)")
+        try:  # no example: a batch as wide as the first layer's input
+            return trace(module, guess, torch)
+        except ConversionError:
+            raise  # a real obstacle in forward, found on the guessed batch
+        except Exception as error:  # the guess does not fit this forward: ask for an input
+            raise ConversionError(f"to_torch: {name} has its own forward(), which to_torch records on an input; "
+                                  f"a batch of shape {guess.shape} did not fit it ({type(error).__name__}: "
+                                  f"{error}): pass example=") from error
     tmodule = _convert(module, torch)
     state = {k: torch.from_numpy(np.array(v, dtype=np.float64)) for k, v in module.state_dict().items()}
     tmodule.load_state_dict(state, strict=True)

@@ -112,9 +112,34 @@ def test_custom_forward_that_leaves_the_graph_is_refused_by_class_and_obstacle(c
         assert word in str(info.value)
 
 
-def test_custom_forward_without_example_says_to_pass_one():
-    with pytest.raises(nn.ConversionError, match=r"Net has its own forward\(\).*example="):
-        nn.to_torch(Net())
+def test_custom_forward_without_example_is_recorded_on_a_batch_as_wide_as_its_first_layer(rng):
+    net = Net()
+    x = rng.normal(size=(5, 3))
+    np.testing.assert_allclose(nn.to_torch(net)(t(x)).detach().numpy(), net(x).data, rtol=1e-12, atol=1e-14)
+    with pytest.raises(nn.ConversionError, match=r"FromNumpy.*outside the graph"):
+        nn.to_torch(FromNumpy())
+
+
+def test_custom_forward_without_example_or_layer_says_to_pass_one():
+    class Scale(nn.Module):
+        def forward(self, x):
+            return x * 2.0
+
+    class Narrow(nn.Module):                     # its forward wants 2 columns more than its layer
+        def __init__(self):
+            super().__init__()
+            self.l = nn.Linear(3, 1, seed=0)
+
+        def forward(self, x):
+            return self.l(x[:, 2:])
+
+    with pytest.raises(nn.ConversionError, match=r"Scale has its own forward\(\).*pass example="):
+        nn.to_torch(Scale())
+    with pytest.raises(nn.ConversionError, match=r"Narrow has its own forward\(\).*\(3, 3\) did not fit.*example="):
+        nn.to_torch(Narrow())
+    x = np.random.default_rng(0).normal(size=(4, 5))
+    np.testing.assert_allclose(nn.to_torch(Narrow(), example=x)(t(x)).detach().numpy(), Narrow()(x).data,
+                               rtol=1e-12)
 
 
 def test_ddp_state_dict_loads_back_directly_and_through_strip_ddp_prefix():
