@@ -18,7 +18,7 @@ import pathlib as _pathlib  # noqa: E402
 import sys as _sys  # noqa: E402
 from typing import TYPE_CHECKING  # noqa: E402
 
-from autograd.value import ShapeError, Value  # noqa: E402,I001  (value first: value, ops, engine import each other)
+from autograd.value import ShapeError, Value  # noqa: E402,I001
 from autograd.engine import backprop, grad, topological_order  # noqa: E402
 from autograd.functional import GENERATED, concat, linear, neuron, stack, where  # noqa: E402
 from autograd.gradcheck import GradcheckError, gradcheck  # noqa: E402
