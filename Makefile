@@ -1,17 +1,19 @@
 # tracegrad: a fresh clone needs only `make demo` and `make test`.
 #
 # Installs go into .venv; stamp files make repeated runs fast. A stamp is
-# redone when pyproject.toml changes.
+# redone when pyproject.toml or constraints.txt changes. Every pip install
+# passes -c constraints.txt: this machine's exact pins (torch==2.13.0, the CPU
+# wheel; never a CUDA build), kept out of the package's own metadata.
 
 PYTHON ?= python3
 VENV   ?= .venv
 BIN     = $(VENV)/bin
 PIP     = $(BIN)/python -m pip
-PIPFLAGS = --quiet --no-input --disable-pip-version-check
+PIPFLAGS = --quiet --no-input --disable-pip-version-check -c constraints.txt
 # Run with the venv's bin first on PATH, so subprocesses find the venv's tools
 RUN     = PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/python
 
-.PHONY: all demo demos notebook test oracle browser bench clean venv
+.PHONY: all demo demos notebook test oracle browser bench clean venv docs install-check notebook-check ddp-check
 
 # `make demo` runs the flagship; `make demo DEMO=neuron` (or DEMO=all) another one
 DEMO ?= flagship
@@ -25,19 +27,19 @@ $(VENV)/.stamp-venv:
 	$(PIP) install $(PIPFLAGS) --upgrade pip
 	touch $@
 
-$(VENV)/.stamp-demo: pyproject.toml $(VENV)/.stamp-venv
+$(VENV)/.stamp-demo: pyproject.toml constraints.txt $(VENV)/.stamp-venv
 	$(PIP) install $(PIPFLAGS) -e '.[demo]'
 	touch $@
 
-$(VENV)/.stamp-test: pyproject.toml $(VENV)/.stamp-venv
+$(VENV)/.stamp-test: pyproject.toml constraints.txt $(VENV)/.stamp-venv
 	$(PIP) install $(PIPFLAGS) -e '.[test,demo]'
 	touch $@
 
-$(VENV)/.stamp-oracle: pyproject.toml $(VENV)/.stamp-test
+$(VENV)/.stamp-oracle: pyproject.toml constraints.txt $(VENV)/.stamp-test
 	$(PIP) install $(PIPFLAGS) -e '.[test,demo,torch]'
 	touch $@
 
-$(VENV)/.stamp-bench: pyproject.toml $(VENV)/.stamp-venv
+$(VENV)/.stamp-bench: pyproject.toml constraints.txt $(VENV)/.stamp-venv
 	$(PIP) install $(PIPFLAGS) -e '.[bench,torch]'
 	touch $@
 
@@ -74,6 +76,24 @@ browser: $(VENV)/.stamp-test
 	fi
 	$(RUN) -m pytest -q -m browser || [ $$? -eq 5 ]
 
+# API reference (pdoc) of tracegrad, autograd (with viz) and nn, into docs/api/
+docs: $(VENV)/.stamp-test
+	rm -rf docs/api
+	$(RUN) -m pdoc -o docs/api --docformat markdown tracegrad autograd autograd.viz nn
+
+# The wheel and sdist built, installed into fresh venvs beside HIPS autograd (both
+# orders), the console script, mypy on a user file, pip check.
+install-check: $(VENV)/.stamp-test
+	$(RUN) -m pytest -q -m install || [ $$? -eq 5 ]
+
+# draw() and player() in JupyterLab, trusted and untrusted, in headless Chromium
+notebook-check: $(VENV)/.stamp-test
+	$(RUN) -m pytest -q -m notebook || [ $$? -eq 5 ]
+
+# a 2-process PyTorch DDP training (gloo, 127.0.0.1) against a single-process run
+ddp-check: $(VENV)/.stamp-oracle
+	$(RUN) -m pytest -q -m ddp || [ $$? -eq 5 ]
+
 bench: $(VENV)/.stamp-bench
 	@for f in benchmarks/*.py; do \
 	  [ -f "$$f" ] || continue; \
@@ -83,5 +103,5 @@ bench: $(VENV)/.stamp-bench
 	done
 
 clean:
-	rm -rf $(VENV) out build .pytest_cache .hypothesis *.egg-info
+	rm -rf $(VENV) out build dist docs/api .pytest_cache .hypothesis *.egg-info
 	find . -name __pycache__ -type d -prune -exec rm -rf {} +

@@ -23,3 +23,10 @@ __all__ = [
 # one function per op-table binding that names one (softmax, logsumexp, ...: autograd.ops.expose)
 globals().update({name: getattr(_functional, name) for name in GENERATED})
 __all__ += GENERATED
+
+# HIPS autograd installed into this same folder (it overwrote, or was overwritten by, this file):
+# its code does `from autograd import grad`, so its names win here; tracegrad's are in `tracegrad`.
+from . import clash as _clash  # noqa: E402
+if _clash.hips_beside():
+    globals().update(_clash.hips_namespace())
+    _clash.warn_if_shared(stacklevel=2)

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import numpy as np
 
-from . import value as _value
 from .mode import MODE
 
 _ACCEPTED = "a Python int/float, a list of numbers, a numpy array of int/float/bool, or a Value"
@@ -118,3 +117,6 @@ def check_matmul(a, b):
     if a.ndim == 0 or b.ndim == 0:
         raise ShapeError(f"matmul: needs at least 1-d operands, got {a.shape} and {b.shape}; use * for scalars")
     return a, b
+
+# last: value imports these checks by name, so they must exist when it runs (any import order)
+from . import value as _value  # noqa: E402

@@ -245,7 +245,8 @@ def store_grads(pairs) -> bool:
     return fresh
 
 
-def grad(outputs, inputs, grad_outputs=None, create_graph: bool = False, allow_unused: bool = False):
+def grad(outputs, inputs, grad_outputs=None, create_graph: bool = False,
+         allow_unused: bool = False) -> tuple[_value.Value, ...]:
     """d(outputs)/d(inputs) as a tuple of Values, without touching any `.grad`.
 
     With create_graph=True the results are part of the graph and can be

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import numbers
 from types import MappingProxyType
+from typing import TYPE_CHECKING, Any, Callable
 
 import numpy as np
 
@@ -164,6 +165,13 @@ class Value(PythonObject):
     __slots__ = ("data", "_grad", "label", "op", "_p0", "_p1", "_pn", "_depth", "attrs", "requires_grad", "_extra",
                  "__weakref__")
     __array_ufunc__ = None  # make numpy defer to our reflected operators (ndarray * Value)
+    data: Any       # a float, or a float64 numpy array
+    label: str
+    op: str         # the op table entry that made it ("" for a leaf)
+    requires_grad: bool
+
+    if TYPE_CHECKING:  # for type checkers: the op table's methods (tanh, sum, ...) that _bind adds
+        def __getattr__(self, name: str) -> Callable[..., Value]: ...
 
     def __init__(self, data, label: str = "", requires_grad: bool = True):
         self.data = to_data(data)
@@ -238,7 +246,7 @@ class Value(PythonObject):
         extra.setdefault("hooks", []).append(fn)
         return fn
 
-    def backward(self, grad=None):
+    def backward(self, grad=None) -> None:
         """Fill `.grad` of every node this one depends on (accumulating, like PyTorch)."""
         engine.backward(self, grad)
 
@@ -247,31 +255,31 @@ class Value(PythonObject):
         self._grad = None
 
     # ---- arithmetic ------------------------------------------------------------
-    def __add__(self, other):
+    def __add__(self, other) -> Value:
         return apply2("add", self, other)
 
-    def __radd__(self, other):
+    def __radd__(self, other) -> Value:
         return apply2("add", other, self)
 
-    def __sub__(self, other):
+    def __sub__(self, other) -> Value:
         return apply2("sub", self, other)
 
-    def __rsub__(self, other):
+    def __rsub__(self, other) -> Value:
         return apply2("sub", other, self)
 
-    def __mul__(self, other):
+    def __mul__(self, other) -> Value:
         return apply2("mul", self, other)
 
-    def __rmul__(self, other):
+    def __rmul__(self, other) -> Value:
         return apply2("mul", other, self)
 
-    def __truediv__(self, other):
+    def __truediv__(self, other) -> Value:
         return apply2("div", self, other)
 
-    def __rtruediv__(self, other):
+    def __rtruediv__(self, other) -> Value:
         return apply2("div", other, self)
 
-    def __pow__(self, other):
+    def __pow__(self, other) -> Value:
         if isinstance(other, Value):
             return apply2("pow_value", self, other)
         if not isinstance(other, numbers.Real):
@@ -279,16 +287,16 @@ class Value(PythonObject):
         other = int(other) if isinstance(other, numbers.Integral) else float(other)
         return apply1("pow", self, {"exponent": other})
 
-    def __rpow__(self, other):
+    def __rpow__(self, other) -> Value:
         return apply2("pow_value", other, self)
 
-    def __neg__(self):
+    def __neg__(self) -> Value:
         return apply1("neg", self)
 
-    def __matmul__(self, other):
+    def __matmul__(self, other) -> Value:
         return apply("matmul", check_matmul(self, const(other)))
 
-    def __rmatmul__(self, other):
+    def __rmatmul__(self, other) -> Value:
         return apply("matmul", check_matmul(const(other), self))
 
     # ---- methods of the op table ---------------------------------------------------
@@ -296,16 +304,16 @@ class Value(PythonObject):
     # says which method exposes it (autograd.ops.expose), and `_bind` below adds them all.
 
     @property
-    def T(self):
+    def T(self) -> Value:
         return self.transpose()
 
     @property
-    def mT(self):
+    def mT(self) -> Value:
         if self.ndim < 2:
             raise ShapeError(f"mT: needs at least 2 dimensions, got shape {self.shape}")
         return ops.swap_last(self)
 
-    def __getitem__(self, key):
+    def __getitem__(self, key) -> Value:
         if type(self.data) is float:
             raise ShapeError(f"getitem: a scalar Value cannot be indexed (key {key!r})")
         return apply("getitem", (self,), {"key": index_key(key)})
@@ -336,13 +344,16 @@ def _with_args(name, check):
 
 
 def _bind():
+    """Add the op table's methods to Value (again: idempotent). Runs once both modules are complete:
+    here when ops finished first, else at the end of ops (any import order; see ops.READY)."""
     for b in ops.BINDINGS:
         if b.method:
             fn = bound(b)
             method = fn if b.impl is None else (lambda f: lambda self, *a, **k: f(self, *a, **k))(fn)
             method.__name__, method.__qualname__, method.__doc__ = b.method, f"Value.{b.method}", b.doc
             setattr(Value, b.method, method)
+    Value.__abs__ = Value.abs
 
 
-_bind()
-Value.__abs__ = Value.abs
+if getattr(ops, "READY", False):
+    _bind()

@@ -8,8 +8,9 @@ from __future__ import annotations
 import os
 import pathlib
 
-import matplotlib
+from autograd.extras import require
 
+matplotlib = require("matplotlib", "demo", "the demos")
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402  (after choosing the Agg backend)
 import numpy as np  # noqa: E402

@@ -119,7 +119,7 @@ def screenshots(out: pathlib.Path, scratch: pathlib.Path) -> list[pathlib.Path]:
 
 
 def main() -> int:
-    from demos import DEMOS
+    from . import DEMOS
 
     IMG.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory() as tmp:

@@ -20,7 +20,7 @@ from .losses import binary_cross_entropy, cross_entropy, hinge, l2_penalty, mse
 from .module import Module, ModuleList, StateDictError
 from .optim import SGD, Adam, CosineLR, LambdaLR, LRSchedule, Optimizer, StepLR
 from .recurrent import RNN, RNNCell
-from .torch_bridge import to_torch
+from .torch_bridge import ConversionError, converts, strip_ddp_prefix, to_torch
 from . import functional  # noqa: E402,F401  (import nn.functional as F)
 
 __all__ = [
@@ -31,4 +31,5 @@ __all__ = [
     "make_moons", "make_circles", "make_spirals", "make_xor", "make_line", "make_meals", "train_test_split",
     "batches", "load_digits", "load_iris", "save", "load", "UnsafeFileError", "to_torch",
     "MissingFileError", "CheckpointWarning",
+    "converts", "strip_ddp_prefix", "ConversionError",
 ]

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from autograd.extras import MissingExtraError, install_hint
+
 from .init import rng_from
 
 
@@ -129,8 +131,8 @@ def _sklearn_datasets(who: str):
     try:
         from sklearn import datasets
     except ImportError:
-        raise ImportError(f"{who} needs scikit-learn, which is not installed: install the 'demo' extra "
-                          "(pip install -e '.[demo]') or just pip install scikit-learn") from None
+        raise MissingExtraError(f"{who} needs scikit-learn, which is not installed: "
+                                f"{install_hint('datasets')}", name="sklearn") from None
     return datasets
 
 

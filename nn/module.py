@@ -128,12 +128,17 @@ class Module:
     def load_state_dict(self, state, strict: bool = True) -> "Module":
         """Copy arrays (numpy, numbers or torch tensors) into the parameters of the same names.
 
+        A DistributedDataParallel state dict (every key prefixed `module.`) loads as it is
+        (see nn.strip_ddp_prefix).
+
         Everything is checked before anything is assigned: on any missing key,
         unexpected key or shape mismatch the module is left unchanged and a
         StateDictError lists all of them.
         """
+        from .torch_bridge import _ddp_state  # a DDP model's keys `module.x` load as `x`
+
         own = dict(self.named_parameters())
-        arrays = {k: _as_array(v, k) for k, v in dict(state).items()}
+        arrays = {k: _as_array(v, k) for k, v in _ddp_state(dict(state), own).items()}
         missing = [k for k in own if k not in arrays]
         unexpected = [k for k in arrays if k not in own]
         wrong = [f"{k}: expected shape {own[k].shape}, got {arrays[k].shape}"

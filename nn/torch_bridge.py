@@ -3,24 +3,28 @@
 The torch module mirrors the tree and the parameter names, so
 `torch_model.state_dict()` has exactly the keys of `module.state_dict()` and either
 loads into the other. Everything is float64, like tracegrad's parameters.
-PyTorch is optional: only this file imports it, and only when called.
+PyTorch is optional: it is imported only when converting (`pip install 'tracegrad[torch]'`).
+The torch classes live in nn.torch_modules, so converted models pickle and `torch.save` whole.
 """
 from __future__ import annotations
 
 import numpy as np
 
+from autograd.extras import require
+
 from .activations import Identity, ReLU, Sigmoid, Tanh
 from .layers import MLP, Layer, Neuron, Sequential
 from .module import ModuleList
 from .recurrent import RNN, RNNCell
+from .torch_trace import ConversionError
 
-_CLASSES = {}
 CONVERTERS = {}  # tracegrad Module class -> fn(module, torch) -> torch.nn.Module (see `converts`)
 
 
 def converts(cls):
     """Register fn(module, torch) -> an empty torch module of the same shape, for `cls`
-    (and its subclasses). Modules of new layer families register theirs beside them:
+    (and its subclasses that keep its forward). Modules of new layer families register theirs
+    beside them; a class defined at module level pickles with the converted model:
 
         @converts(Conv2d)
         def _(m, torch): return torch.nn.Conv2d(m.in_channels, ..., dtype=torch.float64)
@@ -32,69 +36,72 @@ def converts(cls):
 
 
 def require_torch():
-    try:
-        import torch
-    except ImportError:
-        raise ImportError("to_torch needs PyTorch, which is not installed: pip install torch==2.13.0 "
-                          "(the CPU wheel; a bare `pip install torch` pulls a multi-GB CUDA build)") from None
-    return torch
+    """The torch module, or an error naming the extra: pip install 'tracegrad[torch]'."""
+    return require("torch", "torch", "to_torch")
 
 
-def _classes(torch):
-    """torch Module classes that mirror tracegrad's (built once, on first use)."""
-    if _CLASSES:
-        return _CLASSES
-    tnn = torch.nn
-    acts = {"tanh": torch.tanh, "sigmoid": torch.sigmoid, "relu": torch.relu, "linear": lambda z: z}
+DDP_PREFIX = "module."
 
-    class TorchLayer(tnn.Linear):
-        """torch.nn.Linear followed by the layer's activation (same keys: weight, bias)."""
 
-        def __init__(self, nin, nout, activation, bias):
-            super().__init__(nin, nout, bias=bias, dtype=torch.float64)
-            self.activation = activation
+def strip_ddp_prefix(state, prefix: str = DDP_PREFIX) -> dict:
+    """`state` with DistributedDataParallel's `module.` removed from the front of its keys.
 
-        def forward(self, x):
-            return acts[self.activation](super().forward(x))
+    DDP wraps the model, so `ddp_model.state_dict()` has keys `module.layers.0.weight`, ...;
+    `model.load_state_dict(strip_ddp_prefix(state))` takes them back (`load_state_dict`
+    also does it by itself when every key has the prefix and the module's keys do not).
+    Keys without the prefix are kept as they are.
+    """
+    return {(key[len(prefix):] if key.startswith(prefix) else key): value for key, value in dict(state).items()}
 
-        def extra_repr(self):
-            return super().extra_repr() + f", activation={self.activation!r}"
 
-    class TorchNeuron(tnn.Module):
-        def __init__(self, nin, activation):
-            super().__init__()
-            self.weight = tnn.Parameter(torch.zeros(nin, dtype=torch.float64))
-            self.bias = tnn.Parameter(torch.zeros((), dtype=torch.float64))
-            self.activation = activation
+def _ddp_state(state: dict, own) -> dict:
+    """`state` unchanged, or stripped of `module.` when every key has it and no key of `own` does."""
+    if state and all(k.startswith(DDP_PREFIX) for k in state) and not any(k.startswith(DDP_PREFIX) for k in own):
+        return strip_ddp_prefix(state)
+    return state
 
-        def forward(self, x):
-            return acts[self.activation](x @ self.weight + self.bias)
 
-    class TorchMLP(tnn.Module):
-        def __init__(self, layers):
-            super().__init__()
-            self.layers = tnn.ModuleList(layers)
+_SIMPLE = {Tanh: "Tanh", ReLU: "ReLU", Sigmoid: "Sigmoid", Identity: "Identity"}
+_STRUCTURAL = (Layer, Neuron, MLP, Sequential, ModuleList, RNNCell, RNN)
 
-        def forward(self, x):
-            for layer in self.layers:
-                x = layer(x)
-            return x
 
-    _CLASSES.update(layer=TorchLayer, neuron=TorchNeuron, mlp=TorchMLP)
-    return _CLASSES
+def _keeps_forward(m, cls) -> bool:
+    """True when `m`'s class runs `cls`'s own forward (not one a subclass wrote)."""
+    return getattr(type(m), "forward", None) is getattr(cls, "forward", None)
+
+
+def _registered(m):
+    for klass in type(m).__mro__:
+        if klass in CONVERTERS and _keeps_forward(m, klass):
+            return CONVERTERS[klass]
+    return None
+
+
+def _structural(m) -> bool:
+    """Converted class by class (no recording): a known class with its own forward, all the way down."""
+    if _registered(m) is not None or type(m) in _SIMPLE:
+        return True
+    known = next((cls for cls in _STRUCTURAL if isinstance(m, cls) and _keeps_forward(m, cls)), None)
+    if known is None:
+        return False
+    if known in (MLP, Sequential, ModuleList):
+        return all(_structural(child) for child in (m.layers if known is MLP else m))
+    return True
 
 
 def _convert(m, torch):
-    tnn, cls = torch.nn, _classes(torch)
-    for klass in type(m).__mro__:
-        if klass in CONVERTERS:
-            return CONVERTERS[klass](m, torch)
+    from . import torch_modules as tm
+
+    tnn = torch.nn
+    registered = _registered(m)
+    if registered is not None:
+        return registered(m, torch)
     if isinstance(m, Layer):
-        return cls["layer"](m.nin, m.nout, m.activation, m.bias is not None)
+        return tm.TorchLayer(m.nin, m.nout, m.activation, m.bias is not None)
     if isinstance(m, Neuron):
-        return cls["neuron"](m.nin, m.activation)
+        return tm.TorchNeuron(m.nin, m.activation)
     if isinstance(m, MLP):
-        return cls["mlp"]([_convert(layer, torch) for layer in m.layers])
+        return tm.TorchMLP([_convert(layer, torch) for layer in m.layers])
     if isinstance(m, Sequential):
         return tnn.Sequential(*[_convert(c, torch) for c in m])
     if isinstance(m, ModuleList):
@@ -104,20 +111,52 @@ def _convert(m, torch):
     if isinstance(m, RNN):
         return tnn.RNN(m.nin, m.nhidden, bias=m.bias_ih_l0 is not None, batch_first=m.batch_first,
                        dtype=torch.float64)
-    simple = {Tanh: tnn.Tanh, ReLU: tnn.ReLU, Sigmoid: tnn.Sigmoid, Identity: tnn.Identity}
-    if type(m) in simple:
-        return simple[type(m)]()
+    if type(m) in _SIMPLE:
+        return getattr(tnn, _SIMPLE[type(m)])()
     raise TypeError(f"to_torch: no PyTorch equivalent for {type(m).__name__}; supported: Layer, Linear, "
-                    "Neuron, MLP, Sequential, ModuleList, RNNCell, RNN, Tanh, ReLU, Sigmoid, Identity")
+                    "Neuron, MLP, Sequential, ModuleList, RNNCell, RNN, Tanh, ReLU, Sigmoid, Identity, the "
+                    "classes registered with @converts, and any Module with its own forward given example=")
 
 
-def to_torch(module):
+def _guess_example(module):
+    """A small input batch for `module`, from the input width of its first layer (None: no guess)."""
+    for _, m in module.named_modules():
+        if isinstance(m, (Layer, Neuron)) and not isinstance(m, (RNNCell, RNN)):
+            return np.random.default_rng(0).normal(size=(3, m.nin))
+        if isinstance(m, (RNNCell, RNN)):
+            return None
+    return None
+
+
+def to_torch(module, example=None):
     """An equivalent torch.nn.Module (float64) with a copy of `module`'s weights.
 
     >>> tmodel = to_torch(MLP(2, [4, 1], seed=0))  # doctest: +SKIP
     >>> tmodel(torch.tensor([[0.5, -1.0]], dtype=torch.float64))  # doctest: +SKIP
+
+    Known layers convert class by class (to nn.torch_modules' classes, which pickle). A Module
+    with its own `forward` (anywhere in the tree) is recorded on `example`, an input (or a tuple
+    of inputs; default: a batch of 3 as wide as its first layer's input) and replayed with torch
+    ops as a torch.fx GraphModule (see nn.torch_trace); what cannot be replayed is refused by name.
     """
     torch = require_torch()
+    if not _structural(module):
+        from .torch_trace import trace
+
+        if example is not None:
+            return trace(module, example, torch)
+        name, guess = type(module).__name__, _guess_example(module)
+        if guess is None:
+            raise ConversionError(f"to_torch: {name} has its own forward(), which to_torch records on an input: "
+                                  "pass example= (an input batch, or a tuple of inputs)")
+        try:  # no example: a batch as wide as the first layer's input
+            return trace(module, guess, torch)
+        except ConversionError:
+            raise  # a real obstacle in forward, found on the guessed batch
+        except Exception as error:  # the guess does not fit this forward: ask for an input
+            raise ConversionError(f"to_torch: {name} has its own forward(), which to_torch records on an input; "
+                                  f"a batch of shape {guess.shape} did not fit it ({type(error).__name__}: "
+                                  f"{error}): pass example=") from error
     tmodule = _convert(module, torch)
     state = {k: torch.from_numpy(np.array(v, dtype=np.float64)) for k, v in module.state_dict().items()}
     tmodule.load_state_dict(state, strict=True)

@@ -126,7 +126,7 @@ def test_missing_scikit_learn_names_the_extra(monkeypatch):
         return real_import(name, *args, **kwargs)
 
     monkeypatch.setattr(builtins, "__import__", no_sklearn)
-    with pytest.raises(ImportError, match=r"load_digits needs scikit-learn.*'demo' extra.*pip install scikit-learn"):
+    with pytest.raises(ImportError, match=r"load_digits needs scikit-learn.*pip install 'tracegrad\[datasets\]'"):
         nn.load_digits()
     with pytest.raises(ImportError, match="load_iris needs scikit-learn"):
         nn.load_iris()

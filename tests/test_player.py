@@ -225,7 +225,7 @@ def test_gif_has_a_frame_per_step_on_one_canvas(tmp_path):
 def test_gif_without_pillow_says_so(tmp_path, monkeypatch):
     monkeypatch.setitem(sys.modules, "PIL", None)
     o, _ = micrograd_neuron()
-    with pytest.raises(RenderError, match="pip install pillow"):
+    with pytest.raises(RenderError, match=r"pip install 'tracegrad\[gif\]'"):
         save_gif(o, tmp_path / "a.gif")
     assert list(tmp_path.iterdir()) == []
 

@@ -206,7 +206,7 @@ def test_digraph_pipe(backend):
 def test_digraph_jupyter_display(pip_backend):
     graph = _small_digraph()
     bundle = graph._repr_mimebundle_()
-    assert list(bundle) == ["image/svg+xml"]
+    assert list(bundle) == ["image/svg+xml", "image/png"]
     assert "<title>a</title>" in bundle["image/svg+xml"]
     png = graph._repr_mimebundle_(include=["image/png"])["image/png"]
     assert png.startswith(PNG_MAGIC)

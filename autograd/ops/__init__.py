@@ -28,7 +28,6 @@ from typing import Callable
 
 import numpy as np
 
-from .. import value as _value
 
 
 @dataclass(frozen=True)
@@ -179,3 +178,10 @@ from . import arithmetic, functions, comparisons, activations  # noqa: E402,F401
 from . import reductions, ordering  # noqa: E402,F401,I001
 from . import shaping, indexing  # noqa: E402,F401,I001
 from . import network, convolution, pooling, normalization, dropout, sequence  # noqa: E402,F401,I001
+
+# Last: the table is complete, so Value's methods can be bound, whichever module was imported
+# first (with HIPS autograd's autograd/__init__.py in the folder, nothing imports value first).
+READY = True
+from .. import value as _value  # noqa: E402
+if hasattr(_value, "_bind"):  # value finished before the table did: bind now
+    _value._bind()

@@ -34,7 +34,7 @@ class OutputError(RuntimeError):
 
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
-        prog="python -m autograd.viz",
+        prog="tracegrad" if os.path.basename(sys.argv[0]) == "tracegrad" else "python -m autograd.viz",
         description="Draw the computation graph of an expression and write a step-by-step "
                     "backpropagation player (one self-contained HTML file).",
         epilog=f"Example: {EXAMPLE}\n\n{ALLOWED}\nAn expression that starts with '-' must follow "

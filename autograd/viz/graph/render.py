@@ -191,12 +191,24 @@ def _write_files(files: dict) -> None:
 class Digraph(graphviz.Digraph):
     """`graphviz.Digraph` that renders through `pipe()` above, with svg as default format.
 
-    Jupyter display needs no override: graphviz's `_repr_mimebundle_` and
-    `_repr_image_svg_xml` / `_repr_image_png` / `_repr_image_jpeg` all call `self.pipe`.
+    Jupyter display (`_repr_mimebundle_`) gives SVG and PNG: a trusted notebook, VS Code
+    and Colab show the SVG; JupyterLab's sanitizer drops SVG from an untrusted notebook
+    (one opened from disk without running it), which then shows the PNG.
     Building methods (node, edge, subgraph, attr, source, copy) are graphviz's own.
     """
 
     _format = "svg"
+    JUPYTER_MIMETYPES = ("image/svg+xml", "image/png")
+
+    def _repr_mimebundle_(self, include=None, exclude=None, **_) -> dict:
+        wanted = [m for m in self.JUPYTER_MIMETYPES if (include is None or m in include)
+                  and (exclude is None or m not in exclude)]
+        bundle = {}
+        if "image/svg+xml" in wanted:
+            bundle["image/svg+xml"] = self.pipe("svg", encoding="utf-8")
+        if "image/png" in wanted:
+            bundle["image/png"] = self.pipe("png")  # bytes, as graphviz's own; the kernel sends them base64
+        return bundle
 
     def pipe(self, format: str | None = None, *, engine: str | None = None,
              encoding: str | None = None, timeout: float | None = 60) -> bytes | str:
@@ -247,5 +259,5 @@ class Digraph(graphviz.Digraph):
                                   f"{error.strerror or error}") from error
         _write_files(files)
         if view or quiet_view:
-            self._view(written, format=format, quiet=quiet_view)
+            graphviz.view(written, quiet=quiet_view)  # the public function, not Digraph._view
         return written

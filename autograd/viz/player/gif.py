@@ -37,7 +37,7 @@ def _pillow():
     try:
         from PIL import Image, ImageDraw, ImageFont
     except ImportError as error:
-        raise RenderError("save_gif needs pillow to assemble the frames: pip install pillow "
+        raise RenderError("save_gif needs pillow to assemble the frames: pip install 'tracegrad[gif]' "
                           "(or use save_frames() for SVG frames, or the HTML player)") from error
     return Image, ImageDraw, ImageFont
 

@@ -17,6 +17,7 @@ so no node moves, and the file grows with the steps only as JSON.
 """
 from __future__ import annotations
 
+import base64
 import html
 import json
 import os
@@ -151,11 +152,33 @@ class Player:
 
         return save_gif(self.layout, path, ms_per_frame=ms_per_frame)
 
+    STATIC_NOTE = ("A still of the first step: the interactive player shows in a trusted notebook "
+                   "(JupyterLab: File > Trust Notebook, or run the cell) or as a page: .save('backprop.html').")
+
+    def first_frame_png(self) -> bytes:
+        """A PNG of the player's picture before the first step (what a static viewer can show)."""
+        return pipe(self.layout.drawing.graph.source, "png")
+
     def _repr_html_(self) -> str:
-        # an iframe keeps the page's ids, styles and keys apart from the notebook's
+        # an iframe keeps the page's ids, styles and keys apart from the notebook's. JupyterLab's
+        # sanitizer removes iframes and scripts from an untrusted notebook's HTML but keeps
+        # <img> with a data: URI, so the still below stays; where scripts run, they remove it.
+        still = f"tracegrad-still-{secrets.token_hex(6)}"
+        png = base64.b64encode(self.first_frame_png()).decode("ascii")
         return (f'<iframe srcdoc="{html.escape(self.html, quote=True)}" style="width:100%;'
                 'height:720px;border:1px solid #d1d5db;border-radius:6px" '
-                'sandbox="allow-scripts"></iframe>')
+                'sandbox="allow-scripts"></iframe>'
+                f'<div id="{still}" class="tracegrad-still"><img src="data:image/png;base64,{png}" '
+                f'alt="backprop player, first step"><p>{html.escape(self.STATIC_NOTE)}</p></div>'
+                f'<script>document.getElementById("{still}").remove()</script>')
+
+    def _repr_mimebundle_(self, include=None, exclude=None, **_) -> dict:
+        """HTML (the player, with a still for sanitized views), a PNG still, and a line of text."""
+        bundle = {"text/html": self._repr_html_,
+                  "image/png": self.first_frame_png,
+                  "text/plain": lambda: f"<backprop player: {len(self)} steps> " + self.STATIC_NOTE}
+        return {mime: make() for mime, make in bundle.items()
+                if (include is None or mime in include) and (exclude is None or mime not in exclude)}
 
 
 def player(loss_or_recording, forward: bool = False, title: str | None = None, **draw_options) -> Player:

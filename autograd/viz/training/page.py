@@ -27,6 +27,7 @@ import sys
 
 import numpy as np
 
+from ...extras import progress_bar
 from . import network
 from ..names import readable
 from ..player.page import _script_json, write_atomic
@@ -128,9 +129,10 @@ def _frames_bar(steps, progress):
         return steps
     try:
         import ipywidgets  # noqa: F401  (tqdm.auto draws a notebook widget with it)
-        from tqdm.auto import tqdm
+        tqdm = progress_bar(required=True)  # asked for: without tqdm, an error naming tracegrad[progress]
     except ImportError:
-        from tqdm import tqdm
+        from ...extras import require
+        tqdm = require("tqdm", "progress", "a progress bar").tqdm
     return tqdm(steps, desc="training player", unit="frame", leave=False)
 
 

@@ -18,6 +18,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from autograd.extras import require
 from autograd.mode import no_grad
 from autograd.value import Value
 
@@ -150,7 +151,7 @@ def plot_decision_boundary(source, X, y=None, steps=None, resolution: int = 80, 
     Default steps: up to four snapshots evenly spread from the first to the last.
     Returns a Figure with one panel per step.
     """
-    from matplotlib.figure import Figure
+    Figure = require("matplotlib.figure", "plot", "tracegrad's plots").Figure
 
     from .recorder import TrainingRecorder
 
@@ -182,13 +183,13 @@ def plot_decision_boundary(source, X, y=None, steps=None, resolution: int = 80, 
 def _axes(ax, size=(6, 3.6)):
     if ax is not None:
         return ax
-    from matplotlib.figure import Figure
+    Figure = require("matplotlib.figure", "plot", "tracegrad's plots").Figure
 
     return Figure(figsize=size, layout="constrained").add_subplot()
 
 
 def _depth_colors(count: int):
-    from matplotlib import colormaps
+    colormaps = require("matplotlib", "plot", "tracegrad's plots").colormaps
 
     return colormaps["viridis"](np.linspace(0.05, 0.85, max(count, 1)))
 
@@ -237,7 +238,7 @@ def plot_gradient_flow(recorders: dict, by: str = "layer"):
 
     recorders: {title: TrainingRecorder}, e.g. a deep sigmoid MLP next to a ReLU one.
     """
-    from matplotlib.figure import Figure
+    Figure = require("matplotlib.figure", "plot", "tracegrad's plots").Figure
 
     if not recorders:
         raise ValueError("plot_gradient_flow: give at least one {title: TrainingRecorder}")

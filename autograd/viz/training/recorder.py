@@ -39,6 +39,7 @@ import warnings
 
 import numpy as np
 
+from ...extras import require
 from .network import copy_model
 
 __all__ = ["TrainingRecorder"]
@@ -202,7 +203,7 @@ class TrainingRecorder:
 
     def progress(self, iterable, **tqdm_options):
         """Iterate with a tqdm progress bar that shows the latest recorded loss."""
-        from tqdm.auto import tqdm
+        tqdm = require("tqdm.auto", "progress", "TrainingRecorder.progress").tqdm
 
         tqdm_options.setdefault("mininterval", 0.25)
         with tqdm(iterable, **tqdm_options) as bar:
