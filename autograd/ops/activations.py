@@ -114,7 +114,7 @@ def _elu(a, alpha=1.0, scale=1.0, input_scale=1.0):
 
 def _elu_grad(g, a, alpha, scale=1.0, input_scale=1.0):
     """PyTorch's elu_backward: the a <= 0 side takes the exponential's slope (alpha·e^0 at 0)."""
-    return (select(data(a) > 0, g * scale, g * (alpha * scale * input_scale) * exp(a * input_scale)),)
+    return (select(data(a) <= 0, g * (alpha * scale * input_scale) * exp(a * input_scale), g * scale),)  # nan: g·scale
 
 
 def _mish(a):
@@ -140,9 +140,15 @@ def _hardtanh(a, min_val=-1.0, max_val=1.0):
 
 
 def _between(a, lo, hi):
-    """lo < a < hi: where hardtanh, relu6 and hardsigmoid pass the gradient (0 at both ends)."""
+    """lo < a < hi: where hardsigmoid passes the gradient (0 at both ends and for nan)."""
     d = data(a)
     return (d > lo) & (d < hi)
+
+
+def _not_outside(a, lo, hi):
+    """not (a <= lo or a >= hi): where hardtanh and relu6 pass the gradient (0 at both ends; nan passes)."""
+    d = data(a)
+    return ~((d <= lo) | (d >= hi)) if type(d) is not float else not (d <= lo or d >= hi)
 
 
 def _hardsigmoid(a):
@@ -153,9 +159,9 @@ def _hardswish(a):
     return a * _hardtanh(a + 3.0, 0.0, 6.0) / 6
 
 
-def _hardswish_grad(g, out, a):  # PyTorch: 0 below -3, a/3 + 1/2 up to 3 (included), 1 above
+def _hardswish_grad(g, out, a):  # PyTorch: 0 up to -3 (included), a/3 + 1/2 below 3, 1 from 3 on
     d = data(a)
-    return (select(d < -3, 0.0, select(d <= 3, g * (a / 3 + 0.5), g)),)
+    return (select(d <= -3, 0.0, select(d < 3, g * (a / 3 + 0.5), g)),)
 
 
 def _softsign(a):
@@ -237,16 +243,16 @@ defop("mish", _mish, _mish_grad, "Mish", ("t + a·σ(a)·(1 - t²), t = tanh(sof
 defop("logsigmoid", _logsigmoid, lambda g, out, a: (g * call("sigmoid", -a),),
       "LogSigmoid", ("σ(-a)",), doc="log σ(a) = -softplus(-a), without overflow", method=True, function=True)
 defop("hardtanh", _hardtanh,
-      lambda g, out, a, min_val=-1.0, max_val=1.0: (select(_between(a, min_val, max_val), g, 0.0),),
+      lambda g, out, a, min_val=-1.0, max_val=1.0: (select(_not_outside(a, min_val, max_val), g, 0.0),),
       "Hardtanh[{min_val:g}, {max_val:g}]", ("1 if {min_val} < a < {max_val} else 0",),
       doc="a clamped to [min_val, max_val] (gradient 0 at both ends)", method=True, function=True, args=_hardtanh_args)
-defop("relu6", lambda a: _hardtanh(a, 0.0, 6.0), lambda g, out, a: (select(_between(a, 0.0, 6.0), g, 0.0),),
+defop("relu6", lambda a: _hardtanh(a, 0.0, 6.0), lambda g, out, a: (select(_not_outside(a, 0.0, 6.0), g, 0.0),),
       "ReLU6", ("1 if 0 < a < 6 else 0",), doc="min(max(a, 0), 6)", method=True, function=True)
 defop("hardsigmoid", _hardsigmoid, lambda g, out, a: (select(_between(a, -3.0, 3.0), g / 6, 0.0),),
       "Hardsigmoid", ("1/6 if -3 < a < 3 else 0",), doc="min(max(a + 3, 0), 6) / 6: a piecewise-linear σ",
       method=True, function=True)
 defop("hardswish", _hardswish, _hardswish_grad,
-      "Hardswish", ("0 if a < -3, a/3 + ½ if a ≤ 3, else 1",), doc="a·min(max(a + 3, 0), 6) / 6",
+      "Hardswish", ("0 if a ≤ -3, a/3 + ½ if a < 3, else 1",), doc="a·min(max(a + 3, 0), 6) / 6",
       method=True, function=True)
 defop("softsign", _softsign, lambda g, out, a: (g / ((1 + call("abs", a)) * (1 + call("abs", a))),),
       "Softsign", ("1/(1 + |a|)²",), doc="a / (1 + |a|)", method=True, function=True)

@@ -80,10 +80,10 @@ erf_forward = scalar_safe(math.erf, _erf_array)
 # ---- forwards with a Python-float fast path -----------------------------------------------
 
 
-def _sign(x):
+def _sign(x):  # sign(nan) is 0, as in PyTorch (numpy says nan)
     if type(x) is float:
-        return 1.0 if x > 0 else -1.0 if x < 0 else x  # 0.0, -0.0 and nan stay themselves
-    return np.sign(x)
+        return 1.0 if x > 0 else -1.0 if x < 0 else 0.0 * x if x == x else 0.0  # 0.0 and -0.0 stay themselves
+    return np.sign(np.nan_to_num(x, nan=0.0, posinf=1.0, neginf=-1.0))
 
 
 def _rounding(math_fn, np_fn):
@@ -252,7 +252,7 @@ defop("lerp", _lerp, lambda g, out, a, b, w: (g * (1 - w), g * w, g * (b - a)),
 
 # ---- signs and remainders ----------------------------------------------------------------------
 defop("sign", _sign, lambda g, out, a: (zeros(a),),
-      "sign", ("0",), doc="-1, 0 or 1 by the sign of a (gradient 0)", method=True, function=True)
+      "sign", ("0",), doc="-1, 0 or 1 by the sign of a (0 for nan, as PyTorch; gradient 0)", method=True, function=True)
 defop("copysign", binary(math.copysign, np.copysign),
       lambda g, out, a, b: (g * _sign_ratio(data(out), data(a)), zeros(b)),
       "copysign", ("out/a (±1, 0 at a = 0)", "0"), doc="|a| with the sign of b",
