@@ -166,11 +166,11 @@ class Value(PythonObject):
     __array_ufunc__ = None  # make numpy defer to our reflected operators (ndarray * Value)
 
     def __init__(self, data, label: str = "", requires_grad: bool = True):
-        if type(label) is not str or not isinstance(requires_grad, (bool, np.bool_)):
+        if not isinstance(label, str) or not isinstance(requires_grad, (bool, np.bool_)):
             raise _argument_error(label, requires_grad)
         self.data = to_data(data)
         self._grad = None
-        self.label = label
+        self.label = str(label)
         self.op = ""
         self._p0 = self._p1 = self._pn = None
         self._depth = 0
@@ -333,7 +333,7 @@ class Value(PythonObject):
 
 def _argument_error(label, requires_grad):
     """Value(1.0, (), '') is micrograd's Value(data, _children, _op): say what the arguments are."""
-    wrong = (f"label must be a str, got {type(label).__name__} {label!r:.40}" if type(label) is not str else
+    wrong = (f"label must be a str, got {type(label).__name__} {label!r:.40}" if not isinstance(label, str) else
              f"requires_grad must be a bool, got {type(requires_grad).__name__} {requires_grad!r:.40}")
     return TypeError(f"Value(data, label='', requires_grad=True): {wrong}. The arguments are the data (a number, "
                      "a list or an array), a display name and whether gradients flow to it; inputs are not passed "

@@ -22,97 +22,97 @@ def _apply(x, method, *args):
     return getattr(Value(x, requires_grad=False), method)(*args)
 
 
-def tanh(x):
+def tanh(input):  # noqa: A002  (PyTorch's argument names, here and below)
     """tanh(x) = (e^x - e^-x) / (e^x + e^-x), in (-1, 1)."""
-    return x.tanh() if type(x) is Value else _apply(x, "tanh")
+    return input.tanh() if type(input) is Value else _apply(input, "tanh")
 
 
-def sigmoid(x):
+def sigmoid(input):  # noqa: A002
     """σ(x) = 1 / (1 + e^-x), in (0, 1)."""
-    return x.sigmoid() if type(x) is Value else _apply(x, "sigmoid")
+    return input.sigmoid() if type(input) is Value else _apply(input, "sigmoid")
 
 
-def relu(x):
+def relu(input, inplace=False):  # noqa: A002
     """max(x, 0)."""
-    return x.relu() if type(x) is Value else _apply(x, "relu")
+    return input.relu() if type(input) is Value else _apply(input, "relu")
 
 
-def gelu(x, approximate="none"):
+def gelu(input, approximate="none"):
     """x·Φ(x) (Φ the normal CDF); approximate="tanh": 0.5·x·(1 + tanh(√(2/π)·(x + 0.044715·x³)))."""
-    return _apply(x, "gelu", approximate)
+    return _apply(input, "gelu", approximate)
 
 
-def silu(x, inplace=False):
+def silu(input, inplace=False):
     """x·σ(x), also called swish."""
-    return _apply(x, "silu")
+    return _apply(input, "silu")
 
 
 swish = silu
 
 
-def leaky_relu(x, negative_slope=0.01, inplace=False):
+def leaky_relu(input, negative_slope=0.01, inplace=False):
     """x if x > 0 else negative_slope·x."""
-    return _apply(x, "leaky_relu", negative_slope)
+    return _apply(input, "leaky_relu", negative_slope)
 
 
-def softplus(x, beta=1.0, threshold=20.0):
+def softplus(input, beta=1.0, threshold=20.0):
     """log(1 + e^(beta·x)) / beta, and x itself where beta·x > threshold."""
-    return _apply(x, "softplus", beta, threshold)
+    return _apply(input, "softplus", beta, threshold)
 
 
-def elu(x, alpha=1.0, inplace=False):
+def elu(input, alpha=1.0, inplace=False):
     """x if x > 0 else alpha·(e^x - 1)."""
-    return _apply(x, "elu", alpha)
+    return _apply(input, "elu", alpha)
 
 
-def selu(x, inplace=False):
+def selu(input, inplace=False):
     """1.0507·(x if x > 0 else 1.6733·(e^x - 1))."""
-    return _apply(x, "selu")
+    return _apply(input, "selu")
 
 
-def celu(x, alpha=1.0, inplace=False):
+def celu(input, alpha=1.0, inplace=False):
     """x if x > 0 else alpha·(e^(x/alpha) - 1)."""
-    return _apply(x, "celu", alpha)
+    return _apply(input, "celu", alpha)
 
 
-def mish(x, inplace=False):
+def mish(input, inplace=False):
     """x·tanh(softplus(x))."""
-    return _apply(x, "mish")
+    return _apply(input, "mish")
 
 
-def logsigmoid(x):
+def logsigmoid(input):
     """log σ(x) = -softplus(-x)."""
-    return _apply(x, "logsigmoid")
+    return _apply(input, "logsigmoid")
 
 
-def hardtanh(x, min_val=-1.0, max_val=1.0, inplace=False):
+def hardtanh(input, min_val=-1.0, max_val=1.0, inplace=False):
     """x clamped to [min_val, max_val]."""
-    return _apply(x, "hardtanh", min_val, max_val)
+    return _apply(input, "hardtanh", min_val, max_val)
 
 
-def relu6(x, inplace=False):
+def relu6(input, inplace=False):
     """min(max(x, 0), 6)."""
-    return _apply(x, "relu6")
+    return _apply(input, "relu6")
 
 
-def hardsigmoid(x, inplace=False):
+def hardsigmoid(input, inplace=False):
     """min(max(x + 3, 0), 6) / 6."""
-    return _apply(x, "hardsigmoid")
+    return _apply(input, "hardsigmoid")
 
 
-def hardswish(x, inplace=False):
+def hardswish(input, inplace=False):
     """x·min(max(x + 3, 0), 6) / 6."""
-    return _apply(x, "hardswish")
+    return _apply(input, "hardswish")
 
 
-def softsign(x):
+def softsign(input):
     """x / (1 + |x|)."""
-    return _apply(x, "softsign")
+    return _apply(input, "softsign")
 
 
-def softmin(x, dim=None):
+def softmin(input, dim=None):
     """softmax(-x) along dim (the last axis when None)."""
-    x = x if isinstance(x, Value) else Value(x, requires_grad=False)
+    x = input if isinstance(input, Value) else Value(input, requires_grad=False)
     return x.softmin(-1 if dim is None else dim)
 
 
