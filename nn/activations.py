@@ -22,17 +22,17 @@ def _apply(x, method, *args):
     return getattr(Value(x, requires_grad=False), method)(*args)
 
 
-def tanh(input):  # noqa: A002  (PyTorch's argument names, here and below)
+def tanh(input):
     """tanh(x) = (e^x - e^-x) / (e^x + e^-x), in (-1, 1)."""
     return input.tanh() if type(input) is Value else _apply(input, "tanh")
 
 
-def sigmoid(input):  # noqa: A002
+def sigmoid(input):
     """σ(x) = 1 / (1 + e^-x), in (0, 1)."""
     return input.sigmoid() if type(input) is Value else _apply(input, "sigmoid")
 
 
-def relu(input, inplace=False):  # noqa: A002
+def relu(input, inplace=False):
     """max(x, 0)."""
     return input.relu() if type(input) is Value else _apply(input, "relu")
 

@@ -9,9 +9,9 @@ from __future__ import annotations
 import numpy as np
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
+from test_ops_gradcheck import SHAPES, Case, arr, binary, pair, softmax_like, unary
 
 import autograd
-from test_ops_gradcheck import SHAPES, Case, arr, binary, pair, softmax_like, unary
 
 
 def within(draw, shape, lo, hi):
@@ -102,6 +102,18 @@ def with_args(op, domain_fn, make):
     return Case(op, op, lambda draw: (make(draw), [domain_fn(draw)]))
 
 
+def alpha_fn(method):
+    def make(draw):
+        alpha = draw(st.sampled_from([1.0, 0.5, 2.0]))
+        return lambda a: getattr(a, method)(alpha)
+    return make
+
+
+def hardtanh_fn(draw):
+    bounds = draw(st.sampled_from([(-1.0, 1.0), (-0.5, 1.5), (0.0, 6.0)]))
+    return lambda a: a.hardtanh(*bounds)
+
+
 def softplus_fn(draw):
     beta, threshold = draw(st.sampled_from([0.5, 1.0, 2.0])), draw(st.sampled_from([20.0, 1.0]))
     return lambda a: a.softplus(beta, threshold)
@@ -158,13 +170,12 @@ CASES = [
     unary("silu", lambda a: a.silu()),
     unary("silu", lambda a: autograd.swish(a), name="swish"),
     with_args("softplus", _shape_grid(), softplus_fn),
-    with_args("elu", _shape_grid(), lambda draw: (lambda a, al=draw(st.sampled_from([1.0, 0.5, 2.0])): a.elu(al))),
+    with_args("elu", _shape_grid(), alpha_fn("elu")),
     unary("selu", lambda a: a.selu(), "away"),
-    with_args("celu", _shape_grid(), lambda draw: (lambda a, al=draw(st.sampled_from([1.0, 0.5, 2.0])): a.celu(al))),
+    with_args("celu", _shape_grid(), alpha_fn("celu")),
     unary("mish", lambda a: a.mish()),
     unary("logsigmoid", lambda a: a.logsigmoid()),
-    with_args("hardtanh", _shape_grid(),
-              lambda draw: (lambda a, b=draw(st.sampled_from([(-1.0, 1.0), (-0.5, 1.5), (0.0, 6.0)])): a.hardtanh(*b))),
+    with_args("hardtanh", _shape_grid(), hardtanh_fn),
     off_kinks("relu6", lambda a: a.relu6(), -20, 70),
     off_kinks("hardsigmoid", lambda a: a.hardsigmoid(), -45, 45),
     off_kinks("hardswish", lambda a: a.hardswish(), -45, 45),

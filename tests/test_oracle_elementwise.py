@@ -16,7 +16,7 @@ torch = pytest.importorskip("torch", exc_type=ImportError)
 F = torch.nn.functional
 pytestmark = pytest.mark.oracle
 
-TOL = dict(rtol=1e-6, atol=1e-9)
+TOL = {"rtol": 1e-6, "atol": 1e-9}
 SHAPES = [(), (3,), (2, 3), (2, 1, 4)]
 PAIRS = [((), ()), ((3, 1), (4,)), ((), (2, 3)), ((2, 3), ()), ((2, 1, 3), (4, 1))]
 RANGES = {"any": (-2.0, 2.0), "wide": (-5.0, 8.0), "pos": (0.3, 3.0), "unit": (-0.8, 0.8), "above1": (1.2, 3.0),

@@ -96,7 +96,7 @@ def test_each_op_is_drawn_with_its_label_and_explained_with_its_formula(family):
             # names of one word (x, y, L, mul#3) appear as themselves, others in parentheses
             wrap = {k: v if re.fullmatch(r"[\w.#]+", v) else f"({v})" for k, v in names.items()}
             wrap["g"] = f"dL/d{name}" if re.fullmatch(r"[\w.]+", name) else f"dL/d({name})"  # the upstream gradient
-            expected = _SYMBOL.sub(lambda m: wrap[m.group(1)], formula)
+            expected = _SYMBOL.sub(lambda m, wrap=wrap: wrap[m.group(1)], formula)
             assert ps.rule == expected, f"{op}: {ps.rule!r} != {expected!r}"
             assert f"= {expected}" in step.text or f"({expected})" in step.text or expected in step.text, op
         # and the numbers are backward()'s

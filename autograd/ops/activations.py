@@ -6,7 +6,7 @@ import math
 import numpy as np
 
 from ..arguments import along
-from . import call, data, defmethod, defop, expose, exp, scalar_safe
+from . import call, data, defmethod, defop, exp, expose, scalar_safe
 from .reductions import _logsumexp
 
 
@@ -47,7 +47,7 @@ defop("log_softmax", _log_softmax, lambda g, out, a, axis=-1: (g - exp(out) * ca
 
 
 # ---- the other activations of torch.nn: each one node with its own formula ---------------
-from .functions import erf_forward, select  # noqa: E402  (functions: the shared rule helpers)
+from .functions import erf_forward, select
 
 SELU_ALPHA = 1.6732632423543772848170429916717  # PyTorch's (and the SELU paper's) constants
 SELU_SCALE = 1.0507009873554804934193349852946
@@ -135,7 +135,7 @@ def _logsigmoid(a):
 
 def _hardtanh(a, min_val=-1.0, max_val=1.0):
     if type(a) is float:
-        return a if a != a else min(max(a, min_val), max_val)
+        return a if math.isnan(a) else min(max(a, min_val), max_val)
     return np.minimum(np.maximum(a, min_val), max_val)
 
 

@@ -5,7 +5,7 @@ import math
 
 import numpy as np
 
-from . import _is_node, call, data, defmethod, defop, exp, scalar_safe, shape
+from . import _is_node, call, data, defmethod, defop, exp, scalar_safe
 
 LN2, LN10 = math.log(2.0), math.log(10.0)
 TWO_OVER_SQRT_PI = 2.0 / math.sqrt(math.pi)
@@ -64,15 +64,24 @@ def _other(name):
     return args
 
 
-# ---- erf: scipy's where installed (vectorised), else math.erf element by element -------
-try:
-    from scipy.special import erf as _erf_array
-except ImportError:  # pragma: no cover - scipy comes with scikit-learn in the test extras
-    _erf_ufunc = np.frompyfunc(math.erf, 1, 1)
+# ---- erf on arrays: scipy's ufunc where installed, else math.erf element by element --------
+# (looked up on first use: importing scipy costs a few hundred ms that `import autograd` need not pay)
+_ERF = []
 
-    def _erf_array(x):
-        x = np.asarray(x)
-        return _erf_ufunc(x).astype(x.dtype if x.dtype.kind == "f" else np.float64)
+
+def _erf_array(x):
+    if not _ERF:
+        try:
+            from scipy.special import erf
+        except ImportError:  # scipy comes with scikit-learn (the test and demo extras)
+            ufunc = np.frompyfunc(math.erf, 1, 1)
+
+            def erf(x):
+                x = np.asarray(x)
+                return ufunc(x).astype(x.dtype if x.dtype.kind == "f" else np.float64)
+        _ERF.append(erf)
+    return _ERF[0](x)
+
 
 erf_forward = scalar_safe(math.erf, _erf_array)
 
@@ -82,7 +91,7 @@ erf_forward = scalar_safe(math.erf, _erf_array)
 
 def _sign(x):  # sign(nan) is 0, as in PyTorch (numpy says nan)
     if type(x) is float:
-        return 1.0 if x > 0 else -1.0 if x < 0 else 0.0 * x if x == x else 0.0  # 0.0 and -0.0 stay themselves
+        return 1.0 if x > 0 else -1.0 if x < 0 else 0.0 if math.isnan(x) else x  # 0.0 and -0.0 stay themselves
     return np.sign(np.nan_to_num(x, nan=0.0, posinf=1.0, neginf=-1.0))
 
 
@@ -106,19 +115,19 @@ def _round(x, decimals=0):
 
 def _maximum(a, b):
     if type(a) is float and type(b) is float:
-        return a if a >= b or a != a else b  # nan wins, as in numpy and PyTorch
+        return a if a >= b or math.isnan(a) else b  # nan wins, as in numpy and PyTorch
     return np.maximum(a, b)
 
 
 def _minimum(a, b):
     if type(a) is float and type(b) is float:
-        return a if a <= b or a != a else b
+        return a if a <= b or math.isnan(a) else b
     return np.minimum(a, b)
 
 
-def _clamp(a, min, max):  # noqa: A002  (PyTorch's names)
+def _clamp(a, min, max):
     if type(a) is float:
-        return a if a != a else _minimum(_maximum(a, min), max)
+        return a if math.isnan(a) else _minimum(_maximum(a, min), max)
     return np.minimum(np.maximum(a, min), max)  # min > max gives max everywhere, as PyTorch
 
 
@@ -146,7 +155,7 @@ def _clamp_tensor_grad(g, out, a, lo, hi):
     return select(inside, g, 0.0), select(below, g, 0.0), select(above, g, 0.0)
 
 
-def _pick_clamp(x, min=None, max=None):  # noqa: A002
+def _pick_clamp(x, min=None, max=None):
     """clamp(x, min=None, max=None): each element kept inside [min, max] (PyTorch's torch.clamp).
 
     Number bounds are part of the node ("clamp[-1, 1]"); Value or array bounds are inputs
@@ -167,12 +176,12 @@ def _pick_clamp(x, min=None, max=None):  # noqa: A002
     return apply("clamp", (x,), {"min": lo, "max": hi})
 
 
-def _clamp_min(x, min):  # noqa: A002
+def _clamp_min(x, min):
     """clamp(x, min=min): elements below min raised to min."""
     return _pick_clamp(x, min=min)
 
 
-def _clamp_max(x, max):  # noqa: A002
+def _clamp_max(x, max):
     """clamp(x, max=max): elements above max lowered to max."""
     return _pick_clamp(x, max=max)
 
@@ -289,7 +298,7 @@ defop("minimum", _minimum, lambda g, out, a, b: _extreme_grad(g, a, b, lambda x,
       "minimum", ("1 where a < b, ½ where a = b", "1 where b < a, ½ where a = b"),
       doc="the smaller of a and b, elementwise (ties share the gradient)",
       method=True, function=True, args=_other("minimum"))
-defop("clamp", _clamp, lambda g, out, a, min, max: (select((data(a) >= min) & (data(a) <= max), g, 0.0),),  # noqa: A006
+defop("clamp", _clamp, lambda g, out, a, min, max: (select((data(a) >= min) & (data(a) <= max), g, 0.0),),
       "clamp[{min:g}, {max:g}]", ("1 if {min} ≤ a ≤ {max} else 0",),
       doc="a kept inside [min, max] (number bounds)")
 defop("clamp_tensor", _clamp_tensor, _clamp_tensor_grad,
