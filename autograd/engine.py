@@ -145,7 +145,7 @@ def backprop(outputs, seeds, create_graph: bool = False) -> dict:
                 if type(c) is not type(d) or type(d) is not float and (c.shape != d.shape or c.dtype != d.dtype):
                     c = fit(c, p)
             if anomaly:
-                _check_gradient(c, node, parents.index(p), p)
+                _check_gradient(c, node, [q is p for q in parents].index(True), p)  # by identity: == is elementwise
             prev = grads.get(p)
             grads[p] = c if prev is None else prev + c
     return grads

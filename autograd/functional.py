@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from .arguments import UNSET, synonym
 from .ops import BINDINGS, Binding
 from .value import ShapeError, Value, apply, bound, const
 
@@ -16,8 +17,9 @@ def _many(name, xs):
     return xs
 
 
-def concat(xs, axis: int = 0) -> Value:
-    """Join tensors along an existing axis (numpy.concatenate)."""
+def concat(xs, axis: int = 0, *, dim=UNSET) -> Value:
+    """Join tensors along an existing axis (numpy.concatenate; dim= is PyTorch's name for axis)."""
+    axis = synonym("concat", "axis", axis, "dim", dim, 0)
     xs = _many("concat", xs)
     ndim = xs[0].ndim
     if ndim == 0 or any(x.ndim != ndim for x in xs) or not -ndim <= axis < ndim:
@@ -25,8 +27,9 @@ def concat(xs, axis: int = 0) -> Value:
     return apply("concat", xs, {"axis": axis % ndim})
 
 
-def stack(xs, axis: int = 0) -> Value:
-    """Stack same-shaped Values along a new axis (numpy.stack)."""
+def stack(xs, axis: int = 0, *, dim=UNSET) -> Value:
+    """Stack same-shaped Values along a new axis (numpy.stack; dim= is PyTorch's name for axis)."""
+    axis = synonym("stack", "axis", axis, "dim", dim, 0)
     xs = _many("stack", xs)
     ndim = xs[0].ndim + 1
     if not -ndim <= axis < ndim:

@@ -174,6 +174,8 @@ class Value(PythonObject):
         def __getattr__(self, name: str) -> Callable[..., Value]: ...
 
     def __init__(self, data, label: str = "", requires_grad: bool = True):
+        if not isinstance(label, str) or not isinstance(requires_grad, (bool, np.bool_)):
+            raise _argument_error(label, requires_grad)
         self.data = to_data(data)
         self._grad = None
         self.label = str(label)
@@ -246,9 +248,17 @@ class Value(PythonObject):
         extra.setdefault("hooks", []).append(fn)
         return fn
 
-    def backward(self, grad=None) -> None:
-        """Fill `.grad` of every node this one depends on (accumulating, like PyTorch)."""
-        engine.backward(self, grad)
+    def backward(self, gradient=None, retain_graph=None, *, grad=None) -> None:
+        """Fill `.grad` of every node this one depends on (accumulating, like PyTorch).
+
+        `gradient`: d(loss)/d(self) to start from (needed when self is not a single number);
+        `grad=` is its older name. `retain_graph` is accepted for PyTorch code and changes
+        nothing: the graph is always kept, so backward() can run again."""
+        if grad is not None:
+            if gradient is not None:
+                raise TypeError("backward: got both gradient= and grad= (they mean the same); pass one")
+            gradient = grad
+        engine.backward(self, gradient)
 
     @replayable  # inside a jitted step, each replay runs it again
     def zero_grad(self):
@@ -293,6 +303,18 @@ class Value(PythonObject):
     def __neg__(self) -> Value:
         return apply1("neg", self)
 
+    def __floordiv__(self, other) -> Value:  # PyTorch's gradient: 0 (see the floor_divide entry)
+        return apply2("floor_divide", self, other)
+
+    def __rfloordiv__(self, other) -> Value:
+        return apply2("floor_divide", other, self)
+
+    def __mod__(self, other) -> Value:  # Python's % (sign of the divisor), as torch.remainder
+        return apply2("remainder", self, other)
+
+    def __rmod__(self, other) -> Value:
+        return apply2("remainder", other, self)
+
     def __matmul__(self, other) -> Value:
         return apply("matmul", check_matmul(self, const(other)))
 
@@ -313,10 +335,17 @@ class Value(PythonObject):
             raise ShapeError(f"mT: needs at least 2 dimensions, got shape {self.shape}")
         return ops.swap_last(self)
 
-    def __getitem__(self, key) -> Value:
-        if type(self.data) is float:
-            raise ShapeError(f"getitem: a scalar Value cannot be indexed (key {key!r})")
+    def __getitem__(self, key) -> Value:  # a 0-d Value indexes as a 0-d array: x[None] has shape (1,)
         return apply("getitem", (self,), {"key": index_key(key)})
+
+
+def _argument_error(label, requires_grad):
+    """Value(1.0, (), '') is micrograd's Value(data, _children, _op): say what the arguments are."""
+    wrong = (f"label must be a str, got {type(label).__name__} {label!r:.40}" if not isinstance(label, str) else
+             f"requires_grad must be a bool, got {type(requires_grad).__name__} {requires_grad!r:.40}")
+    return TypeError(f"Value(data, label='', requires_grad=True): {wrong}. The arguments are the data (a number, "
+                     "a list or an array), a display name and whether gradients flow to it; inputs are not passed "
+                     "in (micrograd's Value(data, _children, _op)): ops record them, e.g. Value(2.0) * Value(3.0)")
 
 
 def bound(b: ops.Binding):

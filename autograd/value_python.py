@@ -1,14 +1,25 @@
-"""How a Value behaves as a Python object: repr, len, iteration, truth, comparisons (plain
-booleans, not graph nodes), hashing by identity, pickling and copying (autograd.value)."""
+"""How a Value behaves as a Python object: repr, len, iteration, truth, comparisons (elementwise
+boolean masks, not graph nodes), hashing by identity, pickling and copying (autograd.value)."""
 from __future__ import annotations
 
 import copy
-import operator
 from types import MappingProxyType
 
 import numpy as np
 
 from . import engine, ops
+
+
+def _dunder(name):
+    """The comparison operator `name` (eq, lt, ...): NotImplemented for operands it cannot
+    compare, so Python falls back (`v == None` is False, `v < "a"` a TypeError)."""
+    def compare(self, other):
+        try:
+            return getattr(ops.comparisons, name)(self, other)
+        except TypeError:
+            return NotImplemented
+    compare.__name__ = f"__{name}__"
+    return compare
 
 
 class PythonObject:
@@ -60,9 +71,14 @@ class PythonObject:
             raise TypeError(f"the truth value of a Value of shape {self.shape} is ambiguous; use .data.any() or .data.all()")
         return bool(self.item())
 
-    # comparisons give plain (non-differentiable) booleans or boolean arrays
-    __lt__, __le__, __gt__, __ge__ = (
-        (lambda f: lambda self, other: f(self.data, ops.data(other)))(f)
-        for f in (operator.lt, operator.le, operator.gt, operator.ge))
-
+    # Comparisons are elementwise, as in numpy and PyTorch: a boolean mask (a plain bool for
+    # one element), never a graph node. So `a == b` no longer means "the same node": the
+    # engine, jit and viz find nodes by identity (`is`, id(), dicts and sets keyed by the
+    # node), and hashing stays by identity.
+    __eq__ = _dunder("eq")
+    __ne__ = _dunder("ne")
+    __lt__ = _dunder("lt")
+    __le__ = _dunder("le")
+    __gt__ = _dunder("gt")
+    __ge__ = _dunder("ge")
     __hash__ = object.__hash__

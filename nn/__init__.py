@@ -11,6 +11,9 @@ The same model also takes one example as a list, e.g. model([0.5, -0.2]), and th
 records one graph node per neuron (for drawing).
 """
 from .activations import ACTIVATIONS, Identity, ReLU, Sigmoid, Tanh, get_activation, identity, relu, sigmoid, tanh
+from .activations import (CELU, ELU, GELU, SELU, Hardsigmoid, Hardswish, Hardtanh, LeakyReLU, LogSigmoid, Mish,
+                          ReLU6, SiLU, Softmin, Softplus, Softsign)
+from . import activations_torch  # noqa: F401  (to_torch converters of the activation modules)
 from .data import (batches, load_digits, load_iris, make_circles, make_line, make_meals, make_moons, make_spirals,
                    make_xor, train_test_split)
 from .init import init_weight
@@ -32,4 +35,6 @@ __all__ = [
     "batches", "load_digits", "load_iris", "save", "load", "UnsafeFileError", "to_torch",
     "MissingFileError", "CheckpointWarning",
     "converts", "strip_ddp_prefix", "ConversionError",
+    "GELU", "SiLU", "LeakyReLU", "Softplus", "ELU", "SELU", "CELU", "Mish", "Hardtanh", "ReLU6", "Hardsigmoid",
+    "Hardswish", "Softsign", "LogSigmoid", "Softmin",
 ]

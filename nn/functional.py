@@ -12,6 +12,8 @@ from .losses import cross_entropy  # noqa: F401
 from .losses import mse as mse_loss  # noqa: F401
 
 # ---- activations ------------------------------------------------------------------------
+from .activations import (celu, elu, gelu, hardsigmoid, hardswish, hardtanh, leaky_relu, logsigmoid,  # noqa: F401
+                          mish, relu6, selu, silu, softmin, softplus, softsign)
 
 # ---- losses -----------------------------------------------------------------------------
 

@@ -15,6 +15,11 @@ from autograd.viz.graph.style import GROUP_FILL, KINDS, OP_FILL
 SVG = "{http://www.w3.org/2000/svg}"
 
 
+def _at(nodes, node):
+    """node's position in nodes, by identity (== between Values is elementwise, so list.index is not)."""
+    return next(i for i, n in enumerate(nodes) if n is node)
+
+
 def micrograd_neuron():
     """micrograd's README neuron: o = tanh(x1*w1 + x2*w2 + b)."""
     x1, x2 = Value(2.0, label="x1"), Value(0.0, label="x2")
@@ -47,16 +52,16 @@ def test_value_nodes_show_label_data_and_grad_op_nodes_separate():
         if node.label:
             assert f"<B>{node.label}</B>" in label
     # hand-computed: do/dn = 1 - tanh(n)^2 = 0.5, so do/dw1 = 0.5 * x1 = 1 and do/dx1 = 0.5 * w1 = -1.5
-    assert "grad -1.5" in node_statement(graph.source, f"v{nodes.index(v['x1'])}")
-    assert "grad 1<" in node_statement(graph.source, f"v{nodes.index(v['w1'])}")
-    assert "grad 0.5<" in node_statement(graph.source, f"v{nodes.index(v['n'])}")
+    assert "grad -1.5" in node_statement(graph.source, f"v{_at(nodes, v['x1'])}")
+    assert "grad 1<" in node_statement(graph.source, f"v{_at(nodes, v['w1'])}")
+    assert "grad 0.5<" in node_statement(graph.source, f"v{_at(nodes, v['n'])}")
     # one small op node per computed value, edges parent -> op -> value
     for i, node in enumerate(nodes):
         if node.op:
             assert f"\tv{i}_op -> v{i} " in graph.source
             for p in node.parents:
-                assert f"\tv{nodes.index(p)} -> v{i}_op " in graph.source
-    tanh_op = node_statement(graph.source, f"v{nodes.index(o)}_op")
+                assert f"\tv{_at(nodes, p)} -> v{i}_op " in graph.source
+    tanh_op = node_statement(graph.source, f"v{_at(nodes, o)}_op")
     assert "label=<tanh>" in tanh_op and OP_FILL in tanh_op
 
 
@@ -67,31 +72,31 @@ def test_kinds_are_styled_differently_and_the_legend_names_them():
     h = w * x + c
     L = h.tanh()
     nodes = topological_order(L)
-    kinds = kinds_of(nodes, nodes.index(L))
-    assert kinds[nodes.index(w)] == "parameter"
-    assert kinds[nodes.index(x)] == "input"
-    assert kinds[nodes.index(c)] == "constant"
-    assert kinds[nodes.index(h)] == "intermediate"
-    assert kinds[nodes.index(L)] == "output"
+    kinds = kinds_of(nodes, _at(nodes, L))
+    assert kinds[_at(nodes, w)] == "parameter"
+    assert kinds[_at(nodes, x)] == "input"
+    assert kinds[_at(nodes, c)] == "constant"
+    assert kinds[_at(nodes, h)] == "intermediate"
+    assert kinds[_at(nodes, L)] == "output"
     source = draw(L).source
     for node, kind in zip(nodes, kinds):
         fill, border, words = KINDS[kind]
-        statement = node_statement(source, f"v{nodes.index(node)}")
+        statement = node_statement(source, f"v{_at(nodes, node)}")
         assert f'BGCOLOR="{fill}"' in statement and f'COLOR="{border}"' in statement
         assert f"k_{kind}" in statement
         assert html.escape(words) in node_statement(source, "legend")
     fills = {KINDS[k][0] for k in kinds}
     assert len(fills) == 5  # five kinds, five looks
-    assert "grad" not in node_statement(source, f"v{nodes.index(c)}")  # constants have no gradient
+    assert "grad" not in node_statement(source, f"v{_at(nodes, c)}")  # constants have no gradient
 
 
 def test_params_argument_decides_parameters_versus_inputs():
     w, x = Value(2.0, label="w"), Value(3.0, label="x")
     L = w * x
     nodes = topological_order(L)
-    kinds = kinds_of(nodes, nodes.index(L), params=[w])
-    assert kinds[nodes.index(w)] == "parameter" and kinds[nodes.index(x)] == "input"
-    assert "k_input" in node_statement(draw(L, params=[w]).source, f"v{nodes.index(x)}")
+    kinds = kinds_of(nodes, _at(nodes, L), params=[w])
+    assert kinds[_at(nodes, w)] == "parameter" and kinds[_at(nodes, x)] == "input"
+    assert "k_input" in node_statement(draw(L, params=[w]).source, f"v{_at(nodes, x)}")
 
 
 def test_hiding_data_or_grads_and_forward_only():
@@ -114,10 +119,10 @@ def test_tensor_nodes_show_shape_dtype_and_a_preview():
     L.backward()
     source = draw(L).source
     nodes = topological_order(L)
-    w_label = node_statement(source, f"v{nodes.index(W)}")
+    w_label = node_statement(source, f"v{_at(nodes, W)}")
     assert "(3, 4) float32" in w_label
     assert f"data {cell_text(preview(W.data))}" in w_label and "min/mean/max" in w_label
-    x_label = node_statement(source, f"v{nodes.index(x)}")
+    x_label = node_statement(source, f"v{_at(nodes, x)}")
     assert "data [1, 2, 3, 4]" in x_label  # small tensors in full
     assert f"grad {cell_text(preview(x.grad))}" in x_label
 
@@ -188,7 +193,7 @@ def test_big_graph_folds_by_label_prefix_under_the_cap():
     assert all(GROUP_FILL in s and "nodes folded" in s for s in statements)
     # neurons fold (the finest level that fits), the loss and the inputs stay visible
     assert any("<B>L1.n3</B>" in s for s in statements)
-    assert f"v{nodes.index(loss)}" in names
+    assert f"v{_at(nodes, loss)}" in names
     for i, node in enumerate(nodes):
         if node.is_leaf and node.requires_grad and not node.label:
             assert f"v{i}" in names

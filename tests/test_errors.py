@@ -30,7 +30,6 @@ SHAPE_ERRORS = [
     ("broadcast_to", lambda: ones(3).broadcast_to((2,)), ["broadcast_to", "(3,)", "(2,)"]),
     ("transpose", lambda: ones(2, 3).transpose(0, 0), ["transpose", "(0, 0)", "(2, 3)"]),
     ("mT", lambda: ones(3).mT, ["mT", "(3,)"]),
-    ("getitem_scalar", lambda: Value(1.0)[0], ["getitem", "scalar"]),
     ("neuron", lambda: neuron(np.ones(3), 0.0, [Value(1.0)]), ["neuron", "(3,)", "1 scalar input"]),
     ("where", lambda: where(np.ones(3, bool), ones(2), ones(3)), ["where", "(2,)", "(3,)"]),
     ("where_cond", lambda: where(np.ones(4, bool), ones(3), 0.0), ["where", "cond of shape (4,)", "(3,)"]),

@@ -18,6 +18,11 @@ from autograd.viz.graph.svg import node_geometry
 from test_draw import micrograd_neuron, scalar_mlp
 
 
+def _at(nodes, node):
+    """node's position in nodes, by identity (== between Values is elementwise, so list.index is not)."""
+    return next(i for i, n in enumerate(nodes) if n is node)
+
+
 class Tags(HTMLParser):
     """Counts start tags and keeps the text of <script> elements."""
 
@@ -106,7 +111,7 @@ def test_frame_state_marks_current_receiving_done_and_hot_edges():
     o, v = micrograd_neuron()
     nodes = topological_order(o)
     data = layout(o).data
-    n, root = f"v{nodes.index(v['n'])}", f"v{nodes.index(o)}"
+    n, root = f"v{_at(nodes, v['n'])}", f"v{_at(nodes, o)}"
     start = frame_state(data, 0)
     assert start["hot"] == {}
     assert all("st_pending" in c for i, c in start["cls"].items() if i.startswith("v") and "_" not in i)
@@ -128,7 +133,7 @@ def test_forward_recording_starts_with_unknown_values():
     kinds = [s["kind"] for s in data["steps"]]
     assert kinds == sorted(kinds, key=lambda k: k != "forward") and kinds[0] == "forward"
     nodes = topological_order(o)
-    root = f"v{nodes.index(o)}"
+    root = f"v{_at(nodes, o)}"
     start = frame_state(data, 0)
     assert start["texts"][root + "_d"] == "data ?" and "st_unknown" in start["cls"][root]
     n_forward = kinds.count("forward")
@@ -246,7 +251,7 @@ def test_tensor_graph_player():
     loss = ((X @ W).tanh() ** 2).mean()
     data = layout(loss).data
     nodes = topological_order(loss)
-    w = f"v{nodes.index(W)}"
+    w = f"v{_at(nodes, W)}"
     step = next(s for s in data["steps"] if w in s["grads"])
     assert step["grads"][w].startswith("[[")  # 6 numbers: shown in full
     assert frame_state(data, len(data["steps"]))["texts"][w + "_g"] == "grad " + step["grads"][w]

@@ -14,6 +14,11 @@ from autograd.viz.names import node_names, preview
 from autograd.viz.player import layout, record
 
 
+def _at(nodes, node):
+    """The position of `node` by identity (== between Values compares their data)."""
+    return next(i for i, n in enumerate(nodes) if n is node)
+
+
 def _neuron():
     x0, x1 = Value(2.0, label="x0", requires_grad=False), Value(0.5, label="x1", requires_grad=False)
     w0, w1 = Value(0.25, label="w0"), Value(-1.0, label="w1")
@@ -23,11 +28,11 @@ def _neuron():
 def test_small_intermediates_are_named_by_their_expression_and_the_rest_numbered_in_order():
     *_, L = _neuron()
     nodes = topological_order(L)
-    assert node_names(nodes, nodes.index(L)) == ["x0", "w0", "x1", "w1", "x0·w0", "x1·w1", "x0·w0 + x1·w1", "L"]
+    assert node_names(nodes, _at(nodes, L)) == ["x0", "w0", "x1", "w1", "x0·w0", "x1·w1", "x0·w0 + x1·w1", "L"]
     a = Value(1.0)
     long = (a * a * a * a * a * a * a).exp()
     nodes = topological_order(long)
-    names = node_names(nodes, nodes.index(long))
+    names = node_names(nodes, _at(nodes, long))
     assert names[0] == "leaf#1"
     assert [n for n in names if n.startswith("mul#")] == [f"mul#{k}" for k in range(1, 7)]  # reading order
     assert len(set(names)) == len(names)
@@ -37,7 +42,7 @@ def test_two_nodes_computing_the_same_expression_get_different_names():
     x, w = Value(2.0, label="x"), Value(3.0, label="w")
     L = x * w + x * w
     nodes = topological_order(L)
-    names = node_names(nodes, nodes.index(L))
+    names = node_names(nodes, _at(nodes, L))
     assert names.count("x·w") == 1 and "mul#1" in names and len(set(names)) == len(names)
 
 
@@ -141,6 +146,6 @@ def test_expression_names_put_negative_numbers_and_sums_in_parentheses():
     e = Value(0.5, label="e")
     L = ((x * -0.5 + 3) * e).exp()
     nodes = topological_order(L)
-    names = node_names(nodes, nodes.index(L))
+    names = node_names(nodes, _at(nodes, L))
     assert "x·(-0.5)" in names and "(x·(-0.5) + 3)·e" in names
     assert record(L, forward=True).steps[0].text == "x·(-0.5) = 2 × (-0.5) = -1"

@@ -1,4 +1,4 @@
-"""Activations: tanh, sigmoid, ReLU, and the softmax family over an axis."""
+"""Activations: tanh, sigmoid, ReLU, the softmax family over an axis, and the other activations of torch.nn (GELU, SiLU, ELU, ...)."""
 from __future__ import annotations
 
 import math
@@ -6,7 +6,7 @@ import math
 import numpy as np
 
 from ..arguments import along
-from . import call, data, defop, exp, scalar_safe
+from . import call, data, defmethod, defop, exp, expose, scalar_safe
 from .reductions import _logsumexp
 
 
@@ -44,3 +44,221 @@ defop("log_softmax", _log_softmax, lambda g, out, a, axis=-1: (g - exp(out) * ca
       "log_softmax", ("g - softmax(a)·Σ g",), elementwise=False, doc="a - logsumexp(a) over axis",
       method=True, function=True, args=along("log_softmax"))
 # fmt: on
+
+
+# ---- the other activations of torch.nn: each one node with its own formula ---------------
+from .functions import erf_forward, select
+
+SELU_ALPHA = 1.6732632423543772848170429916717  # PyTorch's (and the SELU paper's) constants
+SELU_SCALE = 1.0507009873554804934193349852946
+INV_SQRT2 = 1 / math.sqrt(2.0)
+INV_SQRT_2PI = 1 / math.sqrt(2 * math.pi)
+GELU_K = math.sqrt(2 / math.pi)  # tanh approximation: 0.5·a·(1 + tanh(K·(a + 0.044715·a³)))
+GELU_C = 0.044715
+
+
+def _leaky_relu(a, negative_slope=0.01):
+    if type(a) is float:
+        return a if a > 0 else a * negative_slope
+    return np.where(a > 0, a, a * negative_slope)
+
+
+def _gelu(a):
+    return a * 0.5 * (1 + erf_forward(a * INV_SQRT2))
+
+
+def _gelu_grad(g, out, a):
+    cdf = 0.5 * (1 + call("erf", a * INV_SQRT2))
+    return (g * (cdf + a * INV_SQRT_2PI * exp(a * a * -0.5)),)
+
+
+def _gelu_tanh(a):
+    t = np.tanh(GELU_K * (a + GELU_C * a * a * a))
+    r = 0.5 * a * (1 + t)
+    return float(r) if type(a) is float else r
+
+
+def _gelu_tanh_grad(g, out, a):  # PyTorch's GeluBackward, approximate="tanh"
+    t = call("tanh", GELU_K * (a + GELU_C * a * a * a))
+    return (g * (0.5 * (1 + t) + 0.5 * a * (1 - t * t) * GELU_K * (1 + 3 * GELU_C * a * a)),)
+
+
+def _silu(a):
+    return a * _sigmoid(a)
+
+
+def _silu_grad(g, out, a):
+    s = call("sigmoid", a)
+    return (g * s * (1 + a * (1 - s)),)
+
+
+def _softplus(a, beta=1.0, threshold=20.0):
+    if type(a) is float:
+        z = a * beta
+        return a if z > threshold else math.log1p(math.exp(z)) / beta if z < 700 else z / beta
+    with np.errstate(over="ignore"):
+        return np.where(a * beta > threshold, a, np.log1p(np.exp(a * beta)) / beta)
+
+
+def _softplus_grad(g, out, a, beta=1.0, threshold=20.0):
+    return (select(data(a) * beta > threshold, g, g * call("sigmoid", a * beta)),)
+
+
+def _elu(a, alpha=1.0, scale=1.0, input_scale=1.0):
+    """PyTorch's elu kernel: scale·a for a > 0, scale·alpha·(e^(input_scale·a) - 1) below."""
+    if type(a) is float:
+        return scale * a if a > 0 else scale * alpha * math.expm1(a * input_scale)
+    with np.errstate(over="ignore"):
+        return np.where(a > 0, a * scale, np.expm1(a * input_scale) * (alpha * scale))
+
+
+def _elu_grad(g, a, alpha, scale=1.0, input_scale=1.0):
+    """PyTorch's elu_backward: the a <= 0 side takes the exponential's slope (alpha·e^0 at 0)."""
+    return (select(data(a) <= 0, g * (alpha * scale * input_scale) * exp(a * input_scale), g * scale),)  # nan: g·scale
+
+
+def _mish(a):
+    sp = np.logaddexp(0.0, a)  # softplus(a), without overflow
+    r = a * np.tanh(sp)
+    return float(r) if type(a) is float else r
+
+
+def _mish_grad(g, out, a):
+    t = call("tanh", call("softplus", a, beta=1.0, threshold=20.0))
+    return (g * (t + a * call("sigmoid", a) * (1 - t * t)),)
+
+
+def _logsigmoid(a):
+    r = np.minimum(a, 0.0) - np.log1p(np.exp(-np.abs(a)))
+    return float(r) if type(a) is float else r
+
+
+def _hardtanh(a, min_val=-1.0, max_val=1.0):
+    if type(a) is float:
+        return a if math.isnan(a) else min(max(a, min_val), max_val)
+    return np.minimum(np.maximum(a, min_val), max_val)
+
+
+def _between(a, lo, hi):
+    """lo < a < hi: where hardsigmoid passes the gradient (0 at both ends and for nan)."""
+    d = data(a)
+    return (d > lo) & (d < hi)
+
+
+def _not_outside(a, lo, hi):
+    """not (a <= lo or a >= hi): where hardtanh and relu6 pass the gradient (0 at both ends; nan passes)."""
+    d = data(a)
+    return ~((d <= lo) | (d >= hi)) if type(d) is not float else not (d <= lo or d >= hi)
+
+
+def _hardsigmoid(a):
+    return _hardtanh(a + 3.0, 0.0, 6.0) / 6
+
+
+def _hardswish(a):
+    return a * _hardtanh(a + 3.0, 0.0, 6.0) / 6
+
+
+def _hardswish_grad(g, out, a):  # PyTorch: 0 up to -3 (included), a/3 + 1/2 below 3, 1 from 3 on
+    d = data(a)
+    return (select(d <= -3, 0.0, select(d < 3, g * (a / 3 + 0.5), g)),)
+
+
+def _softsign(a):
+    return a / (1 + abs(a))
+
+
+def _number(op, name, v):
+    if isinstance(v, bool) or not isinstance(v, (int, float, np.integer, np.floating)):
+        raise TypeError(f"{op}: {name} must be a number, got {type(v).__name__} {v!r:.40}")
+    return float(v)
+
+
+def _leaky_args(x, negative_slope=0.01):
+    return (x,), {"negative_slope": _number("leaky_relu", "negative_slope", negative_slope)}
+
+
+def _softplus_args(x, beta=1.0, threshold=20.0):
+    beta = _number("softplus", "beta", beta)
+    if beta == 0:
+        raise ValueError("softplus: beta must not be 0 (the result is log(1 + e^(beta·x)) / beta)")
+    return (x,), {"beta": beta, "threshold": _number("softplus", "threshold", threshold)}
+
+
+def _alpha_args(op, zero_ok=True):
+    def args(x, alpha=1.0):
+        alpha = _number(op, "alpha", alpha)
+        if not zero_ok and alpha == 0:
+            raise ValueError(f"{op}: alpha must not be 0 (the negative side is alpha·(e^(x/alpha) - 1))")
+        return (x,), {"alpha": alpha}
+    return args
+
+
+def _hardtanh_args(x, min_val=-1.0, max_val=1.0):
+    lo, hi = _number("hardtanh", "min_val", min_val), _number("hardtanh", "max_val", max_val)
+    if lo > hi:
+        raise ValueError(f"hardtanh: min_val ({lo:g}) cannot be greater than max_val ({hi:g})")
+    return (x,), {"min_val": lo, "max_val": hi}
+
+
+def gelu(x, approximate="none"):
+    """x·Φ(x), Φ the standard normal CDF; approximate="tanh": 0.5·x·(1 + tanh(√(2/π)·(x + 0.044715·x³)))."""
+    from ..value import apply1  # (value imports the op table)
+    if approximate not in ("none", "tanh"):
+        raise ValueError(f"gelu: approximate must be 'none' or 'tanh', got {approximate!r}")
+    return apply1("gelu" if approximate == "none" else "gelu_tanh", x)
+
+
+def _softmin(x, axis=-1):
+    return _softmax(-np.asarray(x), axis=axis)
+
+
+# fmt: off
+defop("leaky_relu", _leaky_relu,
+      lambda g, out, a, negative_slope=0.01: (select(data(a) > 0, g, g * negative_slope),),
+      "LeakyReLU({negative_slope:g})", ("1 if a > 0 else {negative_slope}",), doc="a if a > 0 else negative_slope·a",
+      method=True, function=True, args=_leaky_args)
+defop("gelu", _gelu, _gelu_grad, "GELU", ("Φ(a) + a·φ(a)",), doc="a·Φ(a), Φ the standard normal CDF (exact, with erf)")
+defop("gelu_tanh", _gelu_tanh, _gelu_tanh_grad,
+      "GELU(tanh)", ("½(1 + t) + ½a(1 - t²)·√(2/π)(1 + 3·0.044715a²), t = tanh(√(2/π)(a + 0.044715a³))",),
+      doc="GELU's tanh approximation 0.5·a·(1 + tanh(√(2/π)·(a + 0.044715·a³)))")
+defop("silu", _silu, _silu_grad, "SiLU", ("σ(a)·(1 + a·(1 - σ(a)))",),
+      doc="a·σ(a) (also called swish)", method=True, function=True)
+defop("softplus", _softplus, _softplus_grad,
+      "Softplus(β={beta:g})", ("σ({beta}·a), 1 where {beta}·a > {threshold}",),
+      doc="log(1 + e^(beta·a)) / beta, a itself where beta·a > threshold",
+      method=True, function=True, args=_softplus_args)
+defop("elu", _elu, lambda g, out, a, alpha=1.0: _elu_grad(g, a, alpha),
+      "ELU(α={alpha:g})", ("1 if a > 0 else {alpha}·e^a",), doc="a if a > 0 else alpha·(e^a - 1)",
+      method=True, function=True, args=_alpha_args("elu"))
+defop("selu", lambda a: _elu(a, SELU_ALPHA, SELU_SCALE), lambda g, out, a: _elu_grad(g, a, SELU_ALPHA, SELU_SCALE),
+      "SELU", ("1.0507 if a > 0 else 1.0507·1.6733·e^a",),
+      doc="1.0507·(a if a > 0 else 1.6733·(e^a - 1)): self-normalising", method=True, function=True)
+defop("celu", lambda a, alpha=1.0: _elu(a, alpha, 1.0, 1 / alpha),
+      lambda g, out, a, alpha=1.0: _elu_grad(g, a, alpha, 1.0, 1 / alpha),
+      "CELU(α={alpha:g})", ("1 if a > 0 else e^(a/{alpha})",), doc="a if a > 0 else alpha·(e^(a/alpha) - 1)",
+      method=True, function=True, args=_alpha_args("celu", zero_ok=False))
+defop("mish", _mish, _mish_grad, "Mish", ("t + a·σ(a)·(1 - t²), t = tanh(softplus(a))",),
+      doc="a·tanh(softplus(a))", method=True, function=True)
+defop("logsigmoid", _logsigmoid, lambda g, out, a: (g * call("sigmoid", -a),),
+      "LogSigmoid", ("σ(-a)",), doc="log σ(a) = -softplus(-a), without overflow", method=True, function=True)
+defop("hardtanh", _hardtanh,
+      lambda g, out, a, min_val=-1.0, max_val=1.0: (select(_not_outside(a, min_val, max_val), g, 0.0),),
+      "Hardtanh[{min_val:g}, {max_val:g}]", ("1 if {min_val} < a < {max_val} else 0",),
+      doc="a clamped to [min_val, max_val] (gradient 0 at both ends)", method=True, function=True, args=_hardtanh_args)
+defop("relu6", lambda a: _hardtanh(a, 0.0, 6.0), lambda g, out, a: (select(_not_outside(a, 0.0, 6.0), g, 0.0),),
+      "ReLU6", ("1 if 0 < a < 6 else 0",), doc="min(max(a, 0), 6)", method=True, function=True)
+defop("hardsigmoid", _hardsigmoid, lambda g, out, a: (select(_between(a, -3.0, 3.0), g / 6, 0.0),),
+      "Hardsigmoid", ("1/6 if -3 < a < 3 else 0",), doc="min(max(a + 3, 0), 6) / 6: a piecewise-linear σ",
+      method=True, function=True)
+defop("hardswish", _hardswish, _hardswish_grad,
+      "Hardswish", ("0 if a ≤ -3, a/3 + ½ if a < 3, else 1",), doc="a·min(max(a + 3, 0), 6) / 6",
+      method=True, function=True)
+defop("softsign", _softsign, lambda g, out, a: (g / ((1 + call("abs", a)) * (1 + call("abs", a))),),
+      "Softsign", ("1/(1 + |a|)²",), doc="a / (1 + |a|)", method=True, function=True)
+defop("softmin", _softmin, lambda g, out, a, axis=-1: (-out * (g - call("sum", g * out, axis=axis, keepdims=True)),),
+      "softmin", ("-out·(g - Σ g·out)",), elementwise=False, doc="softmax(-a) over axis: weights favouring small a",
+      method=True, function=True, args=along("softmin"))
+# fmt: on
+expose("silu", method="swish", function="swish")
+defmethod("gelu", gelu)

@@ -6,6 +6,7 @@ import math
 import numpy as np
 
 from . import call, data, defop, log, scalar_safe
+from .functions import select
 
 
 def _div(a, b):
@@ -27,6 +28,16 @@ def _pow(x, exponent):
     return float(r) if np.ndim(r) == 0 and type(x) is float else r
 
 
+def _pow_value_grad(g, out, a, b):
+    """PyTorch's pow_backward_self / pow_backward_exponent: d/da is 0 where b = 0 (even at a = 0,
+    not 0·inf); d/db is 0 where a = 0 and b >= 0, and out·log(a) elsewhere (-inf for 0 ** -1)."""
+    ad, bd = data(a), data(b)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        ga = g * select(bd == 0, 0.0, b * call("pow_value", a, b - 1))
+        gb = g * select((ad == 0) & (bd >= 0), 0.0, out * log(a))
+    return ga, gb
+
+
 # fmt: off
 defop("add", lambda a, b: a + b, lambda g, out, a, b: (g, g),
       "+", ("1", "1"), doc="a + b")
@@ -41,8 +52,7 @@ defop("neg", lambda a: -a, lambda g, out, a: (-g,),
 defop("pow", _pow, lambda g, out, a, exponent:
       (g * 0.0 if exponent == 0 else g * exponent * call("pow", a, exponent=exponent - 1),),  # x**0: 0, not 0·inf
       "**{exponent}", ("p·a^(p-1)",), doc="a ** p for a number p")
-defop("pow_value", _pow, lambda g, out, a, b:  # log(a + [a == 0]): d(0**b)/db is 0, not 0·(-inf)
-      (g * b * call("pow_value", a, b - 1), g * out * log(a + (data(a) == 0))),
+defop("pow_value", _pow, lambda g, out, a, b: _pow_value_grad(g, out, a, b),
       "**", ("b·a^(b-1)", "out·log(a)"), doc="a ** b for two Values")
 defop("exp", scalar_safe(math.exp, np.exp), lambda g, out, a: (g * out,),
       "exp", ("out",), doc="e^a", method=True)

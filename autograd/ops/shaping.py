@@ -62,7 +62,8 @@ defop("transpose", lambda a, axes: np.transpose(a, axes),
       lambda g, out, a, axes: (call("transpose", g, axes=_inverse(axes)),),
       "transpose", ("transpose(g) back",), elementwise=False, doc="a with its axes permuted",
       method=True, args=_transpose_args)
-defop("getitem", lambda a, key: a[key], lambda g, out, a, key: (call("scatter", g, key=key, shape=shape(a)),),
+defop("getitem", lambda a, key: (np.asarray(a) if type(a) is float else a)[key],  # 0-d: Value(2.0)[None]
+      lambda g, out, a, key: (call("scatter", g, key=key, shape=shape(a)),),
       "[]", ("g scattered into zeros",), elementwise=False, doc="a[key]")
 defop("scatter", _scatter, lambda g, out, a, key, shape: (g[key],),
       "scatter", ("g[key]",), elementwise=False, doc="zeros(shape) with a added at key")

@@ -33,9 +33,18 @@ _SYMBOL = re.compile(r"(?<![A-Za-z0-9_#])(out|a|b|g|p)(?![A-Za-z0-9_#])")
 
 
 def formula_of(node, parent_position: int) -> str:
-    """The op table's formula string for input `parent_position` of `node`."""
+    """The op table's formula string for input `parent_position` of `node`, its static
+    arguments filled in ("1 if a > 0 else {negative_slope}" -> "1 if a > 0 else 0.01")."""
     formulas = OPS[node.op].formula
-    return formulas[min(parent_position, len(formulas) - 1)]
+    formula = formulas[min(parent_position, len(formulas) - 1)]
+    if "{" in formula and node.attrs:
+        values = {k: _number(v) if isinstance(v, (int, float)) and not isinstance(v, bool) else v
+                  for k, v in node.attrs.items()}
+        try:
+            formula = formula.format(**values)
+        except (KeyError, IndexError, ValueError):  # braces that are not placeholders: as written
+            pass
+    return formula
 
 
 def fill_formula(formula: str, node, position: int, names: list[str], index: dict,
