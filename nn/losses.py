@@ -138,7 +138,9 @@ def cross_entropy(input, target, weight=None, ignore_index: int = -100, reductio
     if weight is None and not label_smoothing and len(zshape) in (1, 2) and y.shape == zshape[:-1]:
         classes = zshape[-1]
         # One pass finds both kinds of bad index: seen as unsigned, a negative one is huge.
-        if not y.size or np.maximum.reduce(y.view(y.dtype.str.replace("i", "u")), axis=None) < classes:
+        # (ignore_index: negative by default, so it is never met there; a class number must be looked for)
+        if (not y.size or np.maximum.reduce(y.view(y.dtype.str.replace("i", "u")), axis=None) < classes) and \
+                (ignore_index < 0 or not (y == ignore_index).any()):
             if reduction not in REDUCTIONS:
                 raise ValueError(f"cross_entropy: unknown reduction {reduction!r}; use one of {REDUCTIONS}")
             # One fused node, logsumexp(z) - z[target] per row, whose backward is softmax(z) - onehot.
