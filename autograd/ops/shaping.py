@@ -72,7 +72,8 @@ defop("reshape", lambda a, shape: np.reshape(a, shape), lambda g, out, a, shape:
 defop("transpose", lambda a, axes: np.transpose(a, axes),
       lambda g, out, a, axes: (call("transpose", g, axes=_inverse(axes)),),
       "transpose", ("transpose(g) back",), elementwise=False,
-      doc="a with its axes permuted: transpose(0, 1) swaps two axes (PyTorch), transpose((2, 0, 1)) permutes",
+      doc="a with its axes permuted: transpose(0, 1) swaps two axes (PyTorch); transpose((2, 0, 1)) or one int "
+          "per axis (other than two) permutes them all (numpy); transpose() reverses them",
       method=True, args=_transpose_args)
 defop("getitem", lambda a, key: a[key], lambda g, out, a, key: (call("scatter", g, key=key, shape=shape(a)),),
       "[]", ("g scattered into zeros",), elementwise=False, doc="a[key]")
@@ -332,16 +333,23 @@ def chunk(x, chunks, dim=0):
 
 
 # fmt: off
-expose("transpose", method="permute", function="permute", args=_permute_args)
-expose("transpose", method="swapaxes", function="swapaxes", args=_swapaxes_args)
-expose("reshape", method="squeeze", function="squeeze", args=_squeeze_args)
-expose("reshape", method="unsqueeze", function="unsqueeze", args=_unsqueeze_args)
-expose("reshape", method="flatten", function="flatten", args=_flatten_args)
-expose("broadcast_to", method="expand", args=_expand_args)
+expose("transpose", method="permute", function="permute", args=_permute_args,
+       doc="a with its axes in the order dims: permute(2, 0, 1) (torch.permute)")
+expose("transpose", method="swapaxes", function="swapaxes", args=_swapaxes_args,
+       doc="a with two axes swapped (numpy.swapaxes, torch.swapaxes)")
+expose("reshape", method="squeeze", function="squeeze", args=_squeeze_args,
+       doc="a without its size-1 axes (or the named ones; a named axis of another size stays, as PyTorch)")
+expose("reshape", method="unsqueeze", function="unsqueeze", args=_unsqueeze_args,
+       doc="a with a new size-1 axis at position dim (torch.unsqueeze)")
+expose("reshape", method="flatten", function="flatten", args=_flatten_args,
+       doc="a with axes start_dim..end_dim merged into one (torch.flatten)")
+expose("broadcast_to", method="expand", args=_expand_args,
+       doc="a repeated along size-1 and new leading axes to sizes; -1 keeps an axis (torch.Tensor.expand)")
 defop("tile", np.tile, _tile_grad, "tile {reps}", ("Σ g over the copies",), elementwise=False,
       doc="a repeated reps[i] times along axis i (numpy.tile; Tensor.repeat)",
       method=True, function=True, args=lambda x, *reps: _reps(x, reps, "tile", False))
-expose("tile", method="repeat", args=lambda x, *reps: _reps(x, reps, "repeat", True))
+expose("tile", method="repeat", args=lambda x, *reps: _reps(x, reps, "repeat", True),
+       doc="a repeated reps[i] times along axis i, one count per axis at least (torch.Tensor.repeat)")
 defop("repeat_interleave", lambda a, repeats, axis: np.repeat(a, repeats, axis), _interleave_grad,
       "repeat_interleave", ("Σ g over each element's copies",), elementwise=False,
       doc="each element of a repeated in place along axis (numpy.repeat)",
