@@ -6,7 +6,7 @@ import numpy as np
 
 from .. import value as _value
 from ..arguments import UNSET, ShapeError, synonym
-from . import call, data, defmethod, defop, reshape, shape
+from . import call, data, defmethod, defop, expose, reshape, shape
 
 
 def pick_key(index, axis, ndim, sizes=None):
@@ -232,6 +232,9 @@ defop("gather", pick, pick_grad, "gather", ("g scattered back to the picked plac
 defop("take_along_axis", pick, pick_grad, "take_along_axis", ("g scattered back to the picked places",),
       elementwise=False, doc="a's elements picked along axis by indices (numpy.take_along_axis)",
       method=True, function=True, args=_take_along_args)
+expose("take_along_axis", method="take_along_dim", function="take_along_dim",
+       args=lambda x, indices, dim=None: _take_along_args(x, indices, dim),
+       doc="a's elements picked along dim by indices (torch.take_along_dim; dim=None: the flattened input)")
 defop("scatter_add", _scatter_add, _scatter_add_grad, "scatter_add", ("g", "g[index]"), elementwise=False,
       doc="a with b's elements added at an index along dim (torch.scatter_add)")
 defop("masked_fill", lambda a, mask, value: np.where(mask, np.asarray(value, np.asarray(a).dtype), a),

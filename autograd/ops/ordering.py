@@ -80,7 +80,7 @@ def _running(op, better):
 def _scan_args(op):
     def args(x, dim=UNSET, *, axis=UNSET):
         axis = synonym(op, "dim", None if dim is UNSET else dim, "axis", axis, None)
-        if axis is None:  # numpy: the flattened input
+        if axis is None or x.ndim == 0:  # numpy: the flattened input
             return (reshape(x, (-1,)) if x.ndim != 1 else x,), {"axis": 0}
         return (x,), {"axis": check_axis(x, axis, op)}
     return args

@@ -219,7 +219,13 @@ def _interleave_grad(g, out, a, repeats, axis):
     return (call("transpose", moved, axes=perm),)
 
 
-def _flip_args(x, dims=None, *, axis=UNSET):
+def _flip_args(x, *dims, axis=UNSET, **keywords):
+    """x.flip(0, 1), x.flip((0, 1)), x.flip(dims=0) (PyTorch) or x.flip(axis=None) (numpy: all)."""
+    if "dims" in keywords:
+        dims = (keywords.pop("dims"),)
+    if keywords:
+        raise TypeError(f"flip: unexpected keyword {next(iter(keywords))}=; use dims= (or axis=)")
+    dims = None if not dims else dims[0] if len(dims) == 1 else dims
     return (x,), {"axis": _axes(x, synonym("flip", "dims", dims, "axis", axis, None), "flip")}
 
 
@@ -260,7 +266,7 @@ def _pad_args(x, pad, mode="constant", value=0.0):
         widths = ((0, 0),) * (nd - len(pairs)) + tuple(reversed(pairs))
     if len(widths) != nd or any(len(w) != 2 or min(w) < 0 for w in widths):
         raise ShapeError(f"pad: widths {widths} do not fit shape {x.shape}; give (before, after) >= 0 per axis")
-    return (x,), {"widths": widths, "value": float(value)}
+    return (x,), {"widths": widths, "value": 0.0 if value is None else float(value)}
 
 
 def _triangle_args(op):
