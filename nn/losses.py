@@ -179,7 +179,7 @@ def _class_rows(z: Value, y: np.ndarray, ignore_index: int, loss: str):
         return z.reshape(1, classes), y.reshape(1)
     if z.ndim > 2:  # the class axis last, every other position a row
         z = z.permute(0, *range(2, z.ndim), 1)
-    return z.reshape(-1, classes), y.reshape(-1)
+    return (z, y) if z.ndim == 2 else (z.reshape(-1, classes), y.reshape(-1))  # y itself: jit follows it
 
 
 def _nll(logp: Value, y, shape, weight, ignore_index, reduction, smoothing, loss: str) -> Value:
@@ -188,12 +188,18 @@ def _nll(logp: Value, y, shape, weight, ignore_index, reduction, smoothing, loss
         raise ValueError(f"{loss}: unknown reduction {reduction!r}; use one of {REDUCTIONS}")
     classes = logp.shape[1]
     keep = y != ignore_index
-    safe = np.where(keep, y, 0)
-    w = np.ones(classes, logp.dtype) if weight is None else _class_weights(weight, classes, logp, loss)
-    wy = w[safe] * keep
-    per_item = -(logp[_row_numbers(len(y)), safe] * wy)
+    everything = keep.all()
+    if everything and weight is None:  # the targets themselves as the index: jit follows them
+        picked, wy = -logp[_row_numbers(len(y)), y], np.ones(len(y), logp.dtype)
+        smooth = -logp.sum(axis=1) if smoothing else None
+    else:
+        safe = y if everything else np.where(keep, y, 0)
+        w = np.ones(classes, logp.dtype) if weight is None else _class_weights(weight, classes, logp, loss)
+        wy = w[safe] * keep
+        picked = -(logp[_row_numbers(len(y)), safe] * wy)
+        smooth = -((logp * w).sum(axis=1) * keep) if smoothing else None
+    per_item = picked
     if smoothing:
-        smooth = -((logp * w).sum(axis=1) * keep)
         per_item = per_item * (1.0 - smoothing) + smooth * (smoothing / classes)
     if reduction == "none":
         return per_item.reshape(shape)
