@@ -130,4 +130,4 @@ def _binary_cross_entropy_grad(g, out, p, target):
 
 
 defop("binary_cross_entropy", _binary_cross_entropy, _binary_cross_entropy_grad,
-      "BCE", ("g·(a - y) / (a·(1 - a))",), doc="-[y·log a + (1-y)·log(1-a)] per element, logs clamped at -100")
+      "BCE", ("(a - y) / (a·(1 - a))",), doc="-[y·log a + (1-y)·log(1-a)] per element, logs clamped at -100")

@@ -41,7 +41,7 @@ def _extreme_grad(g, out, x, axis=None, keepdims=False):
     xd, od = data(x), data(out)
     od = od if keepdims or axis is None else np.expand_dims(od, axis)
     mask = xd == od
-    if type(axis) is int and np.ndim(xd):
+    if isinstance(axis, (int, np.integer)) and np.ndim(xd):
         share = mask & (np.cumsum(mask, axis=axis) == 1)
     else:
         share = mask / np.sum(mask, axis=axis, keepdims=True)  # ties split the gradient

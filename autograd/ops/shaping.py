@@ -369,7 +369,9 @@ defop("roll", lambda a, shift, axis: np.roll(a, shift, axis),
       function=True, args=_roll_args)
 defop("pad", lambda a, widths, value: np.pad(a, widths, constant_values=value),
       lambda g, out, a, widths, value: (g[tuple(slice(b, n - e) for (b, e), n in zip(widths, shape(g)))],),
-      "pad", ("g without the padding",), elementwise=False, doc="a inside a border of a constant value",
+      "pad", ("g without the padding",), elementwise=False,
+      doc="a in a constant border: pad=(before, after, ...) from the last axis (PyTorch) or ((before, after), ...) "
+          "per axis (numpy)",
       function=True, args=_pad_args)
 defop("tril", lambda a, k: np.tril(a, k), lambda g, out, a, k: (call("tril", g, k=k),),
       "tril", ("tril(g)",), elementwise=False, doc="a below diagonal k, zeros above", method=True, function=True,
