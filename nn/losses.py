@@ -60,7 +60,7 @@ def mse(pred, target, reduction: str = "mean") -> Value:
     return _reduce(diff * diff, reduction, "mse")
 
 
-def binary_cross_entropy_with_logits(input, target, weight=None, reduction: str = "mean",  # noqa: A002
+def binary_cross_entropy_with_logits(input, target, weight=None, reduction: str = "mean",
                                      pos_weight=None) -> Value:
     """-w·[pos_weight·y·log σ(z) + (1-y)·log(1-σ(z))] from logits z, computed without overflow
     (torch.nn.functional.binary_cross_entropy_with_logits).
@@ -88,7 +88,7 @@ def binary_cross_entropy_with_logits(input, target, weight=None, reduction: str 
     return _reduce(per_item, reduction, loss)
 
 
-def binary_cross_entropy(input, target, weight=None, reduction: str = "mean") -> Value:  # noqa: A002
+def binary_cross_entropy(input, target, weight=None, reduction: str = "mean") -> Value:
     """-w·[y·log p + (1-y)·log(1-p)] on probabilities p in [0, 1], each log clamped at -100 as
     PyTorch does (torch.nn.functional.binary_cross_entropy). One node per element; from logits
     use binary_cross_entropy_with_logits (stabler)."""
@@ -116,7 +116,7 @@ def _weights(w, x: Value, loss: str, name: str) -> np.ndarray:
     return w
 
 
-def cross_entropy(input, target, weight=None, ignore_index: int = -100, reduction: str = "mean",  # noqa: A002
+def cross_entropy(input, target, weight=None, ignore_index: int = -100, reduction: str = "mean",
                   label_smoothing: float = 0.0) -> Value:
     """-log softmax(input)[target] (torch.nn.functional.cross_entropy, the same arguments).
 
@@ -151,7 +151,7 @@ def cross_entropy(input, target, weight=None, ignore_index: int = -100, reductio
                 "cross_entropy")
 
 
-def nll_loss(input, target, weight=None, ignore_index: int = -100, reduction: str = "mean") -> Value:  # noqa: A002
+def nll_loss(input, target, weight=None, ignore_index: int = -100, reduction: str = "mean") -> Value:
     """-input[target] from log-probabilities (torch.nn.functional.nll_loss): input (N, C), (C,) or
     (N, C, d1, ...), target class indices; `weight` per class, `ignore_index` counts for nothing."""
     z = _pred(input, "nll_loss")

@@ -5,10 +5,10 @@ from __future__ import annotations
 import numpy as np
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
+from test_ops_gradcheck import SHAPES, TENSOR_SHAPES, Case, arr
 
 import autograd
 import nn
-from test_ops_gradcheck import SHAPES, TENSOR_SHAPES, Case, arr
 
 MATRICES = hnp.array_shapes(min_dims=2, max_dims=3, min_side=1, max_side=3)
 
@@ -19,6 +19,11 @@ def tensor_case(op, fn, shapes=TENSOR_SHAPES, name=None):
         x = arr(draw, draw(shapes))
         return fn(draw, x), [x]
     return Case(op, name or op, build)
+
+
+def _with(arg, fn):
+    """fn(a, arg) as a function of a alone (arg drawn once, when the case is built)."""
+    return lambda a: fn(a, arg)
 
 
 def _axis(draw, x):
@@ -70,7 +75,8 @@ def _interleave(draw, x):
 
 def _roll(draw, x):
     if draw(st.booleans()):
-        return lambda a, s=draw(st.integers(-4, 4)): a.roll(s)
+        shift = draw(st.integers(-4, 4))
+        return lambda a: a.roll(shift)
     dims = tuple(draw(st.lists(st.integers(0, x.ndim - 1), min_size=1, max_size=x.ndim, unique=True)))
     shifts = tuple(draw(st.integers(-4, 4)) for _ in dims)
     return lambda a: a.roll(shifts, dims)
@@ -162,21 +168,21 @@ CASES = [
     tensor_case("transpose", _permute, SHAPES, name="permute"),
     tensor_case("transpose", _swap, name="swapaxes"),
     tensor_case("reshape", _squeeze, name="squeeze"),
-    tensor_case("reshape", lambda draw, x: (lambda a, d=draw(st.integers(-x.ndim - 1, x.ndim)): a.unsqueeze(d)),
+    tensor_case("reshape", lambda draw, x: _with(draw(st.integers(-x.ndim - 1, x.ndim)), lambda a, d: a.unsqueeze(d)),
                 SHAPES, name="unsqueeze"),
     tensor_case("reshape", _flatten, name="flatten"),
     tensor_case("broadcast_to", _expand, SHAPES, name="expand"),
     tensor_case("tile", _tile, SHAPES),
     tensor_case("repeat_interleave", _interleave),
-    tensor_case("flip", lambda draw, x: (lambda a, d=draw(st.sampled_from([None, 0, -1] + [(0, -1)] * (x.ndim > 1))):
-                                         a.flip(d))),
+    tensor_case("flip", lambda draw, x: _with(draw(st.sampled_from([None, 0, -1] + [(0, -1)] * (x.ndim > 1))),
+                                              lambda a, d: a.flip(d))),
     tensor_case("roll", _roll),
     tensor_case("pad", _pad),
-    tensor_case("tril", lambda draw, x: (lambda a, k=draw(st.integers(-2, 2)): a.tril(k)), MATRICES),
-    tensor_case("triu", lambda draw, x: (lambda a, k=draw(st.integers(-2, 2)): autograd.triu(a, diagonal=k)),
+    tensor_case("tril", lambda draw, x: _with(draw(st.integers(-2, 2)), lambda a, k: a.tril(k)), MATRICES),
+    tensor_case("triu", lambda draw, x: _with(draw(st.integers(-2, 2)), lambda a, k: autograd.triu(a, diagonal=k)),
                 MATRICES),
     tensor_case("diagonal", _diagonal, MATRICES),
-    tensor_case("diagonal", lambda draw, x: (lambda a, k=draw(st.integers(-2, 2)): a.diag(k)),
+    tensor_case("diagonal", lambda draw, x: _with(draw(st.integers(-2, 2)), lambda a, k: a.diag(k)),
                 st.tuples(st.integers(1, 3), st.integers(1, 3)), name="diag_of_a_matrix"),
     Case("diag", "diag", diag_case),
     tensor_case("getitem", _split, name="split_chunk"),

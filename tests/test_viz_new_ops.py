@@ -6,14 +6,12 @@ import html
 
 import numpy as np
 import pytest
+from test_steps import _assert_matches_backward
 
 import autograd
 import nn
 from autograd import OPS, Value, topological_order
 from autograd.viz import draw
-from autograd.viz.player.steps import record
-
-from test_steps import _assert_matches_backward
 
 
 def reductions_loss(rng):

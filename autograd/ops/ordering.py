@@ -43,7 +43,7 @@ def sort(x, dim=-1, descending=False, stable=False, *, axis=UNSET):
     return SortResult(_picked("sort", x, idx, axis), idx)
 
 
-def topk(x, k, dim=-1, largest=True, sorted=True, *, axis=UNSET):  # noqa: A002  (PyTorch's name)
+def topk(x, k, dim=-1, largest=True, sorted=True, *, axis=UNSET):
     """(values, indices) of the k largest (or smallest) elements along dim (torch.topk)."""
     x = _value.const(x)
     axis = _dim("topk", x, dim, axis, -1)

@@ -65,7 +65,10 @@ def _others(a, axis):
     rest = tuple(i for i in range(len(s)) if i not in axes)
     perm = rest + axes
     grouped = (tuple(s[i] for i in rest), math.prod(s[i] for i in axes))
-    back = lambda t: call("transpose", reshape(t, tuple(s[i] for i in perm)), axes=tuple(np.argsort(perm)))  # noqa
+
+    def back(t):  # (..., n) -> a's layout
+        return call("transpose", reshape(t, tuple(s[i] for i in perm)), axes=tuple(np.argsort(perm)))
+
     if _raw(a):  # exclusive products from the left and from the right
         flat = np.transpose(a, perm).reshape(grouped[0] + (grouped[1],))
         ones = np.ones(flat.shape[:-1] + (1,), flat.dtype)
