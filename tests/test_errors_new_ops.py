@@ -40,6 +40,7 @@ ERRORS = [
     ("pad_odd", lambda: autograd.pad(ones(2, 3), (1, 2, 3)), ShapeError, ["pad", "(2, 3)", "pairs"]),
     ("pad_mode", lambda: autograd.pad(ones(2, 3), (1, 1), mode="reflect"), ValueError, ["pad", "'reflect'",
                                                                                        "constant"]),
+    ("pad_scalar", lambda: autograd.pad(Value(1.0), (1, 1)), ShapeError, ["pad", "scalar", "reshape"]),
     ("tril_vector", lambda: ones(3).tril(), ShapeError, ["tril", "(3,)", "matrix"]),
     ("diagonal_same", lambda: ones(2, 3).diagonal(0, 1, -1), ShapeError, ["diagonal", "(2, 3)", "two different"]),
     ("diag_3d", lambda: autograd.diag(ones(2, 2, 2)), ShapeError, ["diag", "(2, 2, 2)", "diagonal("]),

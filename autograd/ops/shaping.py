@@ -253,6 +253,8 @@ def _pad_args(x, pad, mode="constant", value=0.0):
     if mode != "constant":
         raise ValueError(f"pad: mode {mode!r} is not supported; only mode='constant' (a constant value)")
     nd = x.ndim
+    if nd == 0:
+        raise ShapeError("pad: a scalar has no axes to pad; reshape it first (x.reshape(1))")
     if isinstance(pad, (int, np.integer)):
         widths = ((int(pad), int(pad)),) * nd
     elif all(isinstance(p, (tuple, list)) for p in pad):  # numpy: pairs per axis
