@@ -27,7 +27,7 @@ def fit_binary(model, X, y, steps: int = 300, lr: float = 0.05, progress=None) -
     targets = np.asarray(y, dtype=float)
     losses = []
     for _ in (progress or iter)(range(steps)):
-        loss = nn.binary_cross_entropy(model(X).reshape(-1), targets)
+        loss = nn.binary_cross_entropy_with_logits(model(X).reshape(-1), targets)
         opt.zero_grad()
         loss.backward()
         opt.step()

@@ -19,7 +19,8 @@ from .data import (batches, load_digits, load_iris, make_circles, make_line, mak
 from .init import init_weight
 from .io import CheckpointWarning, MissingFileError, UnsafeFileError, load, save
 from .layers import MLP, Layer, Linear, Neuron, Sequential
-from .losses import binary_cross_entropy, cross_entropy, hinge, l2_penalty, mse
+from .losses import (binary_cross_entropy, binary_cross_entropy_with_logits, cross_entropy, hinge, l2_penalty, mse,
+                     nll_loss)
 from .module import Module, ModuleList, StateDictError
 from .optim import SGD, Adam, CosineLR, LambdaLR, LRSchedule, Optimizer, StepLR
 from .recurrent import RNN, RNNCell
@@ -29,7 +30,8 @@ from . import functional  # noqa: E402,F401  (import nn.functional as F)
 __all__ = [
     "Module", "ModuleList", "StateDictError", "Neuron", "Layer", "Linear", "MLP", "Sequential", "RNNCell", "RNN",
     "Tanh", "ReLU", "Sigmoid", "Identity", "tanh", "relu", "sigmoid", "identity", "ACTIVATIONS", "get_activation",
-    "init_weight", "mse", "binary_cross_entropy", "cross_entropy", "hinge", "l2_penalty",
+    "init_weight", "mse", "binary_cross_entropy", "binary_cross_entropy_with_logits", "cross_entropy", "nll_loss",
+    "hinge", "l2_penalty",
     "Optimizer", "SGD", "Adam", "LRSchedule", "StepLR", "CosineLR", "LambdaLR",
     "make_moons", "make_circles", "make_spirals", "make_xor", "make_line", "make_meals", "train_test_split",
     "batches", "load_digits", "load_iris", "save", "load", "UnsafeFileError", "to_torch",

@@ -60,47 +60,172 @@ def mse(pred, target, reduction: str = "mean") -> Value:
     return _reduce(diff * diff, reduction, "mse")
 
 
-def binary_cross_entropy(logits, targets, reduction: str = "mean") -> Value:
-    """-[y·log σ(z) + (1-y)·log(1-σ(z))] from logits z, computed without overflow.
+def binary_cross_entropy_with_logits(input, target, weight=None, reduction: str = "mean",
+                                     pos_weight=None) -> Value:
+    """-w·[pos_weight·y·log σ(z) + (1-y)·log(1-σ(z))] from logits z, computed without overflow
+    (torch.nn.functional.binary_cross_entropy_with_logits).
 
     Written as max(z, 0) - z·y + log(1 + e^-|z|), with max(z, 0) = (z + |z|)/2 so
     that the gradient at z = 0 is σ(0) - y = 0.5 - y (relu's and abs's zero
-    subgradients at 0 would otherwise lose the 0.5).
+    subgradients at 0 would otherwise lose the 0.5). `pos_weight` (broadcast over the last
+    axis: one per class) weighs the positive term, `weight` each element.
     """
-    z, y = _pred(logits, "binary_cross_entropy"), _target(targets, "binary_cross_entropy")
-    _same_shape(z, y, "binary_cross_entropy")
+    loss = "binary_cross_entropy_with_logits"
+    z, y = _pred(input, loss), _target(target, loss)
+    _same_shape(z, y, loss)
     if y.size and (y.min() < 0 or y.max() > 1):
-        raise ValueError(f"binary_cross_entropy: targets must lie in [0, 1], got values from {y.min()} to "
+        raise ValueError(f"{loss}: targets must lie in [0, 1], got values from {y.min()} to "
                          f"{y.max()}; for ±1 labels use (y + 1) / 2")
     a = z.abs()
-    per_item = (z + a) * 0.5 - z * y + ((-a).exp() + 1.0).log()
-    return _reduce(per_item, reduction, "binary_cross_entropy")
+    softplus_neg = ((-a).exp() + 1.0).log()  # log(1 + e^-|z|)
+    if pos_weight is None:
+        per_item = (z + a) * 0.5 - z * y + softplus_neg
+    else:  # (1-y)·z + (pos_weight·y + 1 - y)·softplus(-z), PyTorch's formula
+        pw = _weights(pos_weight, z, loss, "pos_weight")
+        per_item = z * (1.0 - y) + (softplus_neg + (a - z) * 0.5) * ((pw - 1.0) * y + 1.0)
+    if weight is not None:
+        per_item = per_item * _weights(weight, z, loss, "weight")
+    return _reduce(per_item, reduction, loss)
 
 
-def cross_entropy(logits, targets, reduction: str = "mean") -> Value:
-    """-log softmax(logits)[target] for integer class targets (stable log-softmax).
+def binary_cross_entropy(input, target, weight=None, reduction: str = "mean") -> Value:
+    """-w·[y·log p + (1-y)·log(1-p)] on probabilities p in [0, 1], each log clamped at -100 as
+    PyTorch does (torch.nn.functional.binary_cross_entropy). One node per element; from logits
+    use binary_cross_entropy_with_logits (stabler)."""
+    loss = "binary_cross_entropy"
+    p, y = _pred(input, loss), _target(target, loss)
+    _same_shape(p, y, loss)
+    if p.size and (np.min(p.data) < 0 or np.max(p.data) > 1):
+        raise ValueError(f"{loss}: inputs are probabilities and must lie in [0, 1], got values from "
+                         f"{np.min(p.data)} to {np.max(p.data)}; for logits use binary_cross_entropy_with_logits")
+    if y.size and (y.min() < 0 or y.max() > 1):
+        raise ValueError(f"{loss}: targets must lie in [0, 1], got values from {y.min()} to {y.max()}")
+    per_item = apply("binary_cross_entropy", (p,), {"target": y.astype(p.dtype)})
+    if weight is not None:
+        per_item = per_item * _weights(weight, p, loss, "weight")
+    return _reduce(per_item, reduction, loss)
 
-    logits: (batch, classes) with targets (batch,), or (classes,) with one integer.
+
+def _weights(w, x: Value, loss: str, name: str) -> np.ndarray:
+    w = _target(w, loss).astype(x.dtype)
+    try:
+        np.broadcast_shapes(w.shape, x.shape)
+    except ValueError:
+        raise ShapeError(f"{loss}: {name} of shape {w.shape} does not broadcast against the input of shape "
+                         f"{x.shape}") from None
+    return w
+
+
+def cross_entropy(input, target, weight=None, ignore_index: int = -100, reduction: str = "mean",
+                  label_smoothing: float = 0.0) -> Value:
+    """-log softmax(input)[target] (torch.nn.functional.cross_entropy, the same arguments).
+
+    input: logits (N, C), (C,) or (N, C, d1, ...); target: class indices (N,), () or (N, d1, ...)
+    (those equal to `ignore_index` count for nothing), or class probabilities of input's shape
+    (float). `weight` (C,) weighs each class; `label_smoothing` ε mixes the target with the
+    uniform distribution: (1 - ε)·target + ε/C. The plain case (indices, (N, C) or (C,), no
+    weight, nothing ignored, no smoothing) is one fused node whose backward is softmax - onehot.
     """
-    z = logits if type(logits) is Value else _pred(logits, "cross_entropy")
-    y = targets if type(targets) is np.ndarray else np.asarray(targets.data if isinstance(targets, Value) else targets)
+    z = input if type(input) is Value else _pred(input, "cross_entropy")
+    y = target if type(target) is np.ndarray else np.asarray(target.data if isinstance(target, Value) else target)
+    if y.dtype.kind == "f" and y.shape == z.shape and z.ndim:
+        return _soft_cross_entropy(z, y, weight, reduction, label_smoothing)
     if y.dtype.kind not in "iu":
         raise TypeError(f"cross_entropy: targets must be integer class indices, got dtype {y.dtype}; use "
-                        f"targets.astype(int) (for one-hot rows, targets.argmax(axis=1))")
+                        f"targets.astype(int) (for one-hot rows, targets.argmax(axis=1); class probabilities "
+                        f"need the logits' shape {z.shape}, got {y.shape})")
     zshape = z.shape
-    if len(zshape) not in (1, 2) or y.shape != zshape[:-1]:
-        raise ShapeError(f"cross_entropy: logits of shape {zshape} need targets of shape {zshape[:-1]} "
-                         f"(one class index per row), got targets of shape {y.shape}")
-    classes = zshape[-1]
-    # One pass finds both kinds of bad index: seen as unsigned, a negative one is huge.
-    if y.size and np.maximum.reduce(y.view(y.dtype.str.replace("i", "u")), axis=None) >= classes:
-        raise ValueError(f"cross_entropy: class indices must lie in [0, {classes}) for {classes} logits, "
-                         f"got values from {y.min()} to {y.max()}")
+    if weight is None and not label_smoothing and len(zshape) in (1, 2) and y.shape == zshape[:-1]:
+        classes = zshape[-1]
+        # One pass finds both kinds of bad index: seen as unsigned, a negative one is huge.
+        # (ignore_index: negative by default, so it is never met there; a class number must be looked for)
+        if (not y.size or np.maximum.reduce(y.view(y.dtype.str.replace("i", "u")), axis=None) < classes) and \
+                (ignore_index < 0 or not (y == ignore_index).any()):
+            if reduction not in REDUCTIONS:
+                raise ValueError(f"cross_entropy: unknown reduction {reduction!r}; use one of {REDUCTIONS}")
+            # One fused node, logsumexp(z) - z[target] per row, whose backward is softmax(z) - onehot.
+            key = (_row_numbers(len(y)), y) if len(zshape) == 2 else (int(y),)
+            return apply("cross_entropy", (z,), {"key": key, "reduction": reduction})
+    rows, y_rows = _class_rows(z, y, ignore_index, "cross_entropy")
+    return _nll(rows.log_softmax(axis=-1), y_rows, y.shape, weight, ignore_index, reduction, label_smoothing,
+                "cross_entropy")
+
+
+def nll_loss(input, target, weight=None, ignore_index: int = -100, reduction: str = "mean") -> Value:
+    """-input[target] from log-probabilities (torch.nn.functional.nll_loss): input (N, C), (C,) or
+    (N, C, d1, ...), target class indices; `weight` per class, `ignore_index` counts for nothing."""
+    z = _pred(input, "nll_loss")
+    y = _target(target, "nll_loss")
+    if y.dtype.kind not in "iu":
+        raise TypeError(f"nll_loss: targets must be integer class indices, got dtype {y.dtype}; use "
+                        "targets.astype(int)")
+    rows, y_rows = _class_rows(z, y, ignore_index, "nll_loss")
+    return _nll(rows, y_rows, y.shape, weight, ignore_index, reduction, 0.0, "nll_loss")
+
+
+def _class_rows(z: Value, y: np.ndarray, ignore_index: int, loss: str):
+    """Scores (C,), (N, C) or (N, C, d1, ...) as rows (M, C) with their M targets, checked."""
+    want = (z.shape[:1] + z.shape[2:]) if z.ndim > 1 else ()
+    if z.ndim == 0 or y.shape != want:
+        what = "logits" if loss == "cross_entropy" else "log-probabilities"
+        raise ShapeError(f"{loss}: {what} of shape {z.shape} need targets of shape {want} (one class index per "
+                         f"row: the class axis is axis 1, or 0 for one example), got targets of shape {y.shape}")
+    classes = z.shape[1] if z.ndim > 1 else z.shape[0]
+    kept = y[y != ignore_index]
+    if kept.size and (kept.min() < 0 or kept.max() >= classes):
+        raise ValueError(f"{loss}: class indices must lie in [0, {classes}) for {classes} classes (or equal "
+                         f"ignore_index={ignore_index}), got values from {kept.min()} to {kept.max()}")
+    if z.ndim == 1:
+        return z.reshape(1, classes), y.reshape(1)
+    if z.ndim > 2:  # the class axis last, every other position a row
+        z = z.permute(0, *range(2, z.ndim), 1)
+    return (z, y) if z.ndim == 2 else (z.reshape(-1, classes), y.reshape(-1))  # y itself: jit follows it
+
+
+def _nll(logp: Value, y, shape, weight, ignore_index, reduction, smoothing, loss: str) -> Value:
+    """PyTorch's nll_loss (with label smoothing as in its cross_entropy) on rows logp (M, C)."""
     if reduction not in REDUCTIONS:
-        raise ValueError(f"cross_entropy: unknown reduction {reduction!r}; use one of {REDUCTIONS}")
-    # One fused node, logsumexp(z) - z[target] per row, whose backward is softmax(z) - onehot.
-    key = (_row_numbers(len(y)), y) if len(zshape) == 2 else (int(y),)
-    return apply("cross_entropy", (z,), {"key": key, "reduction": reduction})
+        raise ValueError(f"{loss}: unknown reduction {reduction!r}; use one of {REDUCTIONS}")
+    classes = logp.shape[1]
+    keep = y != ignore_index
+    everything = keep.all()
+    if everything and weight is None:  # the targets themselves as the index: jit follows them
+        picked, wy = -logp[_row_numbers(len(y)), y], np.ones(len(y), logp.dtype)
+        smooth = -logp.sum(axis=1) if smoothing else None
+    else:
+        safe = y if everything else np.where(keep, y, 0)
+        w = np.ones(classes, logp.dtype) if weight is None else _class_weights(weight, classes, logp, loss)
+        wy = w[safe] * keep
+        picked = -(logp[_row_numbers(len(y)), safe] * wy)
+        smooth = -((logp * w).sum(axis=1) * keep) if smoothing else None
+    per_item = picked
+    if smoothing:
+        per_item = per_item * (1.0 - smoothing) + smooth * (smoothing / classes)
+    if reduction == "none":
+        return per_item.reshape(shape)
+    total = per_item.sum()
+    return total if reduction == "sum" else total / np.sum(wy)
+
+
+def _soft_cross_entropy(z: Value, y: np.ndarray, weight, reduction, smoothing) -> Value:
+    """Cross-entropy against class probabilities y of z's shape: -Σ_c w_c·y_c·log softmax(z)_c."""
+    axis = 1 if z.ndim > 1 else 0
+    classes = z.shape[axis]
+    if smoothing:
+        y = y * (1.0 - smoothing) + smoothing / classes
+    if weight is not None:
+        y = y * _class_weights(weight, classes, z, "cross_entropy").reshape((classes,) + (1,) * (z.ndim - axis - 1))
+    per_item = -(z.log_softmax(axis=axis) * y).sum(axis=axis)
+    if reduction == "mean":
+        return per_item.sum() / (z.size // classes)
+    return _reduce(per_item, reduction, "cross_entropy")
+
+
+def _class_weights(weight, classes: int, z: Value, loss: str) -> np.ndarray:
+    w = _target(weight, loss).astype(z.dtype)
+    if w.shape != (classes,):
+        raise ShapeError(f"{loss}: weight of shape {w.shape} must have one number per class: ({classes},)")
+    return w
 
 
 _ROWS = np.arange(0)

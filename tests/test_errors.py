@@ -28,7 +28,7 @@ SHAPE_ERRORS = [
     ("stack", lambda: stack([ones(2), ones(3)]), ["stack", "(2,)", "(3,)"]),
     ("reshape", lambda: ones(3).reshape(2, 2), ["reshape", "(3,)", "(2, 2)"]),
     ("broadcast_to", lambda: ones(3).broadcast_to((2,)), ["broadcast_to", "(3,)", "(2,)"]),
-    ("transpose", lambda: ones(2, 3).transpose(0, 0), ["transpose", "(0, 0)", "(2, 3)"]),
+    ("transpose", lambda: ones(2, 3).transpose((0, 0)), ["transpose", "(0, 0)", "(2, 3)"]),
     ("mT", lambda: ones(3).mT, ["mT", "(3,)"]),
     ("neuron", lambda: neuron(np.ones(3), 0.0, [Value(1.0)]), ["neuron", "(3,)", "1 scalar input"]),
     ("where", lambda: where(np.ones(3, bool), ones(2), ones(3)), ["where", "(2,)", "(3,)"]),

@@ -35,23 +35,23 @@ def test_bce_matches_the_textbook_formula_and_gradcheck(data):
     z, y = data["pred"], data["bits"]
     s = 1 / (1 + np.exp(-z))
     expected = -np.mean(y * np.log(s) + (1 - y) * np.log(1 - s))
-    assert nn.binary_cross_entropy(Value(z), y).item() == pytest.approx(expected, rel=1e-12)
-    gradcheck(lambda x: nn.binary_cross_entropy(x, y), [Value(z)])
+    assert nn.binary_cross_entropy_with_logits(Value(z), y).item() == pytest.approx(expected, rel=1e-12)
+    gradcheck(lambda x: nn.binary_cross_entropy_with_logits(x, y), [Value(z)])
     z_soft = np.array([0.3, -1.2])
-    gradcheck(lambda x: nn.binary_cross_entropy(x, [0.25, 0.9]), [Value(z_soft)])  # soft targets
+    gradcheck(lambda x: nn.binary_cross_entropy_with_logits(x, [0.25, 0.9]), [Value(z_soft)])  # soft targets
 
 
 def test_bce_gradient_is_sigmoid_minus_target_even_at_zero():
     z = Value(np.array([0.0, 0.0, 2.0, -3.0]))
     y = np.array([1.0, 0.0, 1.0, 0.0])
-    nn.binary_cross_entropy(z, y, reduction="sum").backward()
+    nn.binary_cross_entropy_with_logits(z, y, reduction="sum").backward()
     np.testing.assert_allclose(z.grad, 1 / (1 + np.exp(-z.data)) - y, atol=1e-15)
 
 
 def test_bce_is_stable_for_huge_logits():
     z = Value(np.array([1000.0, -1000.0, 1000.0, -1000.0]))
     y = np.array([1.0, 0.0, 0.0, 1.0])
-    loss = nn.binary_cross_entropy(z, y, reduction="none")
+    loss = nn.binary_cross_entropy_with_logits(z, y, reduction="none")
     np.testing.assert_allclose(loss.data, [0.0, 0.0, 1000.0, 1000.0])
     loss.sum().backward()
     np.testing.assert_allclose(z.grad, [0.0, 0.0, 1.0, -1.0])
@@ -103,7 +103,7 @@ def test_l2_penalty_sums_squares_of_every_parameter():
         nn.l2_penalty([])
 
 
-@pytest.mark.parametrize("loss", [nn.mse, nn.binary_cross_entropy, nn.hinge])
+@pytest.mark.parametrize("loss", [nn.mse, nn.binary_cross_entropy_with_logits, nn.hinge])
 def test_shape_mismatch_names_the_loss_and_both_shapes(loss):
     with pytest.raises(ShapeError, match=rf"{loss.__name__}: predictions of shape \(4, 1\) and targets of "
                                          r"shape \(4,\) must have the same shape; reshape"):
@@ -129,8 +129,8 @@ def test_cross_entropy_refuses_bad_targets():
 def test_other_bad_targets_are_explained():
     with pytest.raises(ValueError, match=r"hinge: targets must be -1 or \+1; for 0/1 labels use 2 \* y - 1"):
         nn.hinge(Value(np.zeros(3)), np.array([0, 1, 1]))
-    with pytest.raises(ValueError, match=r"binary_cross_entropy: targets must lie in \[0, 1\]"):
-        nn.binary_cross_entropy(Value(np.zeros(2)), np.array([-1.0, 1.0]))
+    with pytest.raises(ValueError, match=r"binary_cross_entropy_with_logits: targets must lie in \[0, 1\]"):
+        nn.binary_cross_entropy_with_logits(Value(np.zeros(2)), np.array([-1.0, 1.0]))
     with pytest.raises(TypeError, match="mse: targets must be numbers"):
         nn.mse(Value(np.zeros(2)), np.array(["a", "b"]))
     with pytest.raises(ValueError, match=r"mse: unknown reduction 'avg'"):

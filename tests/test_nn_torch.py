@@ -116,7 +116,7 @@ def test_losses_match_torch_functional(rng):
     bits, classes = rng.integers(0, 2, (6, 4)).astype(float), rng.integers(0, 4, 6)
     cases = [
         (nn.mse, F.mse_loss, y, t(y)),
-        (nn.binary_cross_entropy, F.binary_cross_entropy_with_logits, bits, t(bits)),
+        (nn.binary_cross_entropy_with_logits, F.binary_cross_entropy_with_logits, bits, t(bits)),
         (nn.cross_entropy, F.cross_entropy, classes, torch.tensor(classes)),
     ]
     for ours_fn, torch_fn, target, ttarget in cases:

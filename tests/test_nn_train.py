@@ -53,7 +53,7 @@ def test_xor_needs_a_hidden_layer_and_learns_with_one():
     model = nn.MLP(2, [4, 1], activation="tanh", seed=0)
     opt = nn.Adam(model.parameters(), lr=0.1)
     for _ in range(300):
-        loss = nn.binary_cross_entropy(model(X).reshape(-1), y.astype(float))
+        loss = nn.binary_cross_entropy_with_logits(model(X).reshape(-1), y.astype(float))
         opt.zero_grad()
         loss.backward()
         opt.step()

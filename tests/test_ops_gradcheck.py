@@ -357,13 +357,20 @@ def test_scalar_fast_path(op, x):
 
 
 def test_kinks_and_ties_have_defined_gradients():
-    """relu/abs at 0 give 0; tied maxima share the gradient equally."""
+    """relu/abs at 0 give 0; tied maxima share the gradient equally over several axes or all
+    (x.max(), torch.amax) and over one axis go to the first (torch.max(x, dim))."""
     z = Value(np.array([-1.0, 0.0, 2.0]))
     (z.relu() + abs(z)).sum().backward()
     np.testing.assert_array_equal(z.grad, [-1.0, 0.0, 2.0])
     m = Value(np.array([[1.0, 3.0, 3.0], [5.0, 5.0, 5.0]]))
-    m.max(axis=1).sum().backward()
+    m.max(axis=(1,)).sum().backward()
     np.testing.assert_allclose(m.grad, [[0, 0.5, 0.5], [1 / 3, 1 / 3, 1 / 3]])
+    m.zero_grad()
+    m.max(axis=1).sum().backward()
+    np.testing.assert_allclose(m.grad, [[0, 1, 0], [1, 0, 0]])
+    m.zero_grad()
+    m.max().backward()
+    np.testing.assert_allclose(m.grad, [[0, 0, 0], [1 / 3, 1 / 3, 1 / 3]])
 
 
 @pytest.mark.parametrize("op", ["softmax", "log_softmax"])

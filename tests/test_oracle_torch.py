@@ -99,7 +99,11 @@ def test_reductions(name, theirs, axis, keepdims, rng):
 
 
 def test_max_ties_share_the_gradient_like_amax():
-    compare(lambda a: a.max(axis=1), lambda t: t.amax(dim=1), [np.array([[1.0, 3.0, 3.0], [2.0, 2.0, 2.0]])])
+    """Several axes or all: ties share (torch.amax, x.max()); one axis: torch.max(x, dim) picks one."""
+    x = np.array([[1.0, 3.0, 3.0], [2.0, 2.0, 2.0]])
+    compare(lambda a: a.max(axis=(1,)), lambda t: t.amax(dim=1), [x])
+    compare(lambda a: a.max(), lambda t: t.max(), [x])
+    compare(lambda a: a.max(axis=1), lambda t: t.max(dim=1).values, [x])
 
 
 @pytest.mark.parametrize("axis", [0, 1, -1])

@@ -24,7 +24,7 @@ def page_path(tmp_path_factory):
     rec = TrainingRecorder(model, opt, every=10)
     for _ in range(120):
         opt.zero_grad()
-        loss = nn.binary_cross_entropy(model(X).reshape(-1), y)
+        loss = nn.binary_cross_entropy_with_logits(model(X).reshape(-1), y)
         loss.backward()
         opt.step()
         rec.step(loss)

@@ -143,7 +143,7 @@ def test_a_deep_sigmoid_network_shows_vanishing_gradients_and_a_relu_one_does_no
         model = nn.MLP(2, [8] * 6 + [1], activation=activation, seed=0)
         opt = nn.SGD(model.parameters(), lr=0.1)
         rec = TrainingRecorder(model, opt, every=5)
-        train(model, opt, rec, X, y, 5, loss_fn=lambda m, X, y: nn.binary_cross_entropy(m(X).reshape(-1), y))
+        train(model, opt, rec, X, y, 5, loss_fn=lambda m, X, y: nn.binary_cross_entropy_with_logits(m(X).reshape(-1), y))
         norms = rec.grad_norms()
         first, last = norms["layers.0"], norms["layers.6"]
         assert np.all(first > 0)

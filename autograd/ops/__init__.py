@@ -80,10 +80,11 @@ class Binding:
 BINDINGS: list[Binding] = []
 
 
-def expose(op, method=None, function=None, args=None):
-    """Expose op `op` as a Value method and/or an autograd function (True: named as the op)."""
+def expose(op, method=None, function=None, args=None, doc=""):
+    """Expose op `op` as a Value method and/or an autograd function (True: named as the op);
+    `doc`: the binding's own doc line (default: the op's)."""
     BINDINGS.append(Binding(op, op if method is True else method, op if function is True else function, args,
-                            doc=OPS[op].doc))
+                            doc=doc or OPS[op].doc))
 
 
 def defmethod(name, impl, method=True, function=True, doc=""):

@@ -116,3 +116,18 @@ defop("matmul", lambda a, b: a @ b, _matmul_grad,
 defop("neuron", _neuron, _neuron_grad,
       "Σ w·x + b", ("x", "1", "w"), doc="weighted sum of inputs plus bias: one neuron")
 # fmt: on
+
+
+def _binary_cross_entropy(p, target):
+    with np.errstate(divide="ignore"):  # log 0 = -inf, clamped at -100 as PyTorch
+        return -(target * np.maximum(np.log(p), -100.0) + (1.0 - target) * np.maximum(np.log1p(-p), -100.0))
+
+
+def _binary_cross_entropy_grad(g, out, p, target):
+    """PyTorch's rule: g·(p - y) / max(p·(1 - p), 1e-12) (finite at p = 0 and 1)."""
+    denom = (1.0 - p) * p
+    return (g * (p - target) / call("where", denom, 1e-12, cond=data(denom) >= 1e-12),)
+
+
+defop("binary_cross_entropy", _binary_cross_entropy, _binary_cross_entropy_grad,
+      "BCE", ("(a - y) / (a·(1 - a))",), doc="-[y·log a + (1-y)·log(1-a)] per element, logs clamped at -100")
