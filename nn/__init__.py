@@ -16,6 +16,8 @@ from .data import (batches, load_digits, load_iris, make_circles, make_line, mak
 from .init import init_weight
 from .io import UnsafeFileError, load, save
 from .layers import MLP, Layer, Linear, Neuron, Sequential
+from .conv import AdaptiveAvgPool2d, AvgPool2d, Conv2d, Flatten, MaxPool2d
+from .norm import BatchNorm1d, BatchNorm2d, Dropout
 from .losses import binary_cross_entropy, cross_entropy, hinge, l2_penalty, mse
 from .module import Module, ModuleList, StateDictError
 from .optim import SGD, Adam, CosineLR, LambdaLR, LRSchedule, Optimizer, StepLR
@@ -30,4 +32,5 @@ __all__ = [
     "Optimizer", "SGD", "Adam", "LRSchedule", "StepLR", "CosineLR", "LambdaLR",
     "make_moons", "make_circles", "make_spirals", "make_xor", "make_line", "make_meals", "train_test_split",
     "batches", "load_digits", "load_iris", "save", "load", "UnsafeFileError", "to_torch",
+    "Conv2d", "MaxPool2d", "AvgPool2d", "AdaptiveAvgPool2d", "Flatten", "BatchNorm1d", "BatchNorm2d", "Dropout",
 ]
