@@ -72,6 +72,18 @@ def _batch_norm_grad(g, out, x, *wb, training=False, running_mean=None, running_
         invstd = _per_channel(1.0 / np.sqrt(running_var + eps), nd).astype(np.dtype(data(x).dtype), copy=False)
         xhat = (x - _per_channel(running_mean, nd).astype(np.dtype(data(x).dtype), copy=False)) * invstd
     w = wb[0] if affine[0] else None
+    if saved is not None and type(g) is np.ndarray:  # the first-order path: fewer passes over the batch
+        gb = np.add.reduce(g, axis=axes, keepdims=True)
+        gw = np.add.reduce(g * xhat, axis=axes, keepdims=True)
+        scale = invstd if w is None else invstd * _per_channel(w, nd)
+        if training:  # Σ(g·γ) = γ·dβ and Σ(g·γ·x̂) = γ·dγ: the sums above, reused
+            gx = xhat * (gw / -m)
+            gx += g
+            gx -= gb / m
+            gx *= scale
+        else:
+            gx = g * scale
+        return (gx,) + ((gw.reshape(-1),) if affine[0] else ()) + ((gb.reshape(-1),) if affine[1] else ())
     gw = sum_(g * xhat, axis=axes) if affine[0] else None
     gb = sum_(g, axis=axes) if affine[1] else None
     gy = g if w is None else g * reshape(w, (1, -1) + (1,) * (nd - 2))
