@@ -172,3 +172,25 @@ def test_gradients_of_gradients(fn):
         return (gx * gx).sum() + (gw * gw).sum()
 
     assert autograd.gradcheck(h, [x, w], atol=1e-4, rtol=1e-3)
+
+
+def test_jit_refuses_what_it_could_not_replay():
+    """Batch norm's running statistics and dropout's masks change on every call: a jitted training
+    step would replay stale ones, so jit stops with the reason; evaluation (eval mode) jits fine."""
+    import warnings
+
+    from autograd.jit import jit
+    model = small_cnn()
+    x = np.random.default_rng(0).normal(size=(4, 1, 4, 4))
+    step = jit(lambda xb: model(xb).sum())
+    with pytest.raises(NotImplementedError, match="running statistics"):
+        step(x)
+    model[1].eval()
+    with pytest.raises(NotImplementedError, match="dropout"):
+        step(x)
+    model.eval()
+    evaluate = jit(lambda xb: model(xb))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # the running statistics are constants of the plan: jit says so
+        for _ in range(3):
+            np.testing.assert_allclose(evaluate(x).data, model(x).data)

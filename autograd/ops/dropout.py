@@ -33,6 +33,10 @@ def _dropout_args(x, p=0.5, training=True, generator=None):
         raise ValueError(f"dropout probability has to be between 0 and 1, but got {p!r}")
     rng = generator if isinstance(generator, np.random.Generator) else (
         _RNG if generator is None else np.random.default_rng(generator))
+    from ..mode import MODE
+    if training and p > 0 and MODE.capture is not None:
+        raise NotImplementedError("jit: dropout draws a new mask on every call, but a replayed step would reuse "
+                                  "the first one; train this model without jit (or call model.eval() first)")
     mask = (rng.random(x.shape) >= p) if training else np.ones(x.shape, dtype=bool)
     return (x,), {"mask": mask, "p": float(p) if training else 0.0}
 

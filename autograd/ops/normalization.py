@@ -120,6 +120,11 @@ def _batch_norm_args(x, running_mean, running_var, weight=None, bias=None, train
         stats.append(v)
     if not training and (stats[0] is None or stats[1] is None):
         raise ValueError("batch_norm: running_mean and running_var are needed when training=False")
+    from ..mode import MODE
+    if training and (stats[0] is not None or stats[1] is not None) and MODE.capture is not None:
+        raise NotImplementedError("jit: batch_norm in training mode updates its running statistics in place, "
+                                  "which a replayed step would not do; train this model without jit (a jitted "
+                                  "evaluation in eval mode, model.eval(), is fine)")
     if training and x.size // c <= 1:
         raise ValueError(f"Expected more than 1 value per channel when training, got input size {x.shape}")
     inputs = [x]
