@@ -89,6 +89,8 @@ class Conv2d(Module):
         x, single = _batched(self, x, lambda s: conv_geometry(self._who(), s, self.weight.shape, self.stride,
                                                                self._pads(), self.dilation, self.groups))
         out = conv2d(x, self.weight, self.bias, self.stride, self.padding, self.dilation, self.groups)
+        if self.weight.label.endswith(".weight"):  # the feature maps, named after the layer in the drawing
+            out.label = self.weight.label[:-len("weight")] + "out"
         return out.reshape(out.shape[1:]) if single else out
 
     def extra_repr(self) -> str:

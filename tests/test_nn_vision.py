@@ -194,3 +194,15 @@ def test_jit_refuses_what_it_could_not_replay():
         warnings.simplefilter("ignore")  # the running statistics are constants of the plan: jit says so
         for _ in range(3):
             np.testing.assert_allclose(evaluate(x).data, model(x).data)
+
+
+def test_seeded_init_and_the_functional_names():
+    a, b = nn.Conv2d(2, 4, 3, seed=5), nn.Conv2d(2, 4, 3, seed=5)
+    np.testing.assert_array_equal(a.weight.data, b.weight.data)
+    assert a.weight.shape == (4, 2, 3, 3) and a.bias.shape == (4,)
+    for name in ("conv2d", "max_pool2d", "avg_pool2d", "adaptive_avg_pool2d", "batch_norm", "dropout", "flatten"):
+        assert callable(getattr(F, name)), name
+    x = np.random.default_rng(0).normal(size=(2, 2, 5, 5))
+    np.testing.assert_allclose(F.conv2d(x, a.weight, a.bias, padding=1).data, nn.Conv2d(2, 4, 3, padding=1, seed=5)(x).data)
+    model = nn.Sequential(nn.Conv2d(1, 2, 3, seed=0))
+    assert model(np.zeros((1, 1, 4, 4))).label == "0.out"  # feature maps named after their layer
