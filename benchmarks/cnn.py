@@ -20,13 +20,12 @@ import time
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
-import numpy as np  # noqa: E402
-from threadpoolctl import threadpool_limits, threadpool_info  # noqa: E402
+import numpy as np
+from _common import parse_args
+from threadpoolctl import threadpool_info, threadpool_limits
 
-import nn  # noqa: E402
-from demos.cnn import build_model  # noqa: E402
-
-from _common import parse_args  # noqa: E402
+import nn
+from demos.cnn import build_model
 
 BATCH = 64
 

@@ -130,7 +130,8 @@ class MaxPool2d(_Pool):
         k = pair(kernel_size, "kernel_size", name, 1)
         if stride is not None:
             pair(stride, "stride", name, 1)
-        p, d = pair(padding, "padding", name), pair(dilation, "dilation", name, 1)
+        p = pair(padding, "padding", name)
+        pair(dilation, "dilation", name, 1)
         if any(pi > ki // 2 for pi, ki in zip(p, k)):
             raise ValueError(f"{name}: padding {padding} must be at most half the kernel size {kernel_size} "
                              f"(as PyTorch)")

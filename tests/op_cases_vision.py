@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import numpy as np
 from hypothesis import strategies as st
+from test_ops_gradcheck import Case, arr
 
 import autograd
 from autograd.value import apply
-from test_ops_gradcheck import Case, arr
 
 
 def _geometry(draw, max_kernel=3):

@@ -103,7 +103,7 @@ def _weight_grad(g, cols, w_shape, groups):
 
 def _conv2d_grad(g, out, x, w, b=None, stride=(1, 1), padding=(0, 0), dilation=(1, 1), groups=1,
                  needs=(True, True, True), saved=None):
-    conv = dict(stride=stride, padding=padding, dilation=dilation, groups=groups)
+    conv = {"stride": stride, "padding": padding, "dilation": dilation, "groups": groups}
     gb = (call("sum", g, axis=(0, 2, 3), keepdims=False) if needs[-1] else None) if b is not None else None
     if saved is None:  # Values (create_graph) or nothing saved: the recorded bilinear ops
         gx = call("conv2d_input_grad", g, w, x_shape=shape(x), **conv) if needs[0] else None
@@ -166,7 +166,7 @@ def conv_geometry(op, x_shape, w_shape, stride, padding, dilation, groups):
     if len(x_shape) != 4:
         raise ShapeError(f"{op}: expects an input of shape (N, C, H, W), got shape {x_shape}; "
                          f"for one image use x[None] (or x.reshape(1, C, H, W))")
-    o, cg, kh, kw = w_shape
+    _, cg, kh, kw = w_shape
     if x_shape[1] != cg * groups:
         raise ShapeError(f"{op}: the input has {x_shape[1]} channels (shape {x_shape}) but the weight of shape "
                          f"{w_shape} expects {cg * groups} (in_channels={cg * groups}, groups={groups}); "
