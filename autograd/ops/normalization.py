@@ -29,32 +29,42 @@ def _per_channel(v, ndim):
     return v.reshape((1, -1) + (1,) * (ndim - 2))
 
 
+def _channel_sums(a, b=None):
+    """Σ a (or Σ a·b) per channel of (N, C, ...) arrays, as (C,): einsum over the flattened
+    spatial axis is one pass without temporaries (measured ~2× faster than add.reduce over axes (0, 2, 3))."""
+    a3 = a.reshape(a.shape[0], a.shape[1], -1)
+    if b is None:
+        return np.einsum("nci->c", a3)
+    return np.einsum("nci,nci->c", a3, b.reshape(a3.shape))
+
+
 def _batch_norm(x, *wb, training=False, running_mean=None, running_var=None, momentum=0.1, eps=1e-5,
                 affine=(False, False)):
-    axes, nd = _bn_axes(x.ndim), x.ndim
+    nd = x.ndim
     if training:
         m = x.size // x.shape[1]
-        mean = np.add.reduce(x, axis=axes, keepdims=True) / m
-        centred = x - mean
-        var = np.add.reduce(centred * centred, axis=axes, keepdims=True) / m  # biased: normalises
+        mean = _channel_sums(x) / m
+        centred = x - _per_channel(mean.astype(x.dtype, copy=False), nd)
+        var = _channel_sums(centred, centred) / m  # biased: normalises
         if running_mean is not None:  # in place, as PyTorch: (1 - momentum)·running + momentum·batch
             running_mean *= 1 - momentum
-            running_mean += momentum * mean.reshape(-1)
+            running_mean += momentum * mean
         if running_var is not None:
             running_var *= 1 - momentum
-            running_var += momentum * var.reshape(-1) * (m / (m - 1))  # unbiased
+            running_var += momentum * var * (m / (m - 1))  # unbiased
     else:
-        mean, var = _per_channel(running_mean, nd), _per_channel(running_var, nd)
-        centred = x - mean
-    invstd = 1.0 / np.sqrt(var + eps)
-    xhat = (centred * invstd).astype(x.dtype, copy=False)
-    out = xhat
+        var = running_var
+        centred = x - _per_channel(running_mean.astype(x.dtype, copy=False), nd)
+    invstd = _per_channel((1.0 / np.sqrt(var + eps)).astype(x.dtype, copy=False), nd)
+    xhat = centred
+    xhat *= invstd  # in place: centred is not needed any more
     wb = list(wb)
-    if affine[0]:
-        out = out * _per_channel(wb.pop(0), nd)
+    if not affine[0] and not affine[1]:
+        return xhat.copy(), (xhat, invstd)
+    out = xhat * _per_channel(wb.pop(0), nd) if affine[0] else xhat.copy()
     if affine[1]:
-        out = out + _per_channel(wb.pop(0), nd)
-    return (out if out is not xhat else xhat.copy()), (xhat, invstd.astype(x.dtype, copy=False))
+        out += _per_channel(wb.pop(0), nd)
+    return out, (xhat, invstd)
 
 
 def _batch_norm_grad(g, out, x, *wb, training=False, running_mean=None, running_var=None, momentum=0.1,
@@ -73,17 +83,16 @@ def _batch_norm_grad(g, out, x, *wb, training=False, running_mean=None, running_
         xhat = (x - _per_channel(running_mean, nd).astype(np.dtype(data(x).dtype), copy=False)) * invstd
     w = wb[0] if affine[0] else None
     if saved is not None and type(g) is np.ndarray:  # the first-order path: fewer passes over the batch
-        gb = np.add.reduce(g, axis=axes, keepdims=True)
-        gw = np.add.reduce(g * xhat, axis=axes, keepdims=True)
+        gb, gw = _channel_sums(g).astype(g.dtype, copy=False), _channel_sums(g, xhat).astype(g.dtype, copy=False)
         scale = invstd if w is None else invstd * _per_channel(w, nd)
         if training:  # Σ(g·γ) = γ·dβ and Σ(g·γ·x̂) = γ·dγ: the sums above, reused
-            gx = xhat * (gw / -m)
+            gx = xhat * _per_channel(gw / -m, nd)
             gx += g
-            gx -= gb / m
+            gx -= _per_channel(gb / m, nd)
             gx *= scale
         else:
             gx = g * scale
-        return (gx,) + ((gw.reshape(-1),) if affine[0] else ()) + ((gb.reshape(-1),) if affine[1] else ())
+        return (gx,) + ((gw,) if affine[0] else ()) + ((gb,) if affine[1] else ())
     gw = sum_(g * xhat, axis=axes) if affine[0] else None
     gb = sum_(g, axis=axes) if affine[1] else None
     gy = g if w is None else g * reshape(w, (1, -1) + (1,) * (nd - 2))
