@@ -161,6 +161,11 @@ def test_the_drawing_shows_one_conv_node():
     lambda x, w: (autograd.max_pool2d(autograd.conv2d(x, w, padding=1, groups=2), 2) ** 2).sum(),
     lambda x, w: (autograd.avg_pool2d(autograd.conv2d(x, w, groups=2), 2, 1) ** 3).sum(),
     lambda x, w: (autograd.batch_norm(autograd.conv2d(x, w, groups=2), None, None, training=True) ** 3).sum(),
+    lambda x, w: (autograd.batch_norm(autograd.conv2d(x, w, groups=2), np.full(4, 0.1), np.full(4, 2.0),
+                                      w[:, 0, 0, 0], w[:, 0, 1, 1]) ** 3).sum(),
+    lambda x, w: (autograd.adaptive_avg_pool2d(autograd.conv2d(x, w, groups=2), (2, 3)) ** 3).sum(),
+    lambda x, w: (autograd.dropout(autograd.conv2d(x, w, groups=2), 0.5, generator=np.random.default_rng(0))
+                  ** 3).sum(),
 ])
 def test_gradients_of_gradients(fn):
     """Σ (dL/dx)² + Σ (dL/dw)² differentiated again matches finite differences."""
