@@ -112,7 +112,7 @@ class _Pool(Module):
     def _check(self, shape, padding, dilation=(1, 1)):
         from autograd.ops.pooling import pool_geometry
         pool_geometry(self._who(), shape, pair(self.kernel_size, "kernel_size", "pool", 1),
-                      self._stride(), padding, dilation)
+                      self._stride(), padding, dilation, self.ceil_mode)
 
     def _stride(self):
         return pair(self.kernel_size if self.stride is None else self.stride, "stride", type(self).__name__, 1)
@@ -135,15 +135,15 @@ class MaxPool2d(_Pool):
         if any(pi > ki // 2 for pi, ki in zip(p, k)):
             raise ValueError(f"{name}: padding {padding} must be at most half the kernel size {kernel_size} "
                              f"(as PyTorch)")
-        if return_indices or ceil_mode:
-            raise NotImplementedError(f"{name}: return_indices=True and ceil_mode=True are not supported")
+        if return_indices:
+            raise NotImplementedError(f"{name}: return_indices=True is not supported")
         self.kernel_size, self.stride, self.padding, self.dilation = kernel_size, stride, padding, dilation
         self.return_indices, self.ceil_mode = return_indices, ceil_mode
 
     def forward(self, x):
         x, single = _batched(self, x, lambda s: self._check(s, pair(self.padding, "padding", "pool"),
                                                              pair(self.dilation, "dilation", "pool", 1)))
-        out = max_pool2d(x, self.kernel_size, self.stride, self.padding, self.dilation)
+        out = max_pool2d(x, self.kernel_size, self.stride, self.padding, self.dilation, self.ceil_mode)
         return out.reshape(out.shape[1:]) if single else out
 
     def extra_repr(self) -> str:
@@ -168,8 +168,6 @@ class AvgPool2d(_Pool):
         if any(pi > ki // 2 for pi, ki in zip(p, k)):
             raise ValueError(f"{name}: padding {padding} must be at most half the kernel size {kernel_size} "
                              f"(as PyTorch)")
-        if ceil_mode:
-            raise NotImplementedError(f"{name}: ceil_mode=True is not supported")
         self.kernel_size, self.stride, self.padding = kernel_size, stride, padding
         self.ceil_mode, self.count_include_pad, self.divisor_override = ceil_mode, count_include_pad, divisor_override
 
@@ -181,7 +179,8 @@ class AvgPool2d(_Pool):
 
     def extra_repr(self) -> str:
         stride = self.kernel_size if self.stride is None else self.stride
-        return f"kernel_size={self.kernel_size}, stride={stride}, padding={self.padding}"
+        return f"kernel_size={self.kernel_size}, stride={stride}, padding={self.padding}" + (
+            ", ceil_mode=True" if self.ceil_mode else "")
 
 
 class AdaptiveAvgPool2d(Module):
@@ -243,7 +242,7 @@ def _conv2d_to_torch(m, torch):
 
 @converts(MaxPool2d)
 def _max_pool_to_torch(m, torch):
-    return torch.nn.MaxPool2d(m.kernel_size, m.stride, m.padding, m.dilation)
+    return torch.nn.MaxPool2d(m.kernel_size, m.stride, m.padding, m.dilation, ceil_mode=m.ceil_mode)
 
 
 @converts(AvgPool2d)

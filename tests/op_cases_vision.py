@@ -65,7 +65,10 @@ def max_pool_case(draw):
     shape = (n, draw(st.integers(1, 2)), h, w)
     size = int(np.prod(shape))  # distinct values (a permutation): finite differences need a max without ties
     x = (np.array(draw(st.permutations(range(size))), dtype=np.float64).reshape(shape) - size / 2) / 10
-    return (lambda a: autograd.max_pool2d(a, k, s, p, d)), [x]
+    ceil = draw(st.booleans())
+    if ceil:
+        d = (1, 1)  # (with dilation and ceil_mode a window can hold padding alone: -inf)
+    return (lambda a: autograd.max_pool2d(a, k, s, p, d, ceil_mode=ceil)), [x]
 
 
 def avg_pool_case(draw):
@@ -74,7 +77,9 @@ def avg_pool_case(draw):
     include = draw(st.booleans())
     divisor = draw(st.sampled_from([None, None, 3]))
     x = arr(draw, (n, draw(st.integers(1, 2)), h, w))
-    return (lambda a: autograd.avg_pool2d(a, k, s, p, count_include_pad=include, divisor_override=divisor)), [x]
+    ceil = draw(st.booleans())
+    return (lambda a: autograd.avg_pool2d(a, k, s, p, ceil_mode=ceil, count_include_pad=include,
+                                          divisor_override=divisor)), [x]
 
 
 def adaptive_case(draw):

@@ -194,3 +194,18 @@ def test_conv_layer_matches_torch_init_scale():
     tconv = torch.nn.Conv2d(4, 64, 3, groups=2)
     assert tuple(tconv.weight.shape) == conv.weight.shape and tuple(tconv.bias.shape) == conv.bias.shape
     np.testing.assert_allclose(conv.weight.data.std(), tconv.weight.detach().numpy().std(), rtol=0.1)
+
+
+@pytest.mark.parametrize("kw", [{"kernel_size": 3, "stride": 2}, {"kernel_size": 3, "stride": 2, "padding": 1},
+                                {"kernel_size": 2}, {"kernel_size": (3, 2), "stride": (2, 3), "padding": (1, 1)}],
+                         ids=str)
+def test_ceil_mode(kw):
+    x = np.random.default_rng(0).normal(size=(2, 3, 7, 6))
+    compare(lambda a: F.max_pool2d(a, **kw, ceil_mode=True), lambda a: TF.max_pool2d(a, **kw, ceil_mode=True), [x])
+    for include in (True, False):
+        compare(lambda a: F.avg_pool2d(a, **kw, ceil_mode=True, count_include_pad=include),
+                lambda a: TF.avg_pool2d(a, **kw, ceil_mode=True, count_include_pad=include), [x])
+    for ours, theirs in ((nn.MaxPool2d(**kw, ceil_mode=True), torch.nn.MaxPool2d(**kw, ceil_mode=True)),
+                         (nn.AvgPool2d(**kw, ceil_mode=True), torch.nn.AvgPool2d(**kw, ceil_mode=True))):
+        compare(ours, nn.to_torch(ours), [x])
+        compare(ours, theirs, [x])

@@ -17,16 +17,31 @@ import numpy as np
 
 from ..arguments import ShapeError
 from . import call, defop, expose, reshape, shape
-from .convolution import out_size, pair
+from .convolution import pair
+
+
+def pool_size(n, k, stride, padding, dilation=1, ceil_mode=False):
+    """Output length along one axis, as PyTorch: ⌊ or ⌈(n + 2·padding - dilation·(k-1) - 1) / stride⌉ + 1,
+    where with ceil_mode the last window must still start inside the input or its left padding."""
+    out = (n + 2 * padding - dilation * (k - 1) - 1 + (stride - 1 if ceil_mode else 0)) // stride + 1
+    if ceil_mode and (out - 1) * stride >= n + padding:
+        out -= 1
+    return out
 
 # ---- max pooling ------------------------------------------------------------------------
 
 
-def _max_pool2d(x, kernel_size, stride, padding, dilation):
+def _max_pool2d(x, kernel_size, stride, padding, dilation, ceil_mode=False):
     n, c, h, w = x.shape
     (kh, kw), (sh, sw), (ph, pw), (dh, dw) = kernel_size, stride, padding, dilation
-    oh, ow = out_size(h, kh, sh, ph, dh), out_size(w, kw, sw, pw, dw)
-    xp = np.pad(x, ((0, 0), (0, 0), (ph, ph), (pw, pw)), constant_values=-np.inf) if ph or pw else x
+    oh, ow = pool_size(h, kh, sh, ph, dh, ceil_mode), pool_size(w, kw, sw, pw, dw, ceil_mode)
+    # ceil_mode: the last windows may hang over the bottom/right edge; padded with -inf as well
+    eh = max(0, (oh - 1) * sh + dh * (kh - 1) + 1 - (h + 2 * ph))
+    ew = max(0, (ow - 1) * sw + dw * (kw - 1) + 1 - (w + 2 * pw))
+    if ph or pw or eh or ew:
+        xp = np.pad(x, ((0, 0), (0, 0), (ph, ph + eh), (pw, pw + ew)), constant_values=-np.inf)
+    else:
+        xp = x
     # one pass per kernel offset over strided views (no copy of the windows): keep the running
     # maximum and the offset k it came from; only a strictly greater value replaces k, so on ties
     # the first maximum wins (PyTorch's rule). Measured ~3× faster than argmax over a window
@@ -47,15 +62,15 @@ def _max_pool2d(x, kernel_size, stride, padding, dilation):
     corner_row, corner_col = (np.arange(oh) * sh - ph)[:, None], np.arange(ow) * sw - pw
     base = corner_row * w + corner_col + (np.arange(n * c) * (h * w)).reshape(n, c, 1, 1)
     where = (di * w + dj).take(arg) + base  # an index into x.ravel()
-    if ph or pw:  # a window of padding alone (possible with dilation) points past the end: x.size
+    if ph or pw or eh or ew:  # a window of padding alone (dilation, ceil_mode) points past the end: x.size
         row, col = di.take(arg) + corner_row, dj.take(arg) + corner_col
         where[(row < 0) | (row >= h) | (col < 0) | (col >= w)] = n * c * h * w
     return out, where
 
 
-def _max_pool2d_grad(g, out, x, kernel_size, stride, padding, dilation, saved=None):
+def _max_pool2d_grad(g, out, x, kernel_size, stride, padding, dilation, ceil_mode=False, saved=None):
     where = saved if saved is not None else _max_pool2d(x.data if hasattr(x, "op") else x, kernel_size, stride,
-                                                         padding, dilation)[1]
+                                                         padding, dilation, ceil_mode)[1]
     if type(g) is np.ndarray:
         size = math.prod(x.shape)
         gx = np.bincount(where.ravel(), weights=g.ravel(), minlength=size + 1)[:size]
@@ -73,13 +88,14 @@ defop("max_pool2d", _max_pool2d, _max_pool2d_grad, "max pool",
 # ---- average pooling: out = A @ x @ Bᵀ ----------------------------------------------------
 
 
-def _avg_matrix(n, k, stride, padding, count_include_pad, divisor):
-    """(out, n): row i averages the inputs of window i (padding counts as zeros in the divisor or not)."""
-    m = np.zeros((out_size(n, k, stride, padding, 1), n))
+def _avg_matrix(n, k, stride, padding, count_include_pad, divisor, ceil_mode=False):
+    """(out, n): row i averages the inputs of window i (padding counts as zeros in the divisor or not;
+    a window hanging over the edge in ceil_mode counts only up to the padding, as PyTorch)."""
+    m = np.zeros((pool_size(n, k, stride, padding, 1, ceil_mode), n))
     for i in range(m.shape[0]):
         lo, hi = i * stride - padding, i * stride - padding + k
         a, b = max(lo, 0), min(hi, n)
-        m[i, a:b] = 1.0 / (divisor if divisor else (hi - lo if count_include_pad else b - a))
+        m[i, a:b] = 1.0 / (divisor if divisor else (min(hi, n + padding) - lo if count_include_pad else b - a))
     return m
 
 
@@ -104,19 +120,22 @@ def _separable_grad(g, out, x, a, b):
     return (call("matmul", call("matmul", a.T.astype(dt), g), b.astype(dt)),)
 
 
-def _avg_pool2d(x, kernel_size, stride, padding, count_include_pad=True, divisor_override=None):
-    h, w = x.shape[2:]
-    return _separable(x, _avg_matrix(h, kernel_size[0], stride[0], padding[0], count_include_pad,
-                                     divisor_override and kernel_size[1] and divisor_override / kernel_size[1]),
-                      _avg_matrix(w, kernel_size[1], stride[1], padding[1], count_include_pad,
-                                  divisor_override and kernel_size[1]))
+def _avg_matrices(h, w, kernel_size, stride, padding, count_include_pad, divisor_override, ceil_mode):
+    """A (OH, H) and B (OW, W) with out = A @ x @ Bᵀ; a divisor_override d splits as (d / KW) · KW."""
+    row_div = divisor_override and divisor_override / kernel_size[1]
+    col_div = divisor_override and kernel_size[1]
+    return (_avg_matrix(h, kernel_size[0], stride[0], padding[0], count_include_pad, row_div, ceil_mode),
+            _avg_matrix(w, kernel_size[1], stride[1], padding[1], count_include_pad, col_div, ceil_mode))
 
 
-def _avg_pool2d_grad(g, out, x, kernel_size, stride, padding, count_include_pad=True, divisor_override=None):
-    h, w = shape(x)[2:]
-    a = _avg_matrix(h, kernel_size[0], stride[0], padding[0], count_include_pad,
-                    divisor_override and kernel_size[1] and divisor_override / kernel_size[1])
-    b = _avg_matrix(w, kernel_size[1], stride[1], padding[1], count_include_pad, divisor_override and kernel_size[1])
+def _avg_pool2d(x, kernel_size, stride, padding, count_include_pad=True, divisor_override=None, ceil_mode=False):
+    return _separable(x, *_avg_matrices(*x.shape[2:], kernel_size, stride, padding, count_include_pad,
+                                        divisor_override, ceil_mode))
+
+
+def _avg_pool2d_grad(g, out, x, kernel_size, stride, padding, count_include_pad=True, divisor_override=None,
+                     ceil_mode=False):
+    a, b = _avg_matrices(*shape(x)[2:], kernel_size, stride, padding, count_include_pad, divisor_override, ceil_mode)
     return _separable_grad(g, out, x, a, b)
 
 
@@ -150,46 +169,41 @@ def _image(op, x):
     return x
 
 
-def pool_geometry(op, x_shape, kernel_size, stride, padding, dilation=(1, 1)):
-    """Refuse padding over half the kernel (as PyTorch) and kernels larger than the padded input."""
+def pool_geometry(op, x_shape, kernel_size, stride, padding, dilation=(1, 1), ceil_mode=False):
+    """Refuse padding over half the kernel (as PyTorch) and kernels larger than the padded input
+    (with ceil_mode: windows that would not fit even hanging over the edge)."""
     if any(p > k // 2 for p, k in zip(padding, kernel_size)):
         raise ValueError(f"{op}: padding {padding} must be at most half the kernel size {kernel_size} (as PyTorch)")
     eh, ew = (d * (k - 1) + 1 for k, d in zip(kernel_size, dilation))
     hp, wp = x_shape[2] + 2 * padding[0], x_shape[3] + 2 * padding[1]
-    if eh > hp or ew > wp:
+    sizes = [pool_size(x_shape[2 + i], kernel_size[i], stride[i], padding[i], dilation[i], ceil_mode) for i in (0, 1)]
+    if (eh > hp or ew > wp) and not ceil_mode or min(sizes) < 1:
         raise ShapeError(f"{op}: the kernel ({eh}×{ew}) is larger than the padded input ({hp}×{wp}: input shape "
                          f"{x_shape}, padding {padding}); use a smaller kernel_size, more padding, or a larger input")
 
 
-def _no_ceil(op, ceil_mode):
-    if ceil_mode:
-        raise NotImplementedError(f"{op}: ceil_mode=True is not supported; pad the input instead")
-
-
 def _max_pool2d_args(x, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=False, return_indices=False):
     x, op = _image("max_pool2d", x), "max_pool2d"
-    _no_ceil(op, ceil_mode)
     if return_indices:
         raise NotImplementedError("max_pool2d: return_indices=True is not supported")
     k = pair(kernel_size, "kernel_size", op, 1)
     s = k if stride is None or stride == [] else pair(stride, "stride", op, 1)
     p, d = pair(padding, "padding", op), pair(dilation, "dilation", op, 1)
-    pool_geometry(op, x.shape, k, s, p, d)
-    return (x,), {"kernel_size": k, "stride": s, "padding": p, "dilation": d}
+    pool_geometry(op, x.shape, k, s, p, d, ceil_mode)
+    return (x,), {"kernel_size": k, "stride": s, "padding": p, "dilation": d, "ceil_mode": bool(ceil_mode)}
 
 
 def _avg_pool2d_args(x, kernel_size, stride=None, padding=0, ceil_mode=False, count_include_pad=True,
                      divisor_override=None):
     x, op = _image("avg_pool2d", x), "avg_pool2d"
-    _no_ceil(op, ceil_mode)
     k = pair(kernel_size, "kernel_size", op, 1)
     s = k if stride is None or stride == [] else pair(stride, "stride", op, 1)
     p = pair(padding, "padding", op)
-    pool_geometry(op, x.shape, k, s, p)
+    pool_geometry(op, x.shape, k, s, p, ceil_mode=ceil_mode)
     if divisor_override is not None and (not isinstance(divisor_override, int) or divisor_override < 1):
         raise ValueError(f"avg_pool2d: divisor_override must be a positive int, got {divisor_override!r}")
     return (x,), {"kernel_size": k, "stride": s, "padding": p, "count_include_pad": bool(count_include_pad),
-                  "divisor_override": divisor_override}
+                  "divisor_override": divisor_override, "ceil_mode": bool(ceil_mode)}
 
 
 def _adaptive_avg_pool2d_args(x, output_size):
