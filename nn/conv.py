@@ -12,7 +12,9 @@ import math
 import numpy as np
 
 from autograd.arguments import ShapeError
-from autograd.functional import adaptive_avg_pool2d, avg_pool2d, conv2d, max_pool2d
+from autograd.functional import adaptive_avg_pool2d, avg_pool2d, conv2d
+from autograd.functional import max_pool2d as _max_pool2d
+from autograd.ops.pooling import max_indices
 from autograd.ops.convolution import conv_geometry, pair
 from autograd.value import Value, const
 
@@ -135,15 +137,17 @@ class MaxPool2d(_Pool):
         if any(pi > ki // 2 for pi, ki in zip(p, k)):
             raise ValueError(f"{name}: padding {padding} must be at most half the kernel size {kernel_size} "
                              f"(as PyTorch)")
-        if return_indices:
-            raise NotImplementedError(f"{name}: return_indices=True is not supported")
         self.kernel_size, self.stride, self.padding, self.dilation = kernel_size, stride, padding, dilation
         self.return_indices, self.ceil_mode = return_indices, ceil_mode
 
     def forward(self, x):
         x, single = _batched(self, x, lambda s: self._check(s, pair(self.padding, "padding", "pool"),
                                                              pair(self.dilation, "dilation", "pool", 1)))
-        out = max_pool2d(x, self.kernel_size, self.stride, self.padding, self.dilation, self.ceil_mode)
+        out = max_pool2d(x, self.kernel_size, self.stride, self.padding, self.dilation, self.ceil_mode,
+                         self.return_indices)
+        if self.return_indices:
+            out, indices = out
+            return (out.reshape(out.shape[1:]), indices[0]) if single else (out, indices)
         return out.reshape(out.shape[1:]) if single else out
 
     def extra_repr(self) -> str:
@@ -204,6 +208,15 @@ class AdaptiveAvgPool2d(Module):
         return f"{type(self).__name__}({self.extra_repr()})"
 
 
+def max_pool2d(input, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=False, return_indices=False):
+    """The maximum of each kernel_size window; with return_indices, also where it was (int64, per plane)."""
+    x = const(input)
+    out = _max_pool2d(x, kernel_size, stride, padding, dilation, ceil_mode)
+    if not return_indices:
+        return out
+    return out, max_indices(x.data, **out.attrs)  # (found again: the op keeps them for its backward only)
+
+
 def flatten(x, start_dim: int = 1, end_dim: int = -1) -> Value:
     """Merge the axes start_dim..end_dim into one (torch.flatten); one `reshape` node."""
     x = const(x)
@@ -242,7 +255,7 @@ def _conv2d_to_torch(m, torch):
 
 @converts(MaxPool2d)
 def _max_pool_to_torch(m, torch):
-    return torch.nn.MaxPool2d(m.kernel_size, m.stride, m.padding, m.dilation, ceil_mode=m.ceil_mode)
+    return torch.nn.MaxPool2d(m.kernel_size, m.stride, m.padding, m.dilation, m.return_indices, m.ceil_mode)
 
 
 @converts(AvgPool2d)

@@ -16,9 +16,9 @@ from .losses import mse as mse_loss  # noqa: F401
 # ---- losses -----------------------------------------------------------------------------
 
 # ---- vision: convolution, pooling, normalisation, dropout (nn.conv, nn.norm) -------------
-from autograd.functional import adaptive_avg_pool2d, avg_pool2d, batch_norm, conv2d, max_pool2d  # noqa: E402,F401
+from autograd.functional import adaptive_avg_pool2d, avg_pool2d, batch_norm, conv2d  # noqa: E402,F401
 
-from .conv import flatten  # noqa: E402,F401
+from .conv import flatten, max_pool2d  # noqa: E402,F401
 
 
 def dropout(input, p: float = 0.5, training: bool = True, inplace: bool = False, generator=None):

@@ -209,3 +209,17 @@ def test_ceil_mode(kw):
                          (nn.AvgPool2d(**kw, ceil_mode=True), torch.nn.AvgPool2d(**kw, ceil_mode=True))):
         compare(ours, nn.to_torch(ours), [x])
         compare(ours, theirs, [x])
+
+
+@pytest.mark.parametrize("kw", [{"kernel_size": 3, "stride": 2, "padding": 1}, {"kernel_size": 2, "ceil_mode": True},
+                                {"kernel_size": 2, "stride": 1, "dilation": 2}], ids=str)
+def test_max_pool2d_return_indices(kw):
+    x = np.round(np.random.default_rng(0).normal(size=(2, 3, 7, 6)), 1)  # some ties: the first index, as PyTorch
+    out, idx = F.max_pool2d(x, **kw, return_indices=True)
+    tout, tidx = TF.max_pool2d(torch.tensor(x), **kw, return_indices=True)
+    np.testing.assert_array_equal(idx, tidx.numpy())
+    np.testing.assert_allclose(out.data, tout.numpy(), **TOL)
+    out, idx = nn.MaxPool2d(**kw, return_indices=True)(x[0])  # one image: no batch axis, as PyTorch
+    tout, tidx = torch.nn.MaxPool2d(**kw, return_indices=True)(torch.tensor(x[0]))
+    np.testing.assert_array_equal(idx, tidx.numpy())
+    assert out.shape == tuple(tout.shape)

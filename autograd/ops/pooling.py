@@ -80,6 +80,12 @@ def _max_pool2d_grad(g, out, x, kernel_size, stride, padding, dilation, ceil_mod
     return (reshape(call("getitem", flat, key=slice(0, size)), shape(x)),)
 
 
+def max_indices(x, kernel_size, stride, padding, dilation, ceil_mode=False) -> np.ndarray:
+    """Where each window's maximum is, as PyTorch's return_indices: int64 positions in its (H, W) plane."""
+    where = _max_pool2d(x, kernel_size, stride, padding, dilation, ceil_mode)[1]
+    return (where % (x.shape[2] * x.shape[3])).astype(np.int64)
+
+
 defop("max_pool2d", _max_pool2d, _max_pool2d_grad, "max pool",
       ("g at each window's (first) maximum, 0 elsewhere",), elementwise=False, saves=True,
       doc="the maximum of each kernel-sized window of x (N, C, H, W), per channel")
@@ -185,7 +191,8 @@ def pool_geometry(op, x_shape, kernel_size, stride, padding, dilation=(1, 1), ce
 def _max_pool2d_args(x, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=False, return_indices=False):
     x, op = _image("max_pool2d", x), "max_pool2d"
     if return_indices:
-        raise NotImplementedError("max_pool2d: return_indices=True is not supported")
+        raise TypeError("max_pool2d: return_indices=True returns (output, indices): use nn.functional.max_pool2d "
+                        "or nn.MaxPool2d(..., return_indices=True)")
     k = pair(kernel_size, "kernel_size", op, 1)
     s = k if stride is None or stride == [] else pair(stride, "stride", op, 1)
     p, d = pair(padding, "padding", op), pair(dilation, "dilation", op, 1)
