@@ -50,6 +50,7 @@ SHOTS = {
     "neuron/player.html": ("player_neuron.png", 9, BACKPROP_BANDS),
     "backprop/player.html": ("player_mlp.png", 14, BACKPROP_BANDS),
     "flagship/training.html": ("player_training.png", 30, [(None, None)]),
+    "cnn/cnn_backprop.html": ("player_cnn.png", 7, BACKPROP_BANDS),
 }
 
 

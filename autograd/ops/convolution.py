@@ -136,7 +136,7 @@ def _weight_grad_grad(h, out, g, x, w_shape, **conv):
 
 
 defop("conv2d", _conv2d, _conv2d_grad, "conv",
-      ("transposed conv of g with W (col2im of g @ W)", "Σ over batch and positions of g × input window",
+      ("transposed conv of g with W (col2im of Wᵀ @ g)", "Σ over batch and positions of g × input window",
        "Σ g over batch, height, width"),
       elementwise=False, needs=True, saves=True,
       doc="2-D convolution (cross-correlation) of x (N, C, H, W) with weight (O, C/groups, KH, KW), plus bias (O,)")
