@@ -109,12 +109,11 @@ class Module:
             object.__setattr__(self, "_non_persistent", self.__dict__.get("_non_persistent", set()) | {name})
         setattr(self, name, tensor)
 
-    def named_buffers(self, prefix: str = "", persistent_only: bool = False):
-        """(dotted name, numpy array) for every buffer, module by module."""
-        for mname, m in self.named_modules(prefix):
-            skip = m.__dict__.get("_non_persistent", ()) if persistent_only else ()
+    def named_buffers(self, prefix: str = "", recurse: bool = True):
+        """(dotted name, numpy array) for every buffer (not None), module by module."""
+        for mname, m in (self.named_modules(prefix) if recurse else [(prefix, self)]):
             for bname, b in m.__dict__.get("_buffers", {}).items():
-                if b is not None and bname not in skip:
+                if b is not None:
                     yield (f"{mname}.{bname}" if mname else bname), b
 
     def buffers(self) -> list:
@@ -131,7 +130,7 @@ class Module:
             for name, v in entries:
                 if id(v) not in seen:
                     seen.add(id(v))
-                    yield (f"{mname}.{name}" if mname else name), v, m, name
+                    yield (f"{mname}.{name}" if mname else name), v
 
     def num_parameters(self) -> int:
         return sum(p.size for p in self.parameters())
@@ -173,7 +172,7 @@ class Module:
     def state_dict(self) -> dict:
         """{dotted name: numpy copy of the parameter or buffer}, in PyTorch's order (a module's
         parameters, then its buffers such as running_mean, then its children)."""
-        return {name: np.array(v.data if isinstance(v, Value) else v) for name, v, _, _ in self._named_state()}
+        return {name: np.array(v.data if isinstance(v, Value) else v) for name, v in self._named_state()}
 
     def load_state_dict(self, state, strict: bool = True) -> "Module":
         """Copy arrays (numpy, numbers or torch tensors) into the parameters and buffers of the same names.
@@ -182,7 +181,7 @@ class Module:
         unexpected key or shape mismatch the module is left unchanged and a
         StateDictError lists all of them.
         """
-        own = {name: v for name, v, _, _ in self._named_state()}
+        own = dict(self._named_state())
         arrays = {k: _as_array(v, k) for k, v in dict(state).items()}
         missing = [k for k in own if k not in arrays]
         unexpected = [k for k in arrays if k not in own]
