@@ -37,6 +37,9 @@ PICKS = {
     "learning_rate/learning_rate.png": "learning_rate.png",
     "moons/decision_boundary.png": "moons.png",
     "digits/digits.png": "digits.png",
+    "cnn/cnn.png": "cnn.png",
+    "cnn/cnn_filters.png": "cnn_filters.png",
+    "cnn/cnn_feature_maps.png": "cnn_feature_maps.png",
 }
 # player page -> (README picture, arrow-key presses before the shot, bands stacked into the
 # picture: (element id whose top starts the band, or None for the window's top; element id whose
@@ -47,6 +50,7 @@ SHOTS = {
     "neuron/player.html": ("player_neuron.png", 9, BACKPROP_BANDS),
     "backprop/player.html": ("player_mlp.png", 14, BACKPROP_BANDS),
     "flagship/training.html": ("player_training.png", 30, [(None, None)]),
+    "cnn/cnn_backprop.html": ("player_cnn.png", 7, BACKPROP_BANDS),
 }
 
 

@@ -21,5 +21,20 @@ from .losses import mse as mse_loss  # noqa: E402,F401
 from autograd.functional import normalize, one_hot, pad  # noqa: E402,F401
 
 # ---- vision: convolution, pooling, normalisation, dropout (nn.conv, nn.norm) -------------
+from autograd.functional import adaptive_avg_pool2d, avg_pool2d, batch_norm, conv2d  # noqa: E402,F401
+
+from .conv import flatten, max_pool2d  # noqa: E402,F401
+
+
+def dropout(input, p: float = 0.5, training: bool = True, inplace: bool = False, generator=None):
+    """x · mask / (1 - p) in training (mask[i] = 0 with probability p); x itself otherwise."""
+    from autograd.functional import dropout as _dropout
+    from autograd.value import const
+    if not training or p == 0:
+        if isinstance(p, bool) or not isinstance(p, (int, float)) or not 0.0 <= p <= 1.0:
+            raise ValueError(f"dropout probability has to be between 0 and 1, but got {p!r}")
+        return const(input)
+    return _dropout(input, p, True, generator)
+
 
 # ---- sequence: embedding, layer norm, attention (nn.sequence) ---------------------------

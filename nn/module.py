@@ -37,12 +37,18 @@ class Module:
     def __init__(self):
         object.__setattr__(self, "_parameters", {})
         object.__setattr__(self, "_modules", {})
+        object.__setattr__(self, "_buffers", {})
 
     def __setattr__(self, name, value):
         params, modules = self.__dict__.get("_parameters"), self.__dict__.get("_modules")
         if params is None:
             raise RuntimeError(f"{type(self).__name__}.__init__ must call super().__init__() "
                                "before assigning attributes")
+        buffers = self.__dict__.get("_buffers")
+        if buffers is not None and name in buffers:  # a buffer stays a buffer: a numpy array (or None)
+            buffers[name] = None if value is None else np.asarray(value.data if isinstance(value, Value) else value)
+            object.__setattr__(self, name, buffers[name])
+            return
         params.pop(name, None)
         modules.pop(name, None)
         if isinstance(value, Value) and value.requires_grad and value.is_leaf:
@@ -88,6 +94,44 @@ class Module:
     def parameters(self) -> list:
         return [p for _, p in self.named_parameters()]
 
+    # ---- buffers: state that is not learned (batch norm's running statistics) ---------
+    def register_buffer(self, name: str, tensor, persistent: bool = True) -> None:
+        """Keep array `tensor` as `self.<name>`: saved in state_dict() (if persistent) and loaded
+        back, converted by to(), but not a parameter (no gradient, not in parameters())."""
+        if "_buffers" not in self.__dict__:
+            raise RuntimeError(f"{type(self).__name__}.__init__ must call super().__init__() before register_buffer")
+        if not isinstance(name, str) or not name or "." in name:
+            raise KeyError(f"register_buffer: buffer name must be a non-empty string without '.', got {name!r}")
+        if name in self._parameters or name in self._modules:
+            raise KeyError(f"register_buffer: attribute {name!r} already exists as a parameter or module")
+        self._buffers[name] = None
+        if not persistent:
+            object.__setattr__(self, "_non_persistent", self.__dict__.get("_non_persistent", set()) | {name})
+        setattr(self, name, tensor)
+
+    def named_buffers(self, prefix: str = "", recurse: bool = True):
+        """(dotted name, numpy array) for every buffer (not None), module by module."""
+        for mname, m in (self.named_modules(prefix) if recurse else [(prefix, self)]):
+            for bname, b in m.__dict__.get("_buffers", {}).items():
+                if b is not None:
+                    yield (f"{mname}.{bname}" if mname else bname), b
+
+    def buffers(self) -> list:
+        return [b for _, b in self.named_buffers()]
+
+    def _named_state(self):
+        """(dotted name, array or parameter) in PyTorch's state_dict order: each module's
+        parameters, then its persistent buffers, then its children's."""
+        seen = set()
+        for mname, m in self.named_modules():
+            skip = m.__dict__.get("_non_persistent", ())
+            entries = list(m._parameters.items()) + [(k, b) for k, b in m.__dict__.get("_buffers", {}).items()
+                                                     if b is not None and k not in skip]
+            for name, v in entries:
+                if id(v) not in seen:
+                    seen.add(id(v))
+                    yield (f"{mname}.{name}" if mname else name), v
+
     def num_parameters(self) -> int:
         return sum(p.size for p in self.parameters())
 
@@ -111,6 +155,10 @@ class Module:
         dtype = np.dtype(dtype)
         if dtype.kind != "f":
             raise TypeError(f"to(): parameters must be floating point, got {dtype}")
+        for _, m in self.named_modules():  # floating-point buffers follow (running statistics); counts stay ints
+            for k, b in m.__dict__.get("_buffers", {}).items():
+                if b is not None and b.dtype.kind == "f" and b.dtype != dtype:
+                    setattr(m, k, b.astype(dtype))
         for p in self.parameters():
             if type(p.data) is float:
                 if dtype != np.float64:
@@ -122,11 +170,12 @@ class Module:
 
     # ---- state -----------------------------------------------------------------
     def state_dict(self) -> dict:
-        """{dotted name: numpy copy of the parameter}, in parameter order."""
-        return {name: np.array(p.data) for name, p in self.named_parameters()}
+        """{dotted name: numpy copy of the parameter or buffer}, in PyTorch's order (a module's
+        parameters, then its buffers such as running_mean, then its children)."""
+        return {name: np.array(v.data if isinstance(v, Value) else v) for name, v in self._named_state()}
 
     def load_state_dict(self, state, strict: bool = True) -> "Module":
-        """Copy arrays (numpy, numbers or torch tensors) into the parameters of the same names.
+        """Copy arrays (numpy, numbers or torch tensors) into the parameters and buffers of the same names.
 
         A DistributedDataParallel state dict (every key prefixed `module.`) loads as it is
         (see nn.strip_ddp_prefix).
@@ -137,7 +186,7 @@ class Module:
         """
         from .torch_bridge import _ddp_state  # a DDP model's keys `module.x` load as `x`
 
-        own = dict(self.named_parameters())
+        own = dict(self._named_state())
         arrays = {k: _as_array(v, k) for k, v in _ddp_state(dict(state), own).items()}
         missing = [k for k in own if k not in arrays]
         unexpected = [k for k in arrays if k not in own]
@@ -155,6 +204,9 @@ class Module:
                                  ". The state comes from a different architecture; nothing was loaded.")
         for k, p in own.items():
             if k not in arrays:
+                continue
+            if not isinstance(p, Value):  # a buffer: copied in place (batch norm's forward updates it in place)
+                np.copyto(p, arrays[k], casting="unsafe")
                 continue
             if type(p.data) is float:
                 p.data = float(arrays[k])

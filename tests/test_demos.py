@@ -209,3 +209,20 @@ def test_flagship_index_links_every_page_and_the_players_hold_their_frames(writt
     assert training["final"] and training["frames"][-1]["step"] == 40
     steps = player_data(paths["backprop.html"])["steps"]
     assert all(s["kind"] == "backward" for s in steps) and len(steps) > 30
+
+
+def test_cnn_learns_the_digits_and_its_player_passes_through_the_conv_layers(written):
+    from demos import cnn
+
+    r = cnn.compute(epochs=cnn.EPOCHS)
+    assert r["accuracy"] >= 0.98                                     # the README's claim, held out
+    assert r["confusion"].sum() == len(r["y_test"]) and r["loss"][-1] < 0.2 * r["loss"][0]
+    maps = cnn.feature_maps(r["model"], r["X_test"][0])
+    assert [m.shape for m in maps] == [(1, 8, 8), (16, 4, 4), (32, 2, 2)]
+    paths = {p.name: p for p in written["cnn"]}
+    assert {"cnn.png", "cnn_filters.png", "cnn_feature_maps.png", "cnn_backprop.html"} <= set(paths)
+    steps = player_data(paths["cnn_backprop.html"])["steps"]
+    rules = " ".join(s["text"] for s in steps)
+    assert "transposed conv of" in rules and "input window" in rules          # conv: into its input, its weight
+    assert "x̂" in rules and "(first) maximum" in rules                       # batch norm, max pool
+    assert sum(1 for s in steps if s["kind"] == "backward") >= 10   # loss, linear, flatten, 2 × (pool, relu, bn, conv)

@@ -1,12 +1,155 @@
 """Normalisation layers as one readable node each: batch_norm (vision) and layer_norm (sequence)."""
 from __future__ import annotations
 
-import numpy as np  # noqa: F401
+import math
 
-from . import call, data, defop, shape  # noqa: F401
+import numpy as np
+
+from ..arguments import ShapeError
+from . import data, defop, expose, reshape, shape, sum_
 
 # ---- batch norm (over the batch and spatial axes, per channel) ---------------------------
 # (the vision family: conv nets)
+#
+#   x̂ = (x - μ) / √(σ² + eps),   y = x̂·γ + β      μ, σ² per channel c = axis 1
+#
+# training: μ and σ² are the batch's (σ² biased: / M, M = values per channel); the running
+# variance is updated with the unbiased one (/ (M - 1)), as PyTorch. eval: the running ones.
+# The backward, with sums over the M values of each channel:
+#   dβ = Σ g      dγ = Σ g·x̂      dx = γ/√(σ²+eps) · (g - Σ g / M - x̂ · Σ g·x̂ / M)    (training)
+#                                  dx = γ/√(σ²+eps) · g                               (eval: μ, σ² constant)
+
+
+def _bn_axes(ndim):
+    return (0,) + tuple(range(2, ndim))
+
+
+def _per_channel(v, ndim):
+    """A (C,) vector shaped to broadcast against (N, C, ...)."""
+    return v.reshape((1, -1) + (1,) * (ndim - 2))
+
+
+def _channel_sums(a, b=None):
+    """Σ a (or Σ a·b) per channel of (N, C, ...) arrays, as (C,): einsum over the flattened
+    spatial axis is one pass without temporaries (measured ~2× faster than add.reduce over axes (0, 2, 3))."""
+    a3 = a.reshape(a.shape[0], a.shape[1], -1)
+    if b is None:
+        return np.einsum("nci->c", a3)
+    return np.einsum("nci,nci->c", a3, b.reshape(a3.shape))
+
+
+def _batch_norm(x, *wb, training=False, running_mean=None, running_var=None, momentum=0.1, eps=1e-5,
+                affine=(False, False)):
+    nd = x.ndim
+    if training:
+        m = x.size // x.shape[1]
+        mean = _channel_sums(x) / m
+        centred = x - _per_channel(mean.astype(x.dtype, copy=False), nd)
+        var = _channel_sums(centred, centred) / m  # biased: normalises
+        if running_mean is not None:  # in place, as PyTorch: (1 - momentum)·running + momentum·batch
+            running_mean *= 1 - momentum
+            running_mean += momentum * mean
+        if running_var is not None:
+            running_var *= 1 - momentum
+            running_var += momentum * var * (m / (m - 1))  # unbiased
+    else:
+        var = running_var
+        centred = x - _per_channel(running_mean.astype(x.dtype, copy=False), nd)
+    invstd = _per_channel((1.0 / np.sqrt(var + eps)).astype(x.dtype, copy=False), nd)
+    xhat = centred
+    xhat *= invstd  # in place: centred is not needed any more
+    wb = list(wb)
+    if not affine[0] and not affine[1]:
+        return xhat.copy(), (xhat, invstd)
+    out = xhat * _per_channel(wb.pop(0), nd) if affine[0] else xhat.copy()
+    if affine[1]:
+        out += _per_channel(wb.pop(0), nd)
+    return out, (xhat, invstd)
+
+
+def _batch_norm_grad(g, out, x, *wb, training=False, running_mean=None, running_var=None, momentum=0.1,
+                     eps=1e-5, affine=(False, False), saved=None):
+    axes, nd = _bn_axes(len(shape(x))), len(shape(x))
+    m = math.prod(shape(x)) // shape(x)[1]
+    if saved is not None:
+        xhat, invstd = saved
+    elif training:  # recompute (on Values with create_graph=True: every step recorded)
+        mean = sum_(x, axis=axes, keepdims=True) / m
+        centred = x - mean
+        invstd = (sum_(centred * centred, axis=axes, keepdims=True) / m + eps) ** -0.5
+        xhat = centred * invstd
+    else:
+        invstd = _per_channel(1.0 / np.sqrt(running_var + eps), nd).astype(np.dtype(data(x).dtype), copy=False)
+        xhat = (x - _per_channel(running_mean, nd).astype(np.dtype(data(x).dtype), copy=False)) * invstd
+    w = wb[0] if affine[0] else None
+    if saved is not None and type(g) is np.ndarray:  # the first-order path: fewer passes over the batch
+        gb, gw = _channel_sums(g).astype(g.dtype, copy=False), _channel_sums(g, xhat).astype(g.dtype, copy=False)
+        scale = invstd if w is None else invstd * _per_channel(w, nd)
+        if training:  # Σ(g·γ) = γ·dβ and Σ(g·γ·x̂) = γ·dγ: the sums above, reused
+            gx = xhat * _per_channel(gw / -m, nd)
+            gx += g
+            gx -= _per_channel(gb / m, nd)
+            gx *= scale
+        else:
+            gx = g * scale
+        return (gx,) + ((gw,) if affine[0] else ()) + ((gb,) if affine[1] else ())
+    gw = sum_(g * xhat, axis=axes) if affine[0] else None
+    gb = sum_(g, axis=axes) if affine[1] else None
+    gy = g if w is None else g * reshape(w, (1, -1) + (1,) * (nd - 2))
+    if training:
+        sum_g = sum_(gy, axis=axes, keepdims=True)
+        sum_gx = sum_(gy * xhat, axis=axes, keepdims=True)
+        gx = (gy - sum_g / m - xhat * (sum_gx / m)) * invstd
+    else:
+        gx = gy * invstd
+    return (gx,) + ((gw,) if affine[0] else ()) + ((gb,) if affine[1] else ())
+
+
+defop("batch_norm", _batch_norm, _batch_norm_grad, "batch norm",
+      ("γ/√(σ²+eps) · (g - mean(g) - x̂·mean(g·x̂)) (eval: γ/√(σ²+eps) · g)", "Σ g·x̂ per channel",
+       "Σ g per channel"),
+      elementwise=False, saves=True,
+      doc="(x - μ) / √(σ² + eps) · γ + β per channel (axis 1): batch statistics when training, running ones in eval")
+
+
+def _batch_norm_args(x, running_mean, running_var, weight=None, bias=None, training=False, momentum=0.1,
+                     eps=1e-5):
+    from ..value import const
+    x = const(x)
+    if x.ndim < 2:
+        raise ShapeError(f"batch_norm: expects an input of shape (N, C) or (N, C, ...), got shape {x.shape}")
+    c = x.shape[1]
+    stats = []
+    for name, v in (("running_mean", running_mean), ("running_var", running_var)):
+        if v is not None:
+            v = v.data if hasattr(v, "data") and not isinstance(v, np.ndarray) else v
+            if not isinstance(v, np.ndarray) or v.shape != (c,):
+                raise ShapeError(f"batch_norm: {name} must be a numpy array of shape ({c},) for an input of shape "
+                                 f"{x.shape}, got {getattr(v, 'shape', type(v).__name__)}")
+        stats.append(v)
+    if not training and (stats[0] is None or stats[1] is None):
+        raise ValueError("batch_norm: running_mean and running_var are needed when training=False")
+    from ..mode import MODE
+    if training and (stats[0] is not None or stats[1] is not None) and MODE.capture is not None:
+        raise NotImplementedError("jit: batch_norm in training mode updates its running statistics in place, "
+                                  "which a replayed step would not do; train this model without jit (a jitted "
+                                  "evaluation in eval mode, model.eval(), is fine)")
+    if training and x.size // c <= 1:
+        raise ValueError(f"Expected more than 1 value per channel when training, got input size {x.shape}")
+    inputs = [x]
+    for name, v in (("weight", weight), ("bias", bias)):
+        if v is not None:
+            v = const(v)
+            if v.shape != (c,):
+                raise ShapeError(f"batch_norm: {name} of shape {v.shape} does not fit an input of shape {x.shape}; "
+                                 f"it must be ({c},), one number per channel")
+            inputs.append(v)
+    return tuple(inputs), {"training": bool(training), "running_mean": stats[0], "running_var": stats[1],
+                           "momentum": float(momentum), "eps": float(eps),
+                           "affine": (weight is not None, bias is not None)}
+
+
+expose("batch_norm", function=True, args=_batch_norm_args)
 
 
 # ---- layer norm (over the last axes, per example) -----------------------------------------
