@@ -19,8 +19,11 @@ from .layers import MLP, Layer, Linear, Neuron, Sequential
 from .losses import binary_cross_entropy, cross_entropy, hinge, l2_penalty, mse
 from .module import Module, ModuleList, StateDictError
 from .optim import SGD, Adam, CosineLR, LambdaLR, LRSchedule, Optimizer, StepLR
-from .recurrent import RNN, RNNCell
+from .recurrent import GRU, LSTM, RNN, RNNCell
+from .embedding import Embedding, LayerNorm
+from .attention import MultiheadAttention
 from .torch_bridge import to_torch
+from . import sequence_bridge  # noqa: E402,F401  (to_torch for the sequence layers)
 from . import functional  # noqa: E402,F401  (import nn.functional as F)
 
 __all__ = [
@@ -31,3 +34,4 @@ __all__ = [
     "make_moons", "make_circles", "make_spirals", "make_xor", "make_line", "make_meals", "train_test_split",
     "batches", "load_digits", "load_iris", "save", "load", "UnsafeFileError", "to_torch",
 ]
+__all__ += ["Embedding", "LayerNorm", "MultiheadAttention", "LSTM", "GRU"]

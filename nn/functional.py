@@ -18,3 +18,5 @@ from .losses import mse as mse_loss  # noqa: F401
 # ---- vision: convolution, pooling, normalisation, dropout (nn.conv, nn.norm) -------------
 
 # ---- sequence: embedding, layer norm, attention (nn.sequence) ---------------------------
+from autograd.ops.normalization import layer_norm  # noqa: E402,F401
+from autograd.ops.sequence import embedding, scaled_dot_product_attention  # noqa: E402,F401
