@@ -240,3 +240,28 @@ def test_pytorch_initialisation_range_and_seeding():
         assert np.abs(p.data).max() <= 1 / 4 and np.abs(p.data).max() > 0.2, k
     assert [k for k, _ in nn.GRU(2, 3, num_layers=2).named_parameters()] == [
         f"{w}_l{i}" for i in range(2) for w in ("weight_ih", "weight_hh", "bias_ih", "bias_hh")]
+
+
+def test_second_derivatives_of_attention_and_layer_norm_match_torch(rng):
+    """create_graph=True: the rules run on Values, so grad of a grad agrees with torch's double backward."""
+    from autograd import grad
+    q, k, v = rng.normal(size=(2, 3, 4)), rng.normal(size=(2, 5, 4)), rng.normal(size=(2, 5, 3))
+    mask = rng.normal(size=(3, 5))
+    x, w, b = rng.normal(size=(3, 4)), rng.normal(size=4), rng.normal(size=4)
+    cases = [
+        (lambda a, c, d: F.scaled_dot_product_attention(a, c, d, attn_mask=mask),
+         lambda a, c, d: torch.nn.functional.scaled_dot_product_attention(a, c, d, attn_mask=torch.tensor(mask)),
+         (q, k, v)),
+        (lambda a, c, d: F.layer_norm(a, (4,), c, d), lambda a, c, d: torch.nn.functional.layer_norm(a, (4,), c, d),
+         (x, w, b)),
+    ]
+    for ours, theirs, arrays in cases:
+        xs, ts = [Value(a) for a in arrays], [t(a, True) for a in arrays]
+        wout = upstream(ours(*xs).shape)
+        gs = grad((ours(*xs) * wout).sum(), xs, create_graph=True)
+        tgs = torch.autograd.grad((theirs(*ts) * torch.tensor(wout)).sum(), ts, create_graph=True)
+        probe = [upstream(a.shape, 7 + i) for i, a in enumerate(arrays)]
+        second = grad(sum((g * p).sum() for g, p in zip(gs, probe)), xs)
+        tsecond = torch.autograd.grad(sum((g * torch.tensor(p)).sum() for g, p in zip(tgs, probe)), ts)
+        for a, b_ in zip(second, tsecond):
+            np.testing.assert_allclose(a.data, b_.numpy(), **TOL)
