@@ -95,6 +95,11 @@ class CharTransformer(nn.Module):
 
 def compute(fast: bool = False, progress=None, seed: int = 0) -> dict:
     """Train the transformer and an LSTM on the same text; the numbers behind the pictures."""
+    with _chars.one_blas_thread():
+        return _compute(fast, progress, seed)
+
+
+def _compute(fast, progress, seed):
     cfg = FAST if fast else FULL
     corpus = _chars.Corpus(_chars.stdlib_text(cfg["chars"]))
     ctx = cfg["context"]

@@ -116,15 +116,26 @@ class MultiheadAttention(Module):
         w, b = self.in_proj_weight, self.in_proj_bias
         heads = []
         for i, x in enumerate((q, k, v)):
-            part = linear(x, w[i * E:(i + 1) * E], None if b is None else b[i * E:(i + 1) * E])
-            part.label = "QKV"[i]
-            heads.append(part.reshape(N, x.shape[1], H, d).transpose(0, 2, 1, 3))  # (N, H, len, d)
+            name = "QKV"[i]
+            w_i = w[i * E:(i + 1) * E]
+            w_i.label = f"W_{name.lower()}"  # the labels say what a drawing or the player shows
+            b_i = None if b is None else b[i * E:(i + 1) * E]
+            if b_i is not None:
+                b_i.label = f"b_{name.lower()}"
+            part = linear(x, w_i, b_i)
+            part.label = name
+            split = part.reshape(N, x.shape[1], H, d)
+            split.label = f"{name} split into {H} heads"
+            heads.append(split.transpose(0, 2, 1, 3))  # (N, H, len, d)
+            heads[-1].label = f"{name} by head"
         mask = self._mask(attn_mask, key_padding_mask, is_causal, N, L, S, batched, q.dtype)
         if need_weights:
             out, weights = attention_steps(*heads, mask=mask)
         else:
             out, weights = scaled_dot_product_attention(*heads, attn_mask=mask), None
-        out = self.out_proj(out.transpose(0, 2, 1, 3).reshape(N, L, E))
+        out = out.transpose(0, 2, 1, 3).reshape(N, L, E)
+        out.label = "heads joined"
+        out = self.out_proj(out)
         if not batched:
             out = out.reshape(L, E)
         elif not self.batch_first:

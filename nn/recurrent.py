@@ -235,8 +235,8 @@ class LSTM(_Recurrent):
         z = linear(x, w_ih, b_ih)
         self._check_h(h, z[..., :H], who)
         z = z + linear(h, w_hh, b_hh) if h is not None else (z + b_hh if b_hh is not None else z)
-        i, f, g, o = (z[..., :H].sigmoid(), z[..., H:2 * H].sigmoid(), z[..., 2 * H:3 * H].tanh(),
-                      z[..., 3 * H:].sigmoid())
+        s = z.sigmoid()  # one σ over all four gates (g's share unused): a node per step less than three
+        i, f, g, o = s[..., :H], s[..., H:2 * H], z[..., 2 * H:3 * H].tanh(), s[..., 3 * H:]
         c = i * g if c is None else f * c + i * g
         return o * c.tanh(), c
 

@@ -158,7 +158,11 @@ def attention_steps(q, k, v, mask=None, scale=None):
     q, k, v = const(q), const(k), const(v)
     _check_qkv(q, k, v)
     scale = 1.0 / math.sqrt(q.shape[-1]) if scale is None else float(scale)
-    scores = (q @ k.mT) * scale
+    kt = k.mT
+    kt.label = "Kᵀ"
+    product = q @ kt
+    product.label = "Q·Kᵀ"
+    scores = product * scale
     scores.label = "scores"
     if mask is not None:
         scores = scores + mask
