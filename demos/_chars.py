@@ -6,6 +6,7 @@ from __future__ import annotations
 import contextlib
 import importlib
 import inspect
+import warnings
 
 import numpy as np
 
@@ -25,20 +26,25 @@ def stdlib_text(max_chars: int = 400_000) -> str:
     """Docstrings of some standard-library modules and their public members, in a fixed order,
     each cleaned (inspect.cleandoc) and restricted to printable ASCII."""
     parts, keep = [], set(ALPHABET)
-    for name in MODULES:
-        try:
-            module = importlib.import_module(name)
-        except ImportError:  # a Python built without sqlite3, say
-            continue
-        docs = [inspect.getdoc(module)]
-        for attr in sorted(vars(module)):
-            obj = getattr(module, attr)
-            if not attr.startswith("_") and getattr(obj, "__module__", None) == module.__name__:
-                docs.append(inspect.getdoc(obj))
-        for doc in docs:
-            if doc and len(doc) > 40:
-                parts.append("".join(ch for ch in doc if ch in keep))
+    with warnings.catch_warnings():  # reading typing.io's docstring warns that typing.io is deprecated
+        warnings.simplefilter("ignore", DeprecationWarning)
+        for name in MODULES:
+            parts += _docstrings(name, keep)
     return "\n\n".join(parts)[:max_chars]
+
+
+def _docstrings(name, keep) -> list[str]:
+    """The docstrings (over 40 characters) of module `name` and of the members it defines."""
+    try:
+        module = importlib.import_module(name)
+    except ImportError:  # a Python built without sqlite3, say
+        return []
+    docs = [inspect.getdoc(module)]
+    for attr in sorted(vars(module)):
+        obj = getattr(module, attr)
+        if not attr.startswith("_") and getattr(obj, "__module__", None) == module.__name__:
+            docs.append(inspect.getdoc(obj))
+    return ["".join(ch for ch in doc if ch in keep) for doc in docs if doc and len(doc) > 40]
 
 
 class Corpus:
@@ -153,11 +159,11 @@ def optimizer(model, lr):
     return nn.Adam(model.parameters(), lr=lr)
 
 
-def through_time(model, corpus, length: int = 30, seed: int = 7) -> np.ndarray:
+def through_time(model, corpus, length: int = 30, seed: int = 7, state: str = "h") -> np.ndarray:
     """‖∂(last step's loss)/∂h_t‖ for t = 1..length (the recurrent demo's measurement, on text): how much
-    each earlier hidden state still moves the last prediction."""
+    each earlier hidden state still moves the last prediction (state="c": the LSTM's memory c_t)."""
     x, y = corpus.batch(np.random.default_rng(seed), 1, length, "held")
     loss = nn.cross_entropy(model(x)[0, length - 1], y[0, length - 1])
     by_label = {n.label: n for n in topological_order(loss) if n.label}
-    hs = [by_label[f"h{t}"] for t in range(1, length + 1)]
+    hs = [by_label[f"{state}{t}"] for t in range(1, length + 1)]
     return np.array([np.linalg.norm(g.numpy()) for g in grad(loss, hs)])

@@ -12,7 +12,7 @@ from autograd.viz import player, record
 
 from . import _chars, _plot
 
-FULL = dict(context=32, d=64, heads=4, layers=2, steps=1200, lstm_steps=500, chars=400_000)
+FULL = dict(context=32, d=64, heads=4, layers=2, steps=2500, lstm_steps=600, chars=400_000)
 FAST = dict(context=16, d=32, heads=2, layers=1, steps=40, lstm_steps=15, chars=60_000)
 PROMPT = "Return the "
 
@@ -116,6 +116,7 @@ def _compute(fast, progress, seed):
             "lstm": lstm, "lstm_losses": lstm_losses, "lstm_held_out": _chars.held_out_loss(lstm, corpus, ctx),
             "rnn": rnn, "rnn_losses": rnn_losses, "rnn_held_out": _chars.held_out_loss(rnn, corpus, ctx),
             "lstm_through_time": _chars.through_time(lstm, corpus, ctx),
+            "lstm_memory_through_time": _chars.through_time(lstm, corpus, ctx, state="c"),
             "rnn_through_time": _chars.through_time(rnn, corpus, ctx)}
 
 
@@ -167,15 +168,16 @@ def run(out: pathlib.Path, fast: bool = False) -> list[pathlib.Path]:
     ax[0].set(title="Training loss (nats / character)", xlabel="step")
     ax[0].legend()
     ts = np.arange(1, len(r["lstm_through_time"]) + 1)
-    ax[1].semilogy(ts, r["lstm_through_time"], "o-", color=_plot.GREEN, lw=2, label="LSTM")
+    ax[1].semilogy(ts, r["lstm_through_time"], "o-", color=_plot.GREEN, lw=2, label="LSTM, h_t")
+    ax[1].semilogy(ts, r["lstm_memory_through_time"], ":", color=_plot.GREEN, lw=2, label="LSTM, memory c_t")
     ax[1].semilogy(ts, r["rnn_through_time"], "s--", color=_plot.GREY, lw=1.5, label="tanh RNN")
     ax[1].set(title="Gradient through time", xlabel=f"hidden state h_t (last prediction at t = {len(ts)})",
               ylabel="‖∂loss / ∂h_t‖ (log scale)")
     ax[1].legend()
     paths = [_plot.save(fig, out / "training.png")]
     text, weights = attention_of(r["model"], corpus, corpus.decode(corpus.held_out[:cfg["context"]]))
-    fig, axes = _plot.figure(ncols=len(weights), width=6.0, height=5.6, title="Where each character looks "
-                             "(attention weights, averaged over heads; rows: queries, columns: keys)")
+    fig, axes = _plot.figure(ncols=len(weights), width=6.0, height=5.6,
+                             title="Attention weights (mean over heads): row = query, column = key")
     for k, (a, w) in enumerate(zip(np.atleast_1d(axes), weights)):
         image = a.imshow(w, cmap="viridis", vmin=0)
         labels = [repr(ch)[1:-1] for ch in text]

@@ -21,6 +21,7 @@ import numpy as np
 
 from autograd.arguments import ShapeError
 from autograd.functional import linear, stack
+from autograd.ops.sequence import lstm_cell
 from autograd.value import Value, const
 
 from .init import rng_from
@@ -224,7 +225,9 @@ class RNN(_Recurrent):
 
 class LSTM(_Recurrent):
     """Long short-term memory, like torch.nn.LSTM: gates i, f, g, o (in that order in weight_ih_l0's
-    rows), c_t = f·c + i·g, h_t = o·tanh(c_t). forward(input, (h0, c0)=None) -> (output, (h_n, c_n))."""
+    rows), c_t = f·c + i·g, h_t = o·tanh(c_t). forward(input, (h0, c0)=None) -> (output, (h_n, c_n)).
+    Each step records linear(x), linear(h), their sum z, and ONE "LSTM cell" node for the gates and
+    the memory update (autograd.ops.sequence.lstm_cell), whose stacked (h, c) is then sliced."""
 
     GATES = 4
 
@@ -235,10 +238,8 @@ class LSTM(_Recurrent):
         z = linear(x, w_ih, b_ih)
         self._check_h(h, z[..., :H], who)
         z = z + linear(h, w_hh, b_hh) if h is not None else (z + b_hh if b_hh is not None else z)
-        s = z.sigmoid()  # one σ over all four gates (g's share unused): a node per step less than three
-        i, f, g, o = s[..., :H], s[..., H:2 * H], z[..., 2 * H:3 * H].tanh(), s[..., 3 * H:]
-        c = i * g if c is None else f * c + i * g
-        return o * c.tanh(), c
+        hc = lstm_cell(z, c)  # the gates and the memory update as one node (autograd.ops.sequence)
+        return hc[0], hc[1]
 
     def forward(self, input, hx=None):
         steps, batched = self._steps(input)

@@ -51,8 +51,19 @@ def layer_norm_case(draw):
     return fn, [x] + params
 
 
+def lstm_cell_case(draw):
+    """Gate pre-activations (..., 4H) and a cell state (..., H), or no state (zeros)."""
+    from autograd.ops.sequence import lstm_cell
+    lead, H = draw(st.sampled_from([(), (2,), (2, 3)])), draw(st.integers(1, 3))
+    z = arr(draw, lead + (4 * H,))
+    if draw(st.booleans()):
+        return (lambda z_: lstm_cell(z_)), [z]
+    return (lambda z_, c_: lstm_cell(z_, c_)), [z, arr(draw, lead + (H,))]
+
+
 CASES = [
     Case("embedding", "embedding", embedding_case),
     Case("scaled_dot_product_attention", "scaled_dot_product_attention", attention_case),
     Case("layer_norm", "layer_norm", layer_norm_case),
+    Case("lstm_cell", "lstm_cell", lstm_cell_case),
 ]

@@ -114,7 +114,7 @@ def test_lstm_state_is_a_pair_and_labels_its_steps(rng):
         lstm(np.zeros((4, 2)), np.zeros((2, 3)))
     out, (h, c) = lstm(rng.normal(size=(4, 1, 2)))
     assert out.shape == (4, 1, 3) and h.shape == c.shape == (2, 1, 3)
-    labels = {n.label for n in topological_order(h)}
+    labels = {n.label for n in topological_order(h + c)}
     assert {"h1", "h4", "c4", "l0.h1", "l0.c4"} <= labels
     np.testing.assert_allclose(out.data[-1], h.data[-1])
     listed, _ = lstm([x for x in rng.normal(size=(4, 1, 2))])   # a list of per-step inputs

@@ -179,3 +179,65 @@ defop("embedding", lambda weight, indices: weight[indices], _embedding_grad,
       doc="weight[indices]: one row of the table per integer index")
 defmethod("embedding", embedding, method=False)
 defmethod("scaled_dot_product_attention", scaled_dot_product_attention, method=False)
+
+
+# ---- the LSTM cell: four gates and the memory update as one node --------------------------
+# The gates as separate nodes (a σ, four slices, a tanh, three products and a sum per step) made
+# nn.LSTM's training step 3.4× PyTorch's, most of it per-node bookkeeping; as one node per step
+# the step records 6 nodes instead of 13 (benchmarks/sequence.py). The RNN keeps its steps visible.
+
+
+def _lstm_cell(z, c=None, hidden=None):
+    from .activations import _sigmoid
+    H = z.shape[-1] // 4
+    s = _sigmoid(z)
+    i, f, o = s[..., :H], s[..., H:2 * H], s[..., 3 * H:]
+    g = np.tanh(z[..., 2 * H:3 * H])
+    c_new = i * g if c is None else f * c + i * g
+    tc = np.tanh(c_new)
+    return np.stack([o * tc, c_new]), (i, f, g, o, tc)
+
+
+def _lstm_cell_grad(G, out, z, c=None, hidden=None, saved=None):
+    H = shape(z)[-1] // 4
+    if saved is None:  # recompute, recorded (create_graph=True)
+        s = call("sigmoid", z)
+        i, f, o = s[..., :H], s[..., H:2 * H], s[..., 3 * H:]
+        g = call("tanh", z[..., 2 * H:3 * H])
+        tc = call("tanh", i * g if c is None else f * c + i * g)
+    else:
+        i, f, g, o, tc = saved
+    gh, gc = G[0], G[1]
+    gc = gc + gh * o * (1 - tc * tc)  # the memory's gradient: from c_t directly and through h_t
+    parts = (gc * g * i * (1 - i), (gc * c * f * (1 - f)) if c is not None else 0 * f,
+             gc * i * (1 - g * g), gh * tc * o * (1 - o))
+    axis = len(shape(z)) - 1
+    if type(G) is np.ndarray:
+        gz = np.concatenate(parts, axis=axis)
+    else:
+        gz = call("concat", *parts, axis=axis)
+    return (gz,) if c is None else (gz, gc * f)
+
+
+defop("lstm_cell", _lstm_cell, _lstm_cell_grad,
+      "LSTM cell",
+      ("[ĝ·g·i(1-i), ĝ·c·f(1-f), ĝ·i·(1-g²), g_h·tanh(c')·o(1-o)], ĝ = g_c + g_h·o·(1-tanh²c')", "ĝ·f"),
+      elementwise=False, saves=True,
+      doc="LSTM step from gate pre-activations z = (i, f, g, o): stack(h', c') with c' = σf·c + σi·tanh g, "
+          "h' = σo·tanh c'")
+
+
+def lstm_cell(z, c=None):
+    """(h', c') from the gate pre-activations z (..., 4H) in PyTorch's order i, f, g, o and the
+    cell state c (..., H) (None: zeros), as one node; returns the stacked (2, ..., H) Value."""
+    from ..value import apply, const
+    z = const(z)
+    if z.ndim < 1 or z.shape[-1] % 4:
+        raise ShapeError(f"lstm_cell: z of shape {z.shape} must end with 4·hidden gate pre-activations (i, f, g, o)")
+    if c is None:
+        return apply("lstm_cell", (z,))
+    c = const(c)
+    if c.shape != z.shape[:-1] + (z.shape[-1] // 4,):
+        raise ShapeError(f"lstm_cell: cell state of shape {c.shape} does not fit gates of shape {z.shape}; it must be "
+                         f"{z.shape[:-1] + (z.shape[-1] // 4,)}")
+    return apply("lstm_cell", (z, c), {"hidden": c.shape[-1]})  # (an attr: value.apply2 has no saves= path)
