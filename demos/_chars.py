@@ -165,5 +165,6 @@ def through_time(model, corpus, length: int = 30, seed: int = 7, state: str = "h
     x, y = corpus.batch(np.random.default_rng(seed), 1, length, "held")
     loss = nn.cross_entropy(model(x)[0, length - 1], y[0, length - 1])
     by_label = {n.label: n for n in topological_order(loss) if n.label}
-    hs = [by_label[f"{state}{t}"] for t in range(1, length + 1)]
-    return np.array([np.linalg.norm(g.numpy()) for g in grad(loss, hs)])
+    hs = [by_label[f"{state}{t}"] for t in range(1, length + 1) if f"{state}{t}" in by_label]
+    norms = [np.linalg.norm(g.numpy()) for g in grad(loss, hs)]
+    return np.array(norms + [np.nan] * (length - len(norms)))  # c at the last step does not reach its h: NaN
