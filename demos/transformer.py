@@ -12,8 +12,8 @@ from autograd.viz import player, record
 
 from . import _chars, _plot
 
-FULL = dict(context=32, d=64, heads=4, layers=2, steps=2500, lstm_steps=600, chars=400_000)
-FAST = dict(context=16, d=32, heads=2, layers=1, steps=40, lstm_steps=15, chars=60_000)
+FULL = {"context": 32, "d": 64, "heads": 4, "layers": 2, "steps": 2500, "lstm_steps": 600, "chars": 400_000}
+FAST = {"context": 16, "d": 32, "heads": 2, "layers": 1, "steps": 40, "lstm_steps": 15, "chars": 60_000}
 PROMPT = "Return the "
 
 

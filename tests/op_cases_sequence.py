@@ -4,9 +4,9 @@ from __future__ import annotations
 import numpy as np
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
+from test_ops_gradcheck import Case, arr
 
 import autograd
-from test_ops_gradcheck import Case, arr
 
 
 def embedding_case(draw):

@@ -60,7 +60,7 @@ def test_the_block_player_shows_residual_splits_softmax_and_qkv(result, tmp_path
     from autograd.viz import player, record
     page = player(record(loss, forward=True)).save(tmp_path / "p.html")
     data = json.loads(re.search(r'<script type="application/json" id="[^"]+">(.*?)</script>',
-                                page.read_text(encoding="utf-8"), re.S).group(1))
+                                page.read_text(encoding="utf-8"), re.DOTALL).group(1))
     texts = " ".join(s["text"] for s in data["steps"] if s["kind"] == "backward")
     for name in ("dloss/dQ", "dloss/dK", "dloss/dV", "dloss/d(attention weights)", "dloss/d(x + attention)"):
         assert name in texts, name

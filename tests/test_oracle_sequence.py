@@ -12,7 +12,7 @@ from autograd import Value
 
 torch = pytest.importorskip("torch", exc_type=ImportError)
 pytestmark = pytest.mark.oracle
-TOL = dict(rtol=1e-6, atol=1e-9)
+TOL = {"rtol": 1e-6, "atol": 1e-9}
 
 
 def t(a, grad=False):
@@ -268,3 +268,18 @@ def test_second_derivatives_of_attention_and_layer_norm_match_torch(rng):
             assert (a is None) == (b_ is None)
             if a is not None:
                 np.testing.assert_allclose(a.data, b_.numpy(), **TOL)
+
+
+def test_relu_rnn_and_legacy_two_dimensional_h0(rng):
+    ours = nn.RNN(3, 4, 2, "relu", seed=2)            # PyTorch's positional order: num_layers, nonlinearity
+    theirs = nn.to_torch(ours)
+    assert theirs.nonlinearity == "relu" and theirs.num_layers == 2
+    x, h0 = rng.normal(size=(5, 2, 3)), rng.normal(size=(2, 2, 4))
+    X, H0, tx, th0 = Value(x), Value(h0), t(x, True), t(h0, True)
+    backprop_both(ours(X, H0), theirs(tx, th0))
+    same_grads(ours, theirs)
+    np.testing.assert_allclose(H0.grad, th0.grad.numpy(), **TOL)
+    one = nn.RNN(3, 4, seed=0)
+    out, h = one(x, h0[0])                              # the one-layer RNN's older (batch, hidden) h0
+    ref, _ = one(x, h0[:1])
+    np.testing.assert_allclose(out.data, ref.data)

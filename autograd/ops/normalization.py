@@ -11,7 +11,7 @@ from . import call, data, defop, shape  # noqa: F401
 
 # ---- layer norm (over the last axes, per example) -----------------------------------------
 # (the sequence family: transformers)
-from . import defmethod  # noqa: E402
+from . import defmethod
 
 
 def _layer_axes(x, k):
