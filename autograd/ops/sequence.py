@@ -192,9 +192,14 @@ def _lstm_cell(z, c=None, hidden=None):
     # one tanh for all four gates: σ(x) = (1 + tanh(x/2)) / 2 (stable; 7× faster than a where-based σ)
     t = np.tanh(z * np.repeat(np.array([0.5, 0.5, 1.0, 0.5], z.dtype), H))
     i, f, g, o = (t[..., :H] + 1) * 0.5, (t[..., H:2 * H] + 1) * 0.5, t[..., 2 * H:3 * H], (t[..., 3 * H:] + 1) * 0.5
-    c_new = i * g if c is None else f * c + i * g
+    out = np.empty((2,) + i.shape, np.result_type(z, np.float32) if c is None else np.result_type(z, c))
+    h_new, c_new = out[0], out[1]  # written in place: no np.stack (~10 µs of Python per step)
+    np.multiply(i, g, out=c_new)
+    if c is not None:
+        c_new += f * c
     tc = np.tanh(c_new)
-    return np.stack([o * tc, c_new]), (i, f, g, o, tc)
+    np.multiply(o, tc, out=h_new)
+    return out, (i, f, g, o, tc)
 
 
 def _lstm_cell_grad(G, out, z, c=None, hidden=None, saved=None):
