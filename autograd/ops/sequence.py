@@ -10,9 +10,10 @@ Attention comes two ways, on purpose:
     weights are asked for (need_weights=True, as PyTorch switches to its explicit path then), so
     the drawing and the backprop player show scores → softmax → weighted sum, and the weights come
     back as a differentiable Value.
-Measured with benchmarks/sequence.py (the demo's transformer, batch 32, context 32, float32): the
-composite path costs about 1.3× the fused one per attention (the scale, mask and softmax each walk
-the (N, H, L, S) scores once more, and each node adds its Python bookkeeping), about 10% of a step.
+Measured (float32, one BLAS thread, CPU time) on the demo's attention, q, k, v of shape (32, 4, 32, 16)
+with a causal mask, forward + backward: fused 1.37 ms, as steps 1.63 ms (1.2×: the scale, the mask and
+the softmax each walk the scores once more and each node adds its bookkeeping); a whole training step
+of the demo's transformer (2 blocks, batch 32, context 32): 25.5 ms fused, 29.7 ms as steps (1.17×).
 """
 from __future__ import annotations
 
