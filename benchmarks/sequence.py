@@ -158,7 +158,7 @@ def main():
     x, y = corpus.batch(rng, BATCH, CONTEXT)
     tx, ty = torch.from_numpy(x), torch.from_numpy(y)
     cfg = dict(transformer.FULL)
-    gelu = hasattr(np.float32, "gelu") or hasattr(__import__("autograd").Value, "gelu")
+    gelu = hasattr(__import__("autograd").Value, "gelu")
     adamw = hasattr(__import__("nn"), "AdamW")
     print(f"batch {BATCH}, context {CONTEXT}, float32; numpy BLAS threads {os.environ['OPENBLAS_NUM_THREADS']}; "
           f"MLP nonlinearity {'GELU' if gelu else 'tanh'}; optimizer {'AdamW' if adamw else 'Adam'}; {allocator}")
