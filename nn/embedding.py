@@ -20,20 +20,30 @@ class Embedding(Module):
     (2, 2, 3)
     """
 
-    def __init__(self, num_embeddings: int, embedding_dim: int, seed=None):
+    def __init__(self, num_embeddings: int, embedding_dim: int, padding_idx=None, seed=None):
         super().__init__()
         self.num_embeddings, self.embedding_dim = int(num_embeddings), int(embedding_dim)
         if self.num_embeddings < 1 or self.embedding_dim < 1:
             raise ValueError(f"Embedding: sizes must be positive, got num_embeddings={num_embeddings}, "
                              f"embedding_dim={embedding_dim}")
-        self.weight = Value(rng_from(seed).normal(size=(self.num_embeddings, self.embedding_dim)), label="weight")
+        if padding_idx is not None:
+            if not -self.num_embeddings <= int(padding_idx) < self.num_embeddings:
+                raise ValueError(f"Embedding: padding_idx={padding_idx} must lie within num_embeddings="
+                                 f"{self.num_embeddings}")
+            padding_idx = int(padding_idx) % self.num_embeddings
+        self.padding_idx = padding_idx
+        weight = rng_from(seed).normal(size=(self.num_embeddings, self.embedding_dim))
+        if padding_idx is not None:
+            weight[padding_idx] = 0.0  # PyTorch: the padding row starts at zero and gets no gradient
+        self.weight = Value(weight, label="weight")
 
     def forward(self, indices):
         idx = as_indices(indices, self.num_embeddings, f"Embedding({self.num_embeddings}, {self.embedding_dim})")
-        return embedding(idx, self.weight)
+        return embedding(idx, self.weight, self.padding_idx)
 
     def extra_repr(self) -> str:
-        return f"{self.num_embeddings}, {self.embedding_dim}"
+        return f"{self.num_embeddings}, {self.embedding_dim}" + (
+            f", padding_idx={self.padding_idx}" if self.padding_idx is not None else "")
 
 
 class LayerNorm(Module):

@@ -9,7 +9,7 @@ from .torch_bridge import converts
 
 @converts(Embedding)
 def _embedding(m, torch):
-    return torch.nn.Embedding(m.num_embeddings, m.embedding_dim, dtype=torch.float64)
+    return torch.nn.Embedding(m.num_embeddings, m.embedding_dim, padding_idx=m.padding_idx, dtype=torch.float64)
 
 
 @converts(LayerNorm)

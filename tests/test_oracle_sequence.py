@@ -97,6 +97,16 @@ def test_scaled_dot_product_attention(mask, L, S, rng):
 
 
 # ---- the modules ---------------------------------------------------------------------------
+def test_embedding_padding_idx_gets_no_gradient(rng):
+    emb = nn.Embedding(6, 3, padding_idx=2, seed=0)
+    temb = nn.to_torch(emb)
+    assert temb.padding_idx == 2 and np.all(emb.weight.data[2] == 0)
+    idx = np.array([[2, 1, 2], [5, 2, 1]])
+    backprop_both(emb(idx), temb(torch.tensor(idx)))
+    same_grads(emb, temb)
+    assert np.all(emb.weight.grad[2] == 0)
+
+
 def test_embedding_and_layer_norm_modules_move_both_ways(rng):
     emb = nn.Embedding(7, 4, seed=0)
     temb = nn.to_torch(emb)

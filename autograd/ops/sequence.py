@@ -27,7 +27,9 @@ from . import call, data, defmethod, defop, shape, swap_last
 # ---- embedding: rows of a table picked by integer indices ---------------------------------
 
 
-def _embedding_grad(g, out, weight, indices):
+def _embedding_grad(g, out, weight, indices, padding_idx=None):
+    if padding_idx is not None:  # the padding row is never trained, as PyTorch's
+        g = g * (indices != padding_idx)[..., None]
     if type(g) is np.ndarray and weight.ndim == 2:  # first order: one add.at over the flat rows
         gw = np.zeros(weight.shape, np.result_type(g.dtype, np.float32))
         np.add.at(gw, indices.reshape(-1), g.reshape(-1, weight.shape[1]))
@@ -55,14 +57,21 @@ def as_indices(indices, size: int, who: str = "embedding") -> np.ndarray:
     return idx
 
 
-def embedding(indices, weight):
+def embedding(indices, weight, padding_idx=None):
     """weight[indices]: one row of `weight` (num_embeddings, dim) per integer index, any shape of
-    indices; the backward adds g into the picked rows (repeated indices accumulate)."""
+    indices; the backward adds g into the picked rows (repeated indices accumulate), except into
+    row `padding_idx` (as torch.nn.functional.embedding)."""
     from ..value import apply, const
     weight = const(weight)
     if weight.ndim != 2:
         raise ShapeError(f"embedding: weight must be (num_embeddings, embedding_dim), got shape {weight.shape}")
-    return apply("embedding", (weight,), {"indices": as_indices(indices, weight.shape[0])})
+    attrs = {"indices": as_indices(indices, weight.shape[0])}
+    if padding_idx is not None:
+        n = weight.shape[0]
+        if not -n <= int(padding_idx) < n:
+            raise IndexError(f"embedding: padding_idx {padding_idx} is out of range for a table of {n} rows")
+        attrs["padding_idx"] = int(padding_idx) % n
+    return apply("embedding", (weight,), attrs)
 
 
 # ---- scaled-dot-product attention --------------------------------------------------------
@@ -134,7 +143,8 @@ def _check_qkv(q, k, v):
                          f"do not broadcast together; give them equal leading axes") from None
 
 
-def scaled_dot_product_attention(q, k, v, attn_mask=None, dropout_p=0.0, is_causal=False, scale=None):
+def scaled_dot_product_attention(q, k, v, attn_mask=None, dropout_p=0.0, is_causal=False, scale=None,
+                                 enable_gqa=False):
     """softmax(q @ kᵀ · scale + mask) @ v as ONE node, like torch.nn.functional.scaled_dot_product_attention.
 
     q (..., L, E), k (..., S, E), v (..., S, Ev); scale defaults to 1/√E. A boolean attn_mask's
@@ -142,6 +152,9 @@ def scaled_dot_product_attention(q, k, v, attn_mask=None, dropout_p=0.0, is_caus
     keys j <= i (top-left aligned). The mask is a constant (no gradient flows into it).
     """
     from ..value import apply, const
+    if enable_gqa:
+        raise NotImplementedError("scaled_dot_product_attention: enable_gqa (grouped-query attention) is not "
+                                  "supported; repeat k and v to q's number of heads instead")
     if dropout_p:
         raise NotImplementedError("scaled_dot_product_attention: dropout_p is not supported; apply dropout to the "
                                   "attention weights yourself (attention_steps) or pass dropout_p=0.0")
@@ -175,7 +188,7 @@ def attention_steps(q, k, v, mask=None, scale=None):
     return out, weights
 
 
-defop("embedding", lambda weight, indices: weight[indices], _embedding_grad,
+defop("embedding", lambda weight, indices, padding_idx=None: weight[indices], _embedding_grad,
       "embedding", ("g added into the rows picked (repeats add up)",), elementwise=False,
       doc="weight[indices]: one row of the table per integer index")
 defmethod("embedding", embedding, method=False)
