@@ -183,8 +183,10 @@ class _Recurrent(Module):
         return stack(steps, axis=axis), finals
 
     def _check_h(self, h, z, who):
-        if h is not None and h.shape != z.shape:
-            raise ShapeError(f"{who}: hidden state must have shape {z.shape} for inputs of shape "
+        """h must be z's shape with hidden_size features (z: the gates, (..., GATES·hidden))."""
+        want = z.shape[:-1] + (self.hidden_size,)
+        if h is not None and h.shape != want:
+            raise ShapeError(f"{who}: hidden state must have shape {want} for inputs of shape "
                              f"{z.shape[:-1] + (self.input_size,)} ({self.hidden_size} hidden units), got {h.shape}")
 
     def extra_repr(self) -> str:
@@ -234,9 +236,8 @@ class LSTM(_Recurrent):
     def _cell(self, x, state, params, who):
         w_ih, w_hh, b_ih, b_hh = params
         h, c = state
-        H = self.hidden_size
         z = linear(x, w_ih, b_ih)
-        self._check_h(h, z[..., :H], who)
+        self._check_h(h, z, who)
         z = z + linear(h, w_hh, b_hh) if h is not None else (z + b_hh if b_hh is not None else z)
         hc = lstm_cell(z, c)  # the gates and the memory update as one node (autograd.ops.sequence)
         return hc[0], hc[1]
@@ -265,7 +266,7 @@ class GRU(_Recurrent):
         w_ih, w_hh, b_ih, b_hh = params
         h, H = state[0], self.hidden_size
         gi = linear(x, w_ih, b_ih)
-        self._check_h(h, gi[..., :H], who)
+        self._check_h(h, gi, who)
         gh = linear(h, w_hh, b_hh) if h is not None else b_hh  # a zero state: only the bias is left
         if gh is None:
             r_in, z_in, n_h = gi[..., :H], gi[..., H:2 * H], None
