@@ -5,4 +5,5 @@ Each demo module has a one-line docstring and `run(out: pathlib.Path, fast: bool
 returns the numbers behind the pictures (the tests check those).
 """
 DEMOS = ["neuron", "activations", "nonlinearity", "meal_prices", "layers", "recurrent", "backprop",
-         "gradient_descent", "learning_rate", "moons", "digits", "cnn", "flagship"]
+         "gradient_descent", "learning_rate", "moons", "digits", "cnn", "flagship",
+         "transformer"]

@@ -10,67 +10,24 @@
 The same model also takes one example as a list, e.g. model([0.5, -0.2]), and then
 records one graph node per neuron (for drawing).
 """
-from . import (
-                          activations_torch,  # noqa: F401  (to_torch converters of the activation modules)
-                          functional,  # noqa: E402,F401  (import nn.functional as F)
-)
-from .activations import (
-                          ACTIVATIONS,
-                          CELU,
-                          ELU,
-                          GELU,
-                          SELU,
-                          Hardsigmoid,
-                          Hardswish,
-                          Hardtanh,
-                          Identity,
-                          LeakyReLU,
-                          LogSigmoid,
-                          Mish,
-                          ReLU,
-                          ReLU6,
-                          Sigmoid,
-                          SiLU,
-                          Softmin,
-                          Softplus,
-                          Softsign,
-                          Tanh,
-                          get_activation,
-                          identity,
-                          relu,
-                          sigmoid,
-                          tanh,
-)
+from .activations import (ACTIVATIONS, CELU, ELU, GELU, SELU, Hardsigmoid, Hardswish, Hardtanh, Identity, LeakyReLU, LogSigmoid, Mish,
+                          ReLU, ReLU6, SiLU, Sigmoid, Softmin, Softplus, Softsign, Tanh, get_activation, identity, relu, sigmoid, tanh)
+from .attention import MultiheadAttention
 from .conv import AdaptiveAvgPool2d, AvgPool2d, Conv2d, Flatten, MaxPool2d
-from .data import (
-                          batches,
-                          load_digits,
-                          load_iris,
-                          make_circles,
-                          make_line,
-                          make_meals,
-                          make_moons,
-                          make_spirals,
-                          make_xor,
-                          train_test_split,
-)
+from .data import (batches, load_digits, load_iris, make_circles, make_line, make_meals, make_moons, make_spirals, make_xor,
+                   train_test_split)
+from .embedding import Embedding, LayerNorm
 from .init import init_weight
 from .io import CheckpointWarning, MissingFileError, UnsafeFileError, load, save
 from .layers import MLP, Layer, Linear, Neuron, Sequential
-from .losses import (
-                          binary_cross_entropy,
-                          binary_cross_entropy_with_logits,
-                          cross_entropy,
-                          hinge,
-                          l2_penalty,
-                          mse,
-                          nll_loss,
-)
+from .losses import (binary_cross_entropy, binary_cross_entropy_with_logits, cross_entropy, hinge, l2_penalty, mse, nll_loss)
 from .module import Module, ModuleList, StateDictError
 from .norm import BatchNorm1d, BatchNorm2d, Dropout
-from .optim import SGD, Adam, CosineLR, LambdaLR, LRSchedule, Optimizer, StepLR
-from .recurrent import RNN, RNNCell
+from .optim import SGD, Adam, CosineLR, LRSchedule, LambdaLR, Optimizer, StepLR
+from .recurrent import GRU, LSTM, RNN, RNNCell
 from .torch_bridge import ConversionError, converts, strip_ddp_prefix, to_torch
+from . import activations_torch, sequence_bridge  # noqa: E402,F401  (to_torch converters)
+from . import functional  # noqa: E402,F401  (import nn.functional as F)
 
 __all__ = [
     "Module", "ModuleList", "StateDictError", "Neuron", "Layer", "Linear", "MLP", "Sequential", "RNNCell", "RNN",
@@ -86,3 +43,4 @@ __all__ = [
     "Hardswish", "Softsign", "LogSigmoid", "Softmin",
     "Conv2d", "MaxPool2d", "AvgPool2d", "AdaptiveAvgPool2d", "Flatten", "BatchNorm1d", "BatchNorm2d", "Dropout",
 ]
+__all__ += ["Embedding", "LayerNorm", "MultiheadAttention", "LSTM", "GRU"]

@@ -38,3 +38,5 @@ def dropout(input, p: float = 0.5, training: bool = True, inplace: bool = False,
 
 
 # ---- sequence: embedding, layer norm, attention (nn.sequence) ---------------------------
+from autograd.ops.normalization import layer_norm  # noqa: E402,F401
+from autograd.ops.sequence import embedding, scaled_dot_product_attention  # noqa: E402,F401

@@ -50,9 +50,9 @@ def test_rnn_unrolls_the_cell_over_the_sequence(rng):
     xs, h0 = rng.normal(size=(6, 4, 2)), rng.normal(size=(4, 3))
     outputs, h = rnn(xs, h0)
     ref_out, ref_h = reference_rnn(params, xs, h0)
-    assert outputs.shape == (6, 4, 3) and h.shape == (4, 3)
+    assert outputs.shape == (6, 4, 3) and h.shape == (1, 4, 3)   # h_n: (num_layers, batch, hidden), as PyTorch
     np.testing.assert_allclose(outputs.data, ref_out)
-    np.testing.assert_allclose(h.data, ref_h)
+    np.testing.assert_allclose(h.data[0], ref_h)
     labels = [n.label for n in topological_order(h) if n.op == "tanh"]
     assert labels == [f"h{t}" for t in range(1, 7)]
 
@@ -67,7 +67,7 @@ def test_batch_first_unbatched_and_list_inputs_agree(rng):
     np.testing.assert_allclose(h_bf.data, h.data)
     single, h_single = rnn(xs[:, 0])
     np.testing.assert_allclose(single.data, out.data[:, 0])
-    np.testing.assert_allclose(h_single.data, h.data[0])
+    np.testing.assert_allclose(h_single.data, h.data[:, 0])
     listed, _ = rnn([Value(x) for x in xs])
     np.testing.assert_allclose(listed.data, out.data)
 
@@ -104,7 +104,7 @@ def test_rnn_trains_to_remember_the_first_input():
     first = None
     for _ in range(150):
         _, h = rnn(xs)
-        loss = nn.mse(head(h), target)
+        loss = nn.mse(head(h[-1]), target)
         first = first if first is not None else loss.item()
         opt.zero_grad()
         loss.backward()
@@ -114,10 +114,10 @@ def test_rnn_trains_to_remember_the_first_input():
 
 def test_bad_shapes_name_the_rnn_and_the_shapes():
     rnn = nn.RNN(2, 3)
-    with pytest.raises(ShapeError, match=r"RNN\(2, 3\): expects a sequence of shape \(seq, batch, nin\).*"
-                                         r"nin=2, got shape \(5, 4, 3\)"):
+    with pytest.raises(ShapeError, match=r"RNN\(2, 3\): expects a sequence of shape \(seq, batch, input_size\).*"
+                                         r"input_size=2; got shape \(5, 4, 3\)"):
         rnn(np.zeros((5, 4, 3)))
-    with pytest.raises(ShapeError, match=r"RNN\(2, 3\) at step 0: hidden state must have shape \(4, 3\).*got \(4, 5\)"):
+    with pytest.raises(ShapeError, match=r"RNN\(2, 3\): h0 must have shape \(1, 4, 3\).*got \(4, 5\)"):
         rnn(np.zeros((5, 4, 2)), np.zeros((4, 5)))
     with pytest.raises(ShapeError, match="empty sequence"):
         rnn(np.zeros((0, 4, 2)))

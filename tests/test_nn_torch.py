@@ -84,7 +84,7 @@ def test_rnn_cell_and_rnn_match_torch(rng):
         out, h_last = rnn(xs)
         tout, th = trnn(t(xs))
         np.testing.assert_allclose(tout.detach().numpy(), out.data, rtol=1e-12)
-        np.testing.assert_allclose(th[0].detach().numpy(), h_last.data, rtol=1e-12)
+        np.testing.assert_allclose(th.detach().numpy(), h_last.data, rtol=1e-12)
         rnn.zero_grad()
         (out * out).sum().backward()
         (tout * tout).sum().backward()

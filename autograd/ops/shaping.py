@@ -21,8 +21,16 @@ def _inverse(axes):
 def _scatter(g, key, shape):
     # a Python float g means float64 (np.result_type(0.5, float32) would say float32)
     out = np.zeros(shape, dtype=np.result_type(np.asarray(g).dtype, np.float32))
-    np.add.at(out, key, g)
+    if _basic(key):  # slices and ints never repeat an element: plain assignment, ~10× faster than add.at
+        out[key] = g
+    else:
+        np.add.at(out, key, g)
     return out
+
+
+def _basic(key):
+    parts = key if type(key) is tuple else (key,)
+    return all(k is Ellipsis or type(k) is slice or type(k) is int for k in parts)
 
 
 def _split_grad(g, out, *xs, axis=0, stacked=False):
