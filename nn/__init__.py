@@ -18,7 +18,10 @@ from .io import UnsafeFileError, load, save
 from .layers import MLP, Layer, Linear, Neuron, Sequential
 from .losses import binary_cross_entropy, cross_entropy, hinge, l2_penalty, mse
 from .module import Module, ModuleList, StateDictError
-from .optim import SGD, Adam, CosineLR, LambdaLR, LRSchedule, Optimizer, StepLR
+from .optim import SGD, Adam, AdamW, Optimizer, RMSprop
+from .schedules import (ConstantLR, CosineAnnealingLR, CosineLR, ExponentialLR, LambdaLR, LinearLR, LRSchedule,
+                        LRScheduler, MultiplicativeLR, MultiStepLR, OneCycleLR, PolynomialLR, StepLR)
+from .clip import clip_grad_norm_, clip_grad_value_, clip_grads_with_norm_, get_total_norm
 from .recurrent import RNN, RNNCell
 from .torch_bridge import to_torch
 from . import functional  # noqa: E402,F401  (import nn.functional as F)
@@ -28,6 +31,9 @@ __all__ = [
     "Tanh", "ReLU", "Sigmoid", "Identity", "tanh", "relu", "sigmoid", "identity", "ACTIVATIONS", "get_activation",
     "init_weight", "mse", "binary_cross_entropy", "cross_entropy", "hinge", "l2_penalty",
     "Optimizer", "SGD", "Adam", "LRSchedule", "StepLR", "CosineLR", "LambdaLR",
+    "AdamW", "RMSprop", "LRScheduler", "MultiStepLR", "ExponentialLR", "CosineAnnealingLR", "LinearLR", "ConstantLR",
+    "MultiplicativeLR", "PolynomialLR", "OneCycleLR",
+    "clip_grad_norm_", "clip_grad_value_", "clip_grads_with_norm_", "get_total_norm",
     "make_moons", "make_circles", "make_spirals", "make_xor", "make_line", "make_meals", "train_test_split",
     "batches", "load_digits", "load_iris", "save", "load", "UnsafeFileError", "to_torch",
 ]
