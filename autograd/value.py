@@ -13,7 +13,7 @@ import numpy as np
 
 from . import engine, ops
 from .arguments import ShapeError, check_matmul, index_key, shape_error, to_data
-from .mode import MODE, caller_site, check_finite, replayable
+from .mode import ALTERED, MODE, caller_site, check_finite, replayable
 from .value_python import PythonObject
 
 _NO_ATTRS = MappingProxyType({})
@@ -120,8 +120,11 @@ def apply1(name: str, x, attrs=_NO_ATTRS) -> "Value":
 def _record(name, data, p0, p1, pn, attrs, requires_grad, saved=None) -> "Value":
     """The graph node for an op's result (a plain leaf when recording is off); `saved` is
     what a saves=True op's forward kept for its backward."""
-    if not MODE.grad_enabled:
-        return _new(data)
+    anomaly = False
+    if ALTERED[0]:  # some thread is in no_grad()/detect_anomaly(): read this one's mode (see mode.ALTERED)
+        if not MODE.grad_enabled:
+            return _new(data)
+        anomaly = MODE.anomaly
     node = object.__new__(Value)
     node.data = data
     node._grad = None
@@ -141,7 +144,7 @@ def _record(name, data, p0, p1, pn, attrs, requires_grad, saved=None) -> "Value"
     node.attrs = attrs
     node.requires_grad = requires_grad
     node._extra = None
-    if MODE.anomaly:
+    if anomaly:
         parents = node.parents
         node._extra = {"site": caller_site()}
         labels = ", ".join(p.label or p.op or "?" for p in parents)
@@ -272,6 +275,8 @@ class Value(PythonObject):
         return apply2("div", other, self)
 
     def __pow__(self, other):
+        if type(other) is int or type(other) is float:  # skips two ABC isinstance checks (~0.5 us of ~1.5)
+            return apply1("pow", self, {"exponent": other})
         if isinstance(other, Value):
             return apply2("pow_value", self, other)
         if not isinstance(other, numbers.Real):
