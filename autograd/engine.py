@@ -109,9 +109,9 @@ def _fit_value(g, node):
 
 # Ops whose first-order rule on Python floats backprop runs inline (no rule call, no tuple of
 # contributions, no fit check): a scalar graph's backward spends its time on exactly these.
-_ADD, _SUB, _MUL, _DIV, _NEG, _POW, _RELU, _TANH, _EXP, _SIGMOID = range(10)
+_ADD, _SUB, _MUL, _DIV, _NEG, _POW, _RELU, _TANH, _EXP, _SIGMOID, _NEURON = range(11)
 _SCALAR = {"add": _ADD, "sub": _SUB, "mul": _MUL, "div": _DIV, "neg": _NEG, "pow": _POW, "relu": _RELU,
-           "tanh": _TANH, "exp": _EXP, "sigmoid": _SIGMOID}
+           "tanh": _TANH, "exp": _EXP, "sigmoid": _SIGMOID, "neuron": _NEURON}
 
 
 def backprop(outputs, seeds, create_graph: bool = False) -> dict:
@@ -126,6 +126,7 @@ def backprop(outputs, seeds, create_graph: bool = False) -> dict:
     table = ops.OPS
     anomaly = MODE.anomaly
     scalar = _SCALAR if not (create_graph or anomaly) else {}
+    rows = {}  # weight matrix -> the gradient array this backward made for it (see _neuron_row)
     for node in reversed(topological_order(outputs, requires_grad_only=True)):
         g = grads.get(node)
         if g is None:
@@ -136,6 +137,11 @@ def backprop(outputs, seeds, create_graph: bool = False) -> dict:
             continue
         p0, p1 = node._p0, node._p1
         code = scalar.get(node.op) if type(g) is float else None
+        if code == _NEURON:
+            if node.attrs.get("row") is not None:
+                _neuron_row(g, node, grads, rows)
+                continue
+            code = None  # a neuron with a weight vector of its own: the general path
         if code is not None:
             # A float node of these elementwise ops has float inputs (0-d float64 results are
             # Python floats, see value._normalize), so these are the rules' own expressions.
@@ -187,6 +193,28 @@ def backprop(outputs, seeds, create_graph: bool = False) -> dict:
             prev = grads.get(p)
             grads[p] = c if prev is None else prev + c
     return grads
+
+
+def _neuron_row(g, node, grads, rows):
+    """neuron's rule for row j of a weight matrix W (example mode), its contributions added in
+    place: W's gradient row j += g·x, the bias's entry j += g, each input x_i += g·W[j, i]. The
+    rule scatters g·x into a fresh W-shaped array per neuron (the moons in example mode: 3,300
+    neurons a step); these are the same sums in the same order. Only arrays this backward made
+    (rows) are added into in place, never a rule's result."""
+    w, b, *xs = node._pn
+    row = node.attrs["row"]
+    for p in (w, b):
+        if not p.requires_grad:
+            continue
+        mine, prev = rows.get(p), grads.get(p)
+        if prev is None or prev is not mine:
+            mine = rows[p] = np.zeros(p.data.shape, p.data.dtype) if prev is None else np.array(prev)
+            grads[p] = mine
+        mine[row] += g * np.array([x.data for x in xs]) if p is w else g
+    for x, wi in zip(xs, w.data[row].tolist()):
+        if x.requires_grad:
+            prev = grads.get(x)
+            grads[x] = g * wi if prev is None else prev + g * wi
 
 
 def _inline_division_or_power(code, g, node, a, b):
@@ -290,6 +318,9 @@ def store_grads(pairs) -> bool:
     """
     owned, fresh = set(), True
     for node, g in pairs:
+        if type(g) is float and type(node.data) is float:  # a scalar node: nothing to own or copy
+            node._grad = g if node._grad is None else node._grad + g
+            continue
         if type(node.data) is not float:
             if type(g) is not np.ndarray:
                 g, fresh = np.asarray(g), False  # a 0-d float32 node gets a 0-d array, not a numpy scalar

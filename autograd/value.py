@@ -99,7 +99,24 @@ def apply2(name: str, a, b) -> "Value":
         raise shape_error(name, (a, b), e) from None
     if type(out) is not float and (type(out) is not np.ndarray or not out.ndim):
         out = _normalize(out)
-    return _record(name, out, a, b, None, _NO_ATTRS, a.requires_grad or b.requires_grad)
+    if ALTERED[0]:
+        return _record(name, out, a, b, None, _NO_ATTRS, a.requires_grad or b.requires_grad)
+    # _record's default case (recording on, no anomaly check) written out: one call with seven
+    # arguments fewer per op (100k-op expression: build 0.075 -> 0.06 s with the GC off)
+    node = object.__new__(Value)
+    node.data = out
+    node._grad = None
+    node.label = ""
+    node.op = name
+    node._p0 = a
+    node._p1 = b
+    node._pn = None
+    depth = a._depth
+    node._depth = (depth if depth > b._depth else b._depth) + 1
+    node.attrs = _NO_ATTRS
+    node.requires_grad = a.requires_grad or b.requires_grad
+    node._extra = None
+    return node
 
 
 def apply1(name: str, x, attrs=_NO_ATTRS) -> "Value":
@@ -111,10 +128,26 @@ def apply1(name: str, x, attrs=_NO_ATTRS) -> "Value":
         out = op.forward(x.data, **attrs) if attrs else op.forward(x.data)
     except (ValueError, IndexError, TypeError) as e:
         raise shape_error(name, (x,), e) from None
-    out, saved = out if op.saves else (out, None)
+    if op.saves or ALTERED[0]:
+        out, saved = out if op.saves else (out, None)
+        if type(out) is not float and (type(out) is not np.ndarray or not out.ndim):
+            out = _normalize(out)
+        return _record(name, out, x, None, None, attrs or _NO_ATTRS, x.requires_grad, saved)
     if type(out) is not float and (type(out) is not np.ndarray or not out.ndim):
         out = _normalize(out)
-    return _record(name, out, x, None, None, attrs or _NO_ATTRS, x.requires_grad, saved)
+    # _record's default case written out (as in apply2)
+    node = object.__new__(Value)
+    node.data = out
+    node._grad = None
+    node.label = ""
+    node.op = name
+    node._p0 = x
+    node._p1 = node._pn = None
+    node._depth = x._depth + 1
+    node.attrs = attrs or _NO_ATTRS
+    node.requires_grad = x.requires_grad
+    node._extra = None
+    return node
 
 
 def _record(name, data, p0, p1, pn, attrs, requires_grad, saved=None) -> "Value":

@@ -71,3 +71,39 @@ def test_modes_stay_per_thread_with_the_shortcut():
         with pytest.raises(FloatingPointError):
             Value(-1.0).log()
     assert ALTERED[0] == 0 and (Value(1.0) + 1.0).op == "add"
+
+
+def general_path(loss):
+    """backprop through the op table's rules only (detect_anomaly() turns the inline rules off)."""
+    with detect_anomaly():
+        return backprop([loss], [1.0])
+
+
+def test_example_mode_neurons_give_the_general_paths_gradients_exactly():
+    import nn
+    model = nn.MLP(3, [5, 4, 1], activation="tanh", seed=0)
+    rows = np.random.default_rng(0).normal(size=(6, 3))
+    x0 = Value(0.3)  # an input that wants its gradient, used by every neuron of the first layer
+    scores = [model([x0, *r[1:]]) for r in rows]
+    loss = sum((s - 1.0) ** 2 for s in scores) + nn.l2_penalty(model, 1e-2)  # weights used twice
+    fast, general = backprop([loss], [1.0]), general_path(loss)
+    assert fast.keys() == general.keys()
+    for node, g in general.items():
+        np.testing.assert_array_equal(fast[node], g)
+        assert type(fast[node]) is type(g)
+    assert fast[model.parameters()[0]] is not general[model.parameters()[0]]
+
+
+def test_a_random_scalar_expression_gives_the_general_paths_gradients_exactly():
+    rng = np.random.default_rng(1)
+    leaves = [Value(float(v)) for v in rng.uniform(-1, 1, 8)]
+    slots = list(leaves)
+    for k in range(400):
+        i, j = rng.integers(0, len(slots), 2)
+        a, b = slots[i], slots[j]
+        op = k % 9
+        slots[i] = [a + b, a - 0.5, 1.5 * a, a * b, a / (1.0 + b * b), -a, (a * 0.5) ** 2, a.relu(),
+                    (a * 0.1).tanh()][op]
+    loss = sum(slots)
+    fast, general = backprop([loss], [1.0]), general_path(loss)
+    assert all(fast[n] == g for n, g in general.items()) and fast.keys() == general.keys()
