@@ -37,6 +37,8 @@ def _altered(key: str, value: bool):
         setattr(MODE, key, before)
         with _ALTERING:
             ALTERED[0] -= 1
+
+
 _PACKAGE_DIR = os.path.dirname(os.path.abspath(__file__))
 
 

@@ -128,13 +128,11 @@ def apply1(name: str, x, attrs=_NO_ATTRS) -> "Value":
         out = op.forward(x.data, **attrs) if attrs else op.forward(x.data)
     except (ValueError, IndexError, TypeError) as e:
         raise shape_error(name, (x,), e) from None
-    if op.saves or ALTERED[0]:
-        out, saved = out if op.saves else (out, None)
-        if type(out) is not float and (type(out) is not np.ndarray or not out.ndim):
-            out = _normalize(out)
-        return _record(name, out, x, None, None, attrs or _NO_ATTRS, x.requires_grad, saved)
+    out, saved = out if op.saves else (out, None)
     if type(out) is not float and (type(out) is not np.ndarray or not out.ndim):
         out = _normalize(out)
+    if op.saves or ALTERED[0]:
+        return _record(name, out, x, None, None, attrs or _NO_ATTRS, x.requires_grad, saved)
     # _record's default case written out (as in apply2)
     node = object.__new__(Value)
     node.data = out
