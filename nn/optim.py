@@ -245,9 +245,9 @@ class SGD(Optimizer):
             **_torch_only_flags("SGD", foreach=foreach, differentiable=differentiable, fused=fused)))
 
     def _step(self) -> None:
-        plain = [g for g in self.param_groups if not (g["momentum"] or g["weight_decay"] or g["maximize"])]
-        if len(plain) < len(self.param_groups):
-            return super()._step()
+        for group in self.param_groups:
+            if group["momentum"] or group["weight_decay"] or group["maximize"]:
+                return super()._step()
         # plain SGD, w -= lr·g, without the per-parameter _update call (a training step's hot loop)
         for group in self.param_groups:
             lr = group["lr"]
