@@ -5,6 +5,7 @@ adds that result into `.grad`; `grad()` picks the requested inputs out of it.
 """
 from __future__ import annotations
 
+import math
 import operator
 
 import numpy as np
@@ -27,21 +28,31 @@ def topological_order(roots, requires_grad_only: bool = False) -> list:
     stack = list(dict.fromkeys(roots))[::-1]  # each root once
     seen = set(stack)
     found = []
+    pop, push, add, keep = stack.pop, stack.append, seen.add, found.append
+    # The inputs straight from the slots (see Value.__slots__), the second pushed first so
+    # that the first input is walked first. Written out for one and two inputs (no tuple
+    # per node): this loop runs over every node of every backward (100k-op expression:
+    # 0.6 of the old backward's 2.1 s in a profile).
     while stack:
-        node = stack.pop()
-        found.append(node)
-        # the inputs straight from the slots (see Value.__slots__), last first so that the
-        # first input is walked first; None = no such input
-        if node._pn is not None:
-            parents = node._pn[::-1]
-        elif node._p0 is None:
-            continue  # a leaf
-        else:
-            parents = (node._p1, node._p0)
-        for p in parents:
-            if p is not None and p not in seen and (p.requires_grad or not requires_grad_only):
-                seen.add(p)
-                stack.append(p)
+        node = pop()
+        keep(node)
+        pn = node._pn
+        if pn is None:
+            p0 = node._p0
+            if p0 is None:
+                continue  # a leaf
+            p1 = node._p1
+            if p1 is not None and p1 not in seen and (p1.requires_grad or not requires_grad_only):
+                add(p1)
+                push(p1)
+            if p0 not in seen and (p0.requires_grad or not requires_grad_only):
+                add(p0)
+                push(p0)
+            continue
+        for p in pn[::-1]:
+            if p not in seen and (p.requires_grad or not requires_grad_only):
+                add(p)
+                push(p)
     found.sort(key=_DEPTH)
     return found
 
@@ -96,6 +107,14 @@ def _fit_value(g, node):
     return g.sum(axis=axes, keepdims=True).reshape(target)
 
 
+# Ops whose first-order rule on Python floats backprop runs inline (no rule call, no tuple of
+# contributions, no fit check): a scalar graph's backward spends its time on exactly these
+# (100k-op random expression: backward 0.21 -> 0.10 s CPU, with the walk below).
+_ADD, _SUB, _MUL, _DIV, _NEG, _POW, _RELU, _TANH, _EXP, _SIGMOID, _NEURON = range(11)
+_SCALAR = {"add": _ADD, "sub": _SUB, "mul": _MUL, "div": _DIV, "neg": _NEG, "pow": _POW, "relu": _RELU,
+           "tanh": _TANH, "exp": _EXP, "sigmoid": _SIGMOID, "neuron": _NEURON}
+
+
 def backprop(outputs, seeds, create_graph: bool = False) -> dict:
     """{node: d(sum of seeds·outputs)/d(node)} for every node that requires grad.
 
@@ -107,6 +126,8 @@ def backprop(outputs, seeds, create_graph: bool = False) -> dict:
         grads[out] = grads[out] + seed if out in grads else seed
     table = ops.OPS
     anomaly = MODE.anomaly
+    scalar = _SCALAR if not (create_graph or anomaly) else {}
+    rows = {}  # weight matrix -> the gradient array this backward made for it (see _neuron_row)
     for node in reversed(topological_order(outputs, requires_grad_only=True)):
         g = grads.get(node)
         if g is None:
@@ -115,26 +136,50 @@ def backprop(outputs, seeds, create_graph: bool = False) -> dict:
             g = _run_hooks(node, g, grads, create_graph)
         if not node.op:
             continue
-        op = table[node.op]
-        rule = op.backward
-        attrs = node.attrs
-        p0, p1, parents = node._p0, node._p1, node._pn
+        p0, p1 = node._p0, node._p1
+        code = scalar.get(node.op) if type(g) is float else None
+        if code == _NEURON:
+            if node.attrs.get("row") is not None:
+                _neuron_row(g, node, grads, rows)
+                continue
+            code = None  # a neuron with a weight vector of its own: the general path
+        if code is not None:
+            # A float node of these elementwise ops has float inputs (0-d float64 results are
+            # Python floats, see value._normalize), so these are the rules' own expressions.
+            if code == _ADD:
+                c0 = c1 = g
+            elif code == _MUL:
+                c0, c1 = g * p1.data, g * p0.data
+            elif code == _SUB:
+                c0, c1 = g, -g
+            elif code == _NEG:
+                c0 = -g
+            elif code == _RELU:
+                c0 = g * (p0.data > 0)
+            elif code == _TANH:
+                out = node.data
+                c0 = g * (1 - out * out)
+            elif code == _EXP:
+                c0 = g * node.data
+            elif code == _SIGMOID:
+                out = node.data
+                c0 = g * out * (1 - out)
+            else:
+                code = _inline_division_or_power(code, g, node, p0, p1)
+                if code is None:  # a zero divisor or a power math.pow refuses: the op's own rule
+                    code = _rule(table[node.op], g, node, p0, p1, node._pn, False)
+                c0, c1 = code if len(code) == 2 else (code[0], None)
+            if p0.requires_grad and c0 is not None:
+                prev = grads.get(p0)
+                grads[p0] = c0 if prev is None else prev + c0
+            if p1 is not None and p1.requires_grad:
+                prev = grads.get(p1)
+                grads[p1] = c1 if prev is None else prev + c1
+            continue
+        parents = node._pn
         if parents is None:
             parents = (p0,) if p1 is None else (p0, p1)
-        # The rule is called without * or ** unpacking where it can be (each builds a
-        # list or a dict per node): this loop runs once per node of every backward.
-        if create_graph:
-            contributions = rule(g, node, *parents, **extra_keywords(op, node, parents, True), **attrs)
-        elif op.needs or op.saves:  # rules that take extra keywords (see autograd.ops)
-            contributions = rule(g, node.data, *[p.data for p in parents],
-                                 **extra_keywords(op, node, parents, False), **attrs)
-        elif node._pn is not None:
-            contributions = rule(g, node.data, *[p.data for p in parents], **attrs)
-        elif p1 is None:
-            contributions = rule(g, node.data, p0.data, **attrs) if attrs else rule(g, node.data, p0.data)
-        else:
-            contributions = (rule(g, node.data, p0.data, p1.data, **attrs) if attrs
-                             else rule(g, node.data, p0.data, p1.data))
+        contributions = _rule(table[node.op], g, node, p0, p1, node._pn, create_graph)
         for p, c in zip(parents, contributions):
             if c is None or not p.requires_grad:
                 continue
@@ -149,6 +194,60 @@ def backprop(outputs, seeds, create_graph: bool = False) -> dict:
             prev = grads.get(p)
             grads[p] = c if prev is None else prev + c
     return grads
+
+
+def _neuron_row(g, node, grads, rows):
+    """neuron's rule for row j of a weight matrix W (example mode), its contributions added in
+    place: W's gradient row j += g·x, the bias's entry j += g, each input x_i += g·W[j, i]. The
+    rule scatters g·x into a fresh W-shaped array per neuron (the moons in example mode: 3,300
+    neurons a step, 105 -> 48 ms a step); these are the same sums in the same order. Only
+    arrays this backward made (rows) are added into in place, never a rule's result."""
+    w, b, *xs = node._pn
+    row = node.attrs["row"]
+    for p in (w, b):
+        if not p.requires_grad:
+            continue
+        mine, prev = rows.get(p), grads.get(p)
+        if prev is None or prev is not mine:
+            mine = rows[p] = np.zeros(p.data.shape, p.data.dtype) if prev is None else np.array(prev)
+            grads[p] = mine
+        mine[row] += g * np.array([x.data for x in xs]) if p is w else g
+    for x, wi in zip(xs, w.data[row].tolist()):
+        if x.requires_grad:
+            prev = grads.get(x)
+            grads[x] = g * wi if prev is None else prev + g * wi
+
+
+def _inline_division_or_power(code, g, node, a, b):
+    """div's and pow's float rules, as their table entries compute them; None where those
+    entries take another path (a zero divisor, a power math.pow refuses)."""
+    if code == _DIV:
+        b = b.data
+        return (g / b, -g * node.data / b) if b else None
+    exponent = node.attrs["exponent"]
+    if exponent == 0:
+        return (g * 0.0,)
+    try:
+        return (g * exponent * math.pow(a.data, exponent - 1),)
+    except (ValueError, OverflowError, ZeroDivisionError):
+        return None
+
+
+def _rule(op, g, node, p0, p1, pn, create_graph):
+    """op's backward on this node: its contributions, one per input."""
+    rule, attrs = op.backward, node.attrs
+    parents = pn if pn is not None else (p0,) if p1 is None else (p0, p1)
+    # The rule is called without * or ** unpacking where it can be (each builds a
+    # list or a dict per node): this runs once per node of every backward.
+    if create_graph:
+        return rule(g, node, *parents, **extra_keywords(op, node, parents, True), **attrs)
+    if op.needs or op.saves:  # rules that take extra keywords (see autograd.ops)
+        return rule(g, node.data, *[p.data for p in parents], **extra_keywords(op, node, parents, False), **attrs)
+    if pn is not None:
+        return rule(g, node.data, *[p.data for p in parents], **attrs)
+    if p1 is None:
+        return rule(g, node.data, p0.data, **attrs) if attrs else rule(g, node.data, p0.data)
+    return rule(g, node.data, p0.data, p1.data, **attrs) if attrs else rule(g, node.data, p0.data, p1.data)
 
 
 def extra_keywords(op, node, parents, create_graph) -> dict:
@@ -235,6 +334,9 @@ def store_grads(pairs) -> bool:
     """
     owned, fresh = set(), True
     for node, g in pairs:
+        if type(g) is float and type(node.data) is float:  # a scalar node: nothing to own or copy (~10%)
+            node._grad = g if node._grad is None else node._grad + g
+            continue
         if type(node.data) is not float:
             if type(g) is not np.ndarray:
                 g, fresh = np.asarray(g), False  # a 0-d float32 node gets a 0-d array, not a numpy scalar

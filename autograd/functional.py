@@ -59,9 +59,11 @@ def neuron(w, b, xs, row: int | None = None) -> Value:
     the bias (or bias vector), `xs` the scalar inputs. Drawn as one node, not 2n.
     """
     w, b = const(w), const(b)
-    xs = [const(x) for x in xs]
+    xs = [x if type(x) is Value else const(x) for x in xs]
     wshape = w.shape if row is None else w.shape[1:]
-    if len(wshape) != 1 or wshape[0] != len(xs) or any(x.ndim for x in xs):
+    # (the float test first: example mode calls this once per neuron, ~1/4 of its forward)
+    if len(wshape) != 1 or wshape[0] != len(xs) or (not all([type(x.data) is float for x in xs])
+                                                     and any(x.ndim for x in xs)):
         raise ShapeError(f"neuron: weights of shape {w.shape} (row {row}) do not fit {len(xs)} scalar inputs")
     return apply("neuron", (w, b, *xs), {"row": row} if row is not None else None)
 

@@ -14,7 +14,7 @@ import numpy as np
 
 from . import engine, ops
 from .arguments import ShapeError, check_matmul, index_key, shape_error, to_data
-from .mode import MODE, caller_site, check_finite, replayable
+from .mode import ALTERED, MODE, caller_site, check_finite, replayable
 from .value_python import PythonObject
 
 _NO_ATTRS = MappingProxyType({})
@@ -100,7 +100,24 @@ def apply2(name: str, a, b) -> "Value":
         raise shape_error(name, (a, b), e) from None
     if type(out) is not float and (type(out) is not np.ndarray or not out.ndim):
         out = _normalize(out)
-    return _record(name, out, a, b, None, _NO_ATTRS, a.requires_grad or b.requires_grad)
+    if ALTERED[0]:
+        return _record(name, out, a, b, None, _NO_ATTRS, a.requires_grad or b.requires_grad)
+    # _record's default case (recording on, no anomaly check) written out: one call with seven
+    # arguments fewer per op (100k-op expression: build 0.075 -> 0.06 s with the GC off)
+    node = object.__new__(Value)
+    node.data = out
+    node._grad = None
+    node.label = ""
+    node.op = name
+    node._p0 = a
+    node._p1 = b
+    node._pn = None
+    depth = a._depth
+    node._depth = (depth if depth > b._depth else b._depth) + 1
+    node.attrs = _NO_ATTRS
+    node.requires_grad = a.requires_grad or b.requires_grad
+    node._extra = None
+    return node
 
 
 def apply1(name: str, x, attrs=_NO_ATTRS) -> "Value":
@@ -115,14 +132,31 @@ def apply1(name: str, x, attrs=_NO_ATTRS) -> "Value":
     out, saved = out if op.saves else (out, None)
     if type(out) is not float and (type(out) is not np.ndarray or not out.ndim):
         out = _normalize(out)
-    return _record(name, out, x, None, None, attrs or _NO_ATTRS, x.requires_grad, saved)
+    if op.saves or ALTERED[0]:
+        return _record(name, out, x, None, None, attrs or _NO_ATTRS, x.requires_grad, saved)
+    # _record's default case written out (as in apply2)
+    node = object.__new__(Value)
+    node.data = out
+    node._grad = None
+    node.label = ""
+    node.op = name
+    node._p0 = x
+    node._p1 = node._pn = None
+    node._depth = x._depth + 1
+    node.attrs = attrs or _NO_ATTRS
+    node.requires_grad = x.requires_grad
+    node._extra = None
+    return node
 
 
 def _record(name, data, p0, p1, pn, attrs, requires_grad, saved=None) -> "Value":
     """The graph node for an op's result (a plain leaf when recording is off); `saved` is
     what a saves=True op's forward kept for its backward."""
-    if not MODE.grad_enabled:
-        return _new(data)
+    anomaly = False
+    if ALTERED[0]:  # some thread is in no_grad()/detect_anomaly(): read this one's mode (see mode.ALTERED)
+        if not MODE.grad_enabled:
+            return _new(data)
+        anomaly = MODE.anomaly
     node = object.__new__(Value)
     node.data = data
     node._grad = None
@@ -142,7 +176,7 @@ def _record(name, data, p0, p1, pn, attrs, requires_grad, saved=None) -> "Value"
     node.attrs = attrs
     node.requires_grad = requires_grad
     node._extra = None
-    if MODE.anomaly:
+    if anomaly:
         parents = node.parents
         node._extra = {"site": caller_site()}
         labels = ", ".join(p.label or p.op or "?" for p in parents)
@@ -290,6 +324,8 @@ class Value(PythonObject):
         return apply2("div", other, self)
 
     def __pow__(self, other) -> Value:
+        if type(other) is int or type(other) is float:  # skips two ABC isinstance checks (~0.5 us of ~1.5)
+            return apply1("pow", self, {"exponent": other})
         if isinstance(other, Value):
             return apply2("pow_value", self, other)
         if not isinstance(other, numbers.Real):

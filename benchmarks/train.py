@@ -15,8 +15,11 @@
     .venv/bin/python benchmarks/train.py --quick    # 10 micrograd steps, extrapolated
     .venv/bin/python benchmarks/train.py --profile  # + pyinstrument profile of a digits step
 
-Every run first fixes glibc's malloc thresholds (`steady_allocator`), so that no stepper's
-arrays land on fresh zero-filled pages by the luck of the allocator's history.
+Section 2 runs first as users run it -- glibc's default malloc settings and numpy's (and PyTorch's)
+default number of BLAS threads -- and then again "pinned": glibc's malloc thresholds fixed
+(`steady_allocator`, so that no stepper's arrays land on fresh zero-filled pages by the luck of
+the allocator's history) and one BLAS thread for every stepper. The pinned rows are labelled as
+such; the targets are for the default conditions. (--conditions default or pinned runs one.)
 """
 from __future__ import annotations
 
@@ -29,13 +32,30 @@ import sys
 import time
 import tracemalloc
 
-# Single-threaded BLAS for numpy, tracegrad and PyTorch alike (set before numpy loads): at these
-# matrix sizes extra threads only add wake-up cost, and on a shared 2-core machine spinning
-# threads make every timing noisy. Export OPENBLAS_NUM_THREADS to override.
-os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
-BLAS_THREADS = int(os.environ["OPENBLAS_NUM_THREADS"])
-
 import numpy as np  # noqa: E402
+
+
+def blas_threads() -> int:
+    """numpy's BLAS threads now (as set by OPENBLAS_NUM_THREADS, the CPU count, or pin_blas)."""
+    try:
+        from threadpoolctl import threadpool_info
+        return max((i["num_threads"] for i in threadpool_info() if i["user_api"] == "blas"), default=1)
+    except ImportError:
+        return int(os.environ.get("OPENBLAS_NUM_THREADS", os.cpu_count() or 1))
+
+
+def pin_blas():
+    """One BLAS thread for numpy (threadpoolctl) and PyTorch from here on; the limiter to keep alive."""
+    try:
+        import torch
+        torch.set_num_threads(1)
+    except ImportError:
+        pass
+    try:
+        from threadpoolctl import threadpool_limits
+        return threadpool_limits(limits=1, user_api="blas")
+    except ImportError:
+        return None
 
 
 def steady_allocator() -> str:
@@ -146,7 +166,7 @@ def bench_moons(quick: bool):
     print(f"tracegrad batch      {tg_step * 1e3:9.3f} ms/step  100 steps: {tg_step * 100:7.3f} s")
     print(f"tracegrad example    {ex_step * 1e3:9.2f} ms/step  (one graph node per neuron, the drawable graph)")
     print(f"speed-up vs micrograd: batch mode {mg_step / tg_step:.0f}x (target >= 10x), "
-          f"example mode {mg_step / ex_step:.1f}x")
+          f"example mode {mg_step / ex_step:.1f}x (target >= 20x)")
     n = min(len(mg_losses), len(tg_losses))
     print(f"same trajectory: max |loss difference| over the first {n} steps = "
           f"{max(abs(a - b) for a, b in zip(mg_losses[:n], tg_losses[:n])):.2e}; example vs batch mode "
@@ -272,13 +292,12 @@ def ratio(times, a, b) -> float:
     return statistics.median(x / y for x, y in zip(times[a], times[b]))
 
 
-def bench_digits(quick: bool):
+def bench_digits(quick: bool, conditions: str):
     Xtr, Xte, ytr, yte = nn.train_test_split(*nn.load_digits(), test_fraction=0.2, seed=0)
     state = init_state()
     try:
         import torch
-        torch.set_num_threads(BLAS_THREADS)
-        torch_note = f"PyTorch {torch.__version__}, {torch.get_num_threads()} threads"
+        torch_note = f"PyTorch {torch.__version__}"
     except ImportError:
         torch = None
         torch_note = "PyTorch not installed (pip install torch==2.13.0): skipped"
@@ -288,25 +307,37 @@ def bench_digits(quick: bool):
     print("per-step CPU time, median of rounds; each ratio is the median of per-round ratios. 'eager' is the\n"
           "plain loop (a graph built and walked every step: every node drawable); 'jit' is that same step\n"
           "under autograd.jit (captured once, then replayed without a Value per op)")
-    targets = {(np.float64, 256): 1.15, (np.float64, 32): 1.3}
-    for dtype in (np.float64, np.float32):
-        for batch in (256, 32):
-            steppers = {"jit": JitStep(state, dtype), "eager": TracegradStep(state, dtype),
-                        "numpy": NumpyStep(state, dtype)}
-            if torch is not None:
-                steppers["torch"] = TorchStep(state, dtype)
-            data = minibatches(Xtr, ytr, batch, 400, dtype)
-            times = race(steppers, data, rounds, 100 if batch == 32 else 20)
-            med = {k: statistics.median(v) * 1e6 for k, v in times.items()}
-            print(f"{np.dtype(dtype).name} batch {batch:3d}: " + "  ".join(f"{k} {v:7.1f} us" for k, v in med.items()))
-            target = f" (target <= {targets[dtype, batch]}x)" if (dtype, batch) in targets else ""
-            vs_torch = ""
-            if torch is not None:
-                vs_torch = (f"; vs torch: jit {ratio(times, 'jit', 'torch'):.2f}x, "
-                            f"eager {ratio(times, 'eager', 'torch'):.2f}x")
-                vs_torch += " (target < 1)" if (dtype, batch) == (np.float64, 32) else ""
-            print(f"    vs numpy: jit {ratio(times, 'jit', 'numpy'):.2f}x{target}, "
-                  f"eager {ratio(times, 'eager', 'numpy'):.2f}x{vs_torch}")
+    targets = {32: (1.25, 1.0), 256: (1.15, 1.0)}  # (eager, jit) vs numpy, default conditions
+    limiter = None
+    for condition in ("default", "pinned"):
+        if condition not in conditions:
+            continue
+        if condition == "pinned":
+            allocator, limiter = steady_allocator(), pin_blas()
+        else:
+            allocator = "glibc's default malloc settings"
+        threads = f"numpy BLAS threads {blas_threads()}" + (
+            f", PyTorch threads {torch.get_num_threads()}" if torch is not None else "")
+        print(f"-- {condition.upper()} conditions: {allocator}; {threads}"
+              + (" (as users run it)" if condition == "default" else " (PINNED: not what users get)"))
+        for dtype in (np.float64, np.float32):
+            for batch in (32, 256):
+                steppers = {"jit": JitStep(state, dtype), "eager": TracegradStep(state, dtype),
+                            "numpy": NumpyStep(state, dtype)}
+                if torch is not None:
+                    steppers["torch"] = TorchStep(state, dtype)
+                data = minibatches(Xtr, ytr, batch, 400, dtype)
+                times = race(steppers, data, rounds, 100 if batch == 32 else 20)
+                med = {k: statistics.median(v) * 1e6 for k, v in times.items()}
+                print(f"{condition} {np.dtype(dtype).name} batch {batch:3d}: "
+                      + "  ".join(f"{k} {v:7.1f} us" for k, v in med.items()))
+                eager_target, jit_target = targets[batch]
+                vs_torch = ""
+                if torch is not None:
+                    vs_torch = (f"; vs torch: jit {ratio(times, 'jit', 'torch'):.2f}x, "
+                                f"eager {ratio(times, 'eager', 'torch'):.2f}x")
+                print(f"    vs numpy: eager {ratio(times, 'eager', 'numpy'):.2f}x (target <= {eager_target}x), "
+                      f"jit {ratio(times, 'jit', 'numpy'):.2f}x (target <= {jit_target}x){vs_torch}")
     for dtype in (np.float64, np.float32):
         epochs = 60
         step = JitStep(state, dtype)
@@ -321,6 +352,7 @@ def bench_digits(quick: bool):
             acc = np.mean(step.model(Xte.astype(dtype)).data.argmax(axis=1) == yte)
         print(f"held-out accuracy, {np.dtype(dtype).name}: {acc:.2%} after {epochs} epochs of batch 32 with the "
               f"jitted step ({seconds:.1f} s) (target >= 97%)")
+    del limiter
 
 
 # ---- 3. memory -------------------------------------------------------------------------
@@ -383,15 +415,15 @@ def main():
     parser.add_argument("--quick", action="store_true", help="10 micrograd steps (extrapolated), fewer rounds")
     parser.add_argument("--profile", action="store_true", help="also profile a digits step with pyinstrument")
     parser.add_argument("--skip-micrograd", action="store_true", help="skip section 1")
-    parser.add_argument("--default-malloc", action="store_true",
-                        help="keep glibc's moving malloc thresholds (timings then vary from run to run)")
+    parser.add_argument("--conditions", default="default,pinned",
+                        help="section 2's conditions, in this order: default (glibc's malloc settings, default "
+                             "BLAS threads: as users run it), pinned (fixed malloc thresholds, one BLAS thread)")
     args = parser.parse_args()
-    allocator = "default malloc thresholds" if args.default_malloc else steady_allocator()
     print(f"python {sys.version.split()[0]}, numpy {np.__version__}, {os.cpu_count()} CPUs, "
-          f"BLAS threads {BLAS_THREADS} (OPENBLAS_NUM_THREADS; PyTorch set to match); {allocator}")
+          f"numpy BLAS threads {blas_threads()} at start")
     if not args.skip_micrograd:
         bench_moons(args.quick)
-    bench_digits(args.quick)
+    bench_digits(args.quick, args.conditions)
     bench_memory()
     if args.profile:
         profile_digits()

@@ -23,7 +23,10 @@ from .layers import MLP, Layer, Linear, Neuron, Sequential
 from .losses import (binary_cross_entropy, binary_cross_entropy_with_logits, cross_entropy, hinge, l2_penalty, mse, nll_loss)
 from .module import Module, ModuleList, StateDictError
 from .norm import BatchNorm1d, BatchNorm2d, Dropout
-from .optim import SGD, Adam, CosineLR, LRSchedule, LambdaLR, Optimizer, StepLR
+from .optim import SGD, Adam, AdamW, Optimizer, RMSprop
+from .schedules import (ConstantLR, CosineAnnealingLR, CosineLR, ExponentialLR, LambdaLR, LinearLR, LRSchedule,
+                        LRScheduler, MultiplicativeLR, MultiStepLR, OneCycleLR, PolynomialLR, StepLR)
+from .clip import clip_grad_norm_, clip_grad_value_, clip_grads_with_norm_, get_total_norm
 from .recurrent import GRU, LSTM, RNN, RNNCell
 from .torch_bridge import ConversionError, converts, strip_ddp_prefix, to_torch
 from . import activations_torch, sequence_bridge  # noqa: E402,F401  (to_torch converters)
@@ -35,6 +38,9 @@ __all__ = [
     "init_weight", "mse", "binary_cross_entropy", "binary_cross_entropy_with_logits", "cross_entropy", "nll_loss",
     "hinge", "l2_penalty",
     "Optimizer", "SGD", "Adam", "LRSchedule", "StepLR", "CosineLR", "LambdaLR",
+    "AdamW", "RMSprop", "LRScheduler", "MultiStepLR", "ExponentialLR", "CosineAnnealingLR", "LinearLR", "ConstantLR",
+    "MultiplicativeLR", "PolynomialLR", "OneCycleLR",
+    "clip_grad_norm_", "clip_grad_value_", "clip_grads_with_norm_", "get_total_norm",
     "make_moons", "make_circles", "make_spirals", "make_xor", "make_line", "make_meals", "train_test_split",
     "batches", "load_digits", "load_iris", "save", "load", "UnsafeFileError", "to_torch",
     "MissingFileError", "CheckpointWarning",

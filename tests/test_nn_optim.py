@@ -129,9 +129,11 @@ def make_opt(lr=1.0):
 
 
 def lrs(schedule, n):
-    out = [schedule.get_last_lr()]
+    """The first group's rate at creation and after each of n steps (get_last_lr() is a list per group)."""
+    out = [schedule.get_last_lr()[0]]
     for _ in range(n):
-        out.append(schedule.step())
+        assert schedule.step() == schedule.get_last_lr()[0]  # (PyTorch's step() returns None)
+        out.append(schedule.get_last_lr()[0])
     return out
 
 
@@ -163,7 +165,7 @@ def test_schedules_refuse_bad_arguments():
         nn.StepLR(make_opt(), step_size=0)
     with pytest.raises(ValueError, match="total_steps"):
         nn.CosineLR(make_opt(), total_steps=0)
-    with pytest.raises(TypeError, match="fn must be callable"):
+    with pytest.raises(TypeError, match="lr_lambda must be callable"):
         nn.LambdaLR(make_opt(), 0.5)
 
 
@@ -177,4 +179,102 @@ def test_a_parameter_the_loss_did_not_reach_is_left_alone(make):
     opt.step()
     assert not np.allclose(used.data, [1.0, 2.0])
     np.testing.assert_array_equal(unused.data, [3.0, 4.0])
-    assert opt.state[1] == {}
+    assert unused not in opt.state  # state is keyed by parameter, as PyTorch's
+
+
+# ---- parameter groups, zero_grad, closures, the jit ------------------------------------------------
+
+
+def test_param_groups_take_per_group_options_and_defaults():
+    a, b = Value(np.ones(2)), Value(np.ones(3))
+    opt = nn.SGD([{"params": [a]}, {"params": b, "lr": 0.5, "momentum": 0.9}], lr=0.1)
+    assert [g["lr"] for g in opt.param_groups] == [0.1, 0.5]
+    assert [g["momentum"] for g in opt.param_groups] == [0, 0.9]
+    assert opt.params == [a, b] and opt.param_groups[1]["params"] == [b]
+    c = Value(np.ones(1))
+    opt.add_param_group({"params": [c], "nesterov": True, "momentum": 0.5})
+    assert opt.param_groups[2]["lr"] == 0.1 and opt.param_groups[2]["dampening"] == 0
+    with pytest.raises(ValueError, match="more than one parameter group"):
+        opt.add_param_group({"params": [a]})
+    with pytest.raises(TypeError, match="ordered collection"):
+        nn.Adam({a, b})
+    with pytest.raises(ValueError, match="nesterov=True needs a momentum"):
+        nn.SGD([a], lr=0.1, nesterov=True)
+    with pytest.raises(ValueError, match="PyTorch-only"):
+        nn.Adam([a], fused=True)
+
+
+def test_named_parameters_are_accepted_and_their_names_kept():
+    model = nn.Linear(2, 3, seed=0)
+    opt = nn.AdamW(model.named_parameters(), lr=0.1)
+    assert opt.param_groups[0]["param_names"] == [n for n, _ in model.named_parameters()]
+    assert opt.state_dict()["param_groups"][0]["param_names"] == opt.param_groups[0]["param_names"]
+
+
+def test_zero_grad_set_to_none_false_leaves_zeros_of_the_parameters_shape():
+    w, s = Value(np.ones((2, 2)), label="w"), Value(2.0)
+    opt = nn.RMSprop([w, s])
+    (w * s).sum().backward()
+    opt.zero_grad(set_to_none=False)
+    assert w._grad.shape == (2, 2) and not w._grad.any() and s._grad == 0.0
+    opt.zero_grad()
+    assert w._grad is None and s._grad is None
+
+
+def test_step_with_a_closure_returns_its_loss():
+    w = Value(np.array([3.0]))
+    opt = nn.SGD([w], lr=0.25)
+
+    def closure():
+        opt.zero_grad()
+        loss = (w * w).sum()
+        loss.backward()
+        return loss
+
+    loss = opt.step(closure)
+    assert loss.item() == 9.0 and w.data[0] == 3.0 - 0.25 * 6.0
+
+
+def test_the_old_spellings_still_work():
+    w = Value(np.zeros(1))
+    opt = nn.SGD([w], lr=0.5)
+    opt.lr = 0.2            # sets every group's lr
+    assert opt.param_groups[0]["lr"] == 0.2
+    assert nn.LRSchedule is nn.LRScheduler and isinstance(nn.CosineLR(opt, 10), nn.LRSchedule)
+    assert nn.optim.lr_scheduler.StepLR is nn.StepLR
+
+
+@pytest.mark.parametrize("make", [
+    lambda m: (nn.AdamW(m, lr=0.01, amsgrad=True), lambda o: nn.CosineAnnealingLR(o, T_max=4)),
+    lambda m: (nn.RMSprop(m, lr=0.01, momentum=0.5, centered=True), lambda o: nn.OneCycleLR(o, 0.05, total_steps=20)),
+    lambda m: (nn.SGD([{"params": m.parameters()[:2]}, {"params": m.parameters()[2:], "lr": 0.05}], lr=0.1,
+                      momentum=0.9, nesterov=True), lambda o: nn.LinearLR(o, total_iters=4)),
+], ids=["adamw+cosine", "rmsprop+onecycle", "sgd-groups+linear"])
+def test_a_jitted_step_with_clipping_and_a_schedule_follows_the_same_trajectory(make):
+    from autograd import jit
+
+    rng = np.random.default_rng(0)
+    runs = []
+    for jitted in (False, True):
+        model = nn.MLP(8, [16, 3], activation="tanh", seed=0)
+        opt, schedule = make(model)
+        schedule = schedule(opt)
+
+        def step(x, y):
+            loss = nn.cross_entropy(model(x), y)
+            opt.zero_grad()
+            loss.backward()
+            nn.clip_grad_norm_(model.parameters(), 0.5)
+            opt.step()
+            schedule.step()
+            return loss
+
+        step = jit(step) if jitted else step
+        batches = np.random.default_rng(1)
+        losses = [step(batches.normal(size=(32, 8)), batches.integers(0, 3, 32)).item() for _ in range(8)]
+        runs.append((losses, [p.data.copy() for p in model.parameters()], opt.lr))
+    (l1, w1, lr1), (l2, w2, lr2) = runs
+    np.testing.assert_allclose(l2, l1, rtol=1e-12)
+    for a, b in zip(w1, w2):
+        np.testing.assert_allclose(b, a, rtol=1e-12, atol=1e-14)
+    assert lr1 == lr2 and rng is not None

@@ -1,0 +1,109 @@
+"""The engine's speed paths give exactly the numbers of the general ones: backprop's inline
+float rules against the op table's own rules (special values included), and the op path's
+shortcut of the thread-local mode while no thread is inside no_grad()/detect_anomaly()."""
+import math
+import threading
+
+import numpy as np
+import pytest
+
+from autograd import Value, detect_anomaly, no_grad
+from autograd.engine import backprop
+from autograd.mode import ALTERED
+from autograd.ops import OPS
+
+SPECIAL = [-2.5, -1.0, -0.0, 0.0, 0.5, 3.0]
+
+
+def table_rule(node, g):
+    """The op table's rule for node, called as the general path calls it."""
+    return OPS[node.op].backward(g, node.data, *[p.data for p in node.parents], **node.attrs)
+
+
+@pytest.mark.parametrize("make", [
+    lambda a, b: a + b, lambda a, b: a - b, lambda a, b: a * b, lambda a, b: a / b, lambda a, b: -a,
+    lambda a, b: a ** 2, lambda a, b: a ** 0, lambda a, b: a ** -1, lambda a, b: a ** 0.5, lambda a, b: a ** 3.5,
+    lambda a, b: a.relu(), lambda a, b: a.tanh(), lambda a, b: a.exp(), lambda a, b: a.sigmoid(),
+], ids=["add", "sub", "mul", "div", "neg", "square", "pow0", "inverse", "sqrt", "pow3.5", "relu", "tanh", "exp",
+        "sigmoid"])
+def test_inline_float_rules_equal_the_table_rules(make):
+    for x in SPECIAL:
+        for y in SPECIAL:
+            a, b = Value(x), Value(y)
+            with np.errstate(all="ignore"):
+                out = make(a, b)
+                g = -1.75
+                grads = backprop([out], [g])
+                expected = table_rule(out, g)
+            for p, e in zip(out.parents, expected):
+                got = grads.get(p)
+                assert type(got) is float and type(e) in (float, np.float64)
+                assert got == e or (math.isnan(got) and math.isnan(e)), (out.op, x, y, got, e)
+                assert math.copysign(1, got) == math.copysign(1, e) or math.isnan(e)
+
+
+def test_a_constant_mixed_in_gets_no_gradient_and_a_reused_input_gets_all():
+    x = Value(1.5)
+    y = (x * 2.0 + x * x) / (x - 4.0)  # x in four places, numbers on both sides
+    grads = backprop([y], [1.0])
+    expected = ((2 + 2 * 1.5) * (1.5 - 4.0) - (2 * 1.5 + 1.5 ** 2)) / (1.5 - 4.0) ** 2
+    assert grads[x] == pytest.approx(expected, rel=1e-15)
+    assert all(not p.requires_grad for p in grads if p is not x and not p.op)
+
+
+def test_modes_stay_per_thread_with_the_shortcut():
+    assert ALTERED[0] == 0
+    inside, other = threading.Event(), []
+
+    def worker():
+        inside.wait()
+        other.append((Value(1.0) * Value(2.0)).op)   # this thread is not in no_grad()
+
+    t = threading.Thread(target=worker)
+    t.start()
+    with no_grad():
+        assert ALTERED[0] == 1
+        assert (Value(1.0) * Value(2.0)).op == ""    # not recorded here
+        inside.set()
+        t.join()
+    assert other == ["mul"] and ALTERED[0] == 0
+    with detect_anomaly():
+        with pytest.raises(FloatingPointError):
+            Value(-1.0).log()
+    assert ALTERED[0] == 0 and (Value(1.0) + 1.0).op == "add"
+
+
+def general_path(loss):
+    """backprop through the op table's rules only (detect_anomaly() turns the inline rules off)."""
+    with detect_anomaly():
+        return backprop([loss], [1.0])
+
+
+def test_example_mode_neurons_give_the_general_paths_gradients_exactly():
+    import nn
+    model = nn.MLP(3, [5, 4, 1], activation="tanh", seed=0)
+    rows = np.random.default_rng(0).normal(size=(6, 3))
+    x0 = Value(0.3)  # an input that wants its gradient, used by every neuron of the first layer
+    scores = [model([x0, *r[1:]]) for r in rows]
+    loss = sum((s - 1.0) ** 2 for s in scores) + nn.l2_penalty(model, 1e-2)  # weights used twice
+    fast, general = backprop([loss], [1.0]), general_path(loss)
+    assert fast.keys() == general.keys()
+    for node, g in general.items():
+        np.testing.assert_array_equal(fast[node], g)
+        assert type(fast[node]) is type(g)
+    assert fast[model.parameters()[0]] is not general[model.parameters()[0]]
+
+
+def test_a_random_scalar_expression_gives_the_general_paths_gradients_exactly():
+    rng = np.random.default_rng(1)
+    leaves = [Value(float(v)) for v in rng.uniform(-1, 1, 8)]
+    slots = list(leaves)
+    for k in range(400):
+        i, j = rng.integers(0, len(slots), 2)
+        a, b = slots[i], slots[j]
+        op = k % 9
+        slots[i] = [a + b, a - 0.5, 1.5 * a, a * b, a / (1.0 + b * b), -a, (a * 0.5) ** 2, a.relu(),
+                    (a * 0.1).tanh()][op]
+    loss = sum(slots)
+    fast, general = backprop([loss], [1.0]), general_path(loss)
+    assert all(fast[n] == g for n, g in general.items()) and fast.keys() == general.keys()
