@@ -7,6 +7,7 @@ import pathlib
 import numpy as np
 
 import nn
+from autograd import Value
 from autograd.mode import no_grad
 
 from . import _plot
@@ -100,9 +101,12 @@ def least_sure_digit(model, X, y) -> int:
 
 
 def one_digit_loss(model, image, label):
-    """The loss of one digit through the trained network (eval mode: batch norm uses its running statistics)."""
+    """The loss of one digit through the trained network (eval mode: batch norm uses its running statistics).
+
+    The digit enters as a named constant, so the player draws and explains it as `digit`."""
     model.eval()
-    return nn.cross_entropy(model(image[None]), np.array([label]))
+    digit = Value(np.asarray(image, dtype=np.float64)[None], label="digit", requires_grad=False)
+    return nn.cross_entropy(model(digit), np.array([label]))
 
 
 # ---- pictures -------------------------------------------------------------------------------

@@ -226,3 +226,6 @@ def test_cnn_learns_the_digits_and_its_player_passes_through_the_conv_layers(wri
     assert "transposed conv of" in rules and "input window" in rules          # conv: into its input, its weight
     assert "x̂" in rules and "(first) maximum" in rules                       # batch norm, max pool
     assert sum(1 for s in steps if s["kind"] == "backward") >= 10   # loss, linear, flatten, 2 × (pool, relu, bn, conv)
+    nodes = player_data(paths["cnn_backprop.html"])["nodes"]
+    assert [n["label"] for n in nodes if n["shape"] == [1, 1, 8, 8]] == ["digit"]  # the input is named, not "const#1"
+    assert "const#" not in rules
