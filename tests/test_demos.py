@@ -229,3 +229,15 @@ def test_cnn_learns_the_digits_and_its_player_passes_through_the_conv_layers(wri
     nodes = player_data(paths["cnn_backprop.html"])["nodes"]
     assert [n["label"] for n in nodes if n["shape"] == [1, 1, 8, 8]] == ["digit"]  # the input is named, not "const#1"
     assert "const#" not in rules
+
+
+def test_digits_and_cnn_draw_their_training_with_one_function(tmp_path):
+    """The confusion matrix + loss/accuracy figure is written once (demos.digits.plot_training)."""
+    from demos import cnn, digits
+
+    assert cnn.plot_training is digits.plot_training
+    confusion = np.diag(np.full(10, 3))
+    confusion[3, 5] = 1
+    r = {"confusion": confusion, "loss": np.linspace(2.0, 0.1, 12), "test_accuracy": np.array([0.5, 0.8, 0.96])}
+    path = digits.plot_training(r, tmp_path / "t.png", "a title")
+    assert path == tmp_path / "t.png" and path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
