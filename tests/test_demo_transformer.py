@@ -64,3 +64,21 @@ def test_the_block_player_shows_residual_splits_softmax_and_qkv(result, tmp_path
     texts = " ".join(s["text"] for s in data["steps"] if s["kind"] == "backward")
     for name in ("dloss/dQ", "dloss/dK", "dloss/dV", "dloss/d(attention weights)", "dloss/d(x + attention)"):
         assert name in texts, name
+
+
+def test_training_uses_adamw_with_weight_decay(monkeypatch):
+    """The char models train with nn.AdamW (weight decay 0.01), not a fallback to Adam."""
+    import nn
+
+    made = []
+
+    class Spy(nn.AdamW):
+        def __init__(self, params, **kw):
+            made.append(kw)
+            super().__init__(params, **kw)
+
+    monkeypatch.setattr(nn, "AdamW", Spy)
+    corpus = _chars.Corpus("def f(x):\n    return x + 1\n" * 40)
+    model = _chars.CharRecurrent(corpus.vocab, hidden=8, embed=4, kind="RNN")
+    losses = _chars.train(model, corpus, steps=2, context=8, batch=4)
+    assert made == [{"lr": 3e-3, "weight_decay": 0.01}] and losses.shape == (2,) and np.isfinite(losses).all()
