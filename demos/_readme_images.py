@@ -40,6 +40,8 @@ PICKS = {
     "cnn/cnn.png": "cnn.png",
     "cnn/cnn_filters.png": "cnn_filters.png",
     "cnn/cnn_feature_maps.png": "cnn_feature_maps.png",
+    "transformer/attention.png": "transformer_attention.png",
+    "transformer/training.png": "transformer_training.png",
 }
 # player page -> (README picture, arrow-key presses before the shot, bands stacked into the
 # picture: (element id whose top starts the band, or None for the window's top; element id whose
@@ -98,7 +100,9 @@ def screenshots(out: pathlib.Path, scratch: pathlib.Path) -> list[pathlib.Path]:
         print("no /usr/bin/chromedriver (run `make browser`): player screenshots skipped")
         return []
     options = webdriver.ChromeOptions()
-    for arg in ("--headless=new", "--no-sandbox", "--disable-gpu", "--window-size=1400,1000"):
+    options.binary_location = "/usr/bin/chromium"
+    for arg in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                "--no-first-run", f"--user-data-dir={scratch / 'chromium-profile'}", "--window-size=1400,1000"):
         options.add_argument(arg)
     driver = webdriver.Chrome(service=Service("/usr/bin/chromedriver"), options=options)
     written = []
