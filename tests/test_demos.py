@@ -203,6 +203,7 @@ def test_flagship_index_links_every_page_and_the_players_hold_their_frames(writt
     index = paths["index.html"].read_text(encoding="utf-8")
     linked = set(re.findall(r'href="([^"]+)"', index))
     assert linked == set(paths) - {"index.html"}
+    assert "40 steps of SGD" in index  # the steps it trained (fast), not the full run's
     training = player_data(paths["training.html"])
     # fast: 40 steps, a snapshot every 2, then the weights after the last update
     assert len(training["frames"]) == 21 and training["total_steps"] == 40
