@@ -54,6 +54,9 @@ SHOTS = {
     "flagship/training.html": ("player_training.png", 30, [(None, None)]),
     "cnn/cnn_backprop.html": ("player_cnn.png", 7, BACKPROP_BANDS),
 }
+# pages shot as they open (the view follows the step) rather than fitted: the CNN's graph is
+# long and thin, and fitted into 1400 px its boxes are unreadable
+NO_FIT = {"cnn/cnn_backprop.html"}
 
 
 def shrink(src: pathlib.Path, dst: pathlib.Path, max_width: int = 1400, bands=None) -> None:
@@ -115,7 +118,8 @@ def screenshots(out: pathlib.Path, scratch: pathlib.Path) -> list[pathlib.Path]:
                 body.send_keys(Keys.ARROW_RIGHT)
                 time.sleep(0.05)
             for button in driver.find_elements(By.XPATH, "//button[normalize-space()='fit']"):
-                button.click()                      # the whole graph in view
+                if page not in NO_FIT:
+                    button.click()                  # the whole graph in view
             time.sleep(1.0)
             raw = scratch / name
             driver.save_screenshot(str(raw))
