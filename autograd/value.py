@@ -20,7 +20,6 @@ from .value_python import PythonObject
 _NO_ATTRS = MappingProxyType({})
 
 
-
 def _normalize(r):
     """Op results: float64 scalars become Python floats (fast path), others arrays."""
     if type(r) is float:
@@ -384,41 +383,8 @@ def _argument_error(label, requires_grad):
                      "in (micrograd's Value(data, _children, _op)): ops record them, e.g. Value(2.0) * Value(3.0)")
 
 
-def bound(b: ops.Binding):
-    """The function behind binding `b`, taking the Value first (a method of Value)."""
-    if b.impl is not None:
-        fn = b.impl
-    elif b.args is None:  # x alone (exp, tanh, ...): straight to apply1, the scalar hot path
-        fn = _unary(b.op)
-    else:
-        fn = _with_args(b.op, b.args)
-    return fn
-
-
-def _unary(name):
-    def fn(self):
-        return apply1(name, self)
-    return fn
-
-
-def _with_args(name, check):
-    def fn(self, *args, **kwargs):
-        inputs, attrs = check(self, *args, **kwargs)
-        return apply(name, inputs, attrs)
-    return fn
-
-
-def _bind():
-    """Add the op table's methods to Value (again: idempotent). Runs once both modules are complete:
-    here when ops finished first, else at the end of ops (any import order; see ops.READY)."""
-    for b in ops.BINDINGS:
-        if b.method:
-            fn = bound(b)
-            method = fn if b.impl is None else (lambda f: lambda self, *a, **k: f(self, *a, **k))(fn)
-            method.__name__, method.__qualname__, method.__doc__ = b.method, f"Value.{b.method}", b.doc
-            setattr(Value, b.method, method)
-    Value.__abs__ = Value.abs
-
+# The op table's methods (tanh, sum, ...) live in value_methods; imported last, once Value exists
+from .value_methods import _bind, bound  # noqa: E402,F401,I001
 
 if getattr(ops, "READY", False):
     _bind()

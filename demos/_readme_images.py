@@ -40,6 +40,8 @@ PICKS = {
     "cnn/cnn.png": "cnn.png",
     "cnn/cnn_filters.png": "cnn_filters.png",
     "cnn/cnn_feature_maps.png": "cnn_feature_maps.png",
+    "transformer/attention.png": "transformer_attention.png",
+    "transformer/training.png": "transformer_training.png",
 }
 # player page -> (README picture, arrow-key presses before the shot, bands stacked into the
 # picture: (element id whose top starts the band, or None for the window's top; element id whose
@@ -52,6 +54,9 @@ SHOTS = {
     "flagship/training.html": ("player_training.png", 30, [(None, None)]),
     "cnn/cnn_backprop.html": ("player_cnn.png", 7, BACKPROP_BANDS),
 }
+# pages shot as they open (the view follows the step) rather than fitted: the CNN's graph is
+# long and thin, and fitted into 1400 px its boxes are unreadable
+NO_FIT = {"cnn/cnn_backprop.html"}
 
 
 def shrink(src: pathlib.Path, dst: pathlib.Path, max_width: int = 1400, bands=None) -> None:
@@ -98,7 +103,9 @@ def screenshots(out: pathlib.Path, scratch: pathlib.Path) -> list[pathlib.Path]:
         print("no /usr/bin/chromedriver (run `make browser`): player screenshots skipped")
         return []
     options = webdriver.ChromeOptions()
-    for arg in ("--headless=new", "--no-sandbox", "--disable-gpu", "--window-size=1400,1000"):
+    options.binary_location = "/usr/bin/chromium"
+    for arg in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                "--no-first-run", f"--user-data-dir={scratch / 'chromium-profile'}", "--window-size=1400,1000"):
         options.add_argument(arg)
     driver = webdriver.Chrome(service=Service("/usr/bin/chromedriver"), options=options)
     written = []
@@ -111,7 +118,8 @@ def screenshots(out: pathlib.Path, scratch: pathlib.Path) -> list[pathlib.Path]:
                 body.send_keys(Keys.ARROW_RIGHT)
                 time.sleep(0.05)
             for button in driver.find_elements(By.XPATH, "//button[normalize-space()='fit']"):
-                button.click()                      # the whole graph in view
+                if page not in NO_FIT:
+                    button.click()                  # the whole graph in view
             time.sleep(1.0)
             raw = scratch / name
             driver.save_screenshot(str(raw))

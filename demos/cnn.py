@@ -7,9 +7,11 @@ import pathlib
 import numpy as np
 
 import nn
+from autograd import Value
 from autograd.mode import no_grad
 
 from . import _plot
+from .digits import plot_training
 
 EPOCHS = 12
 
@@ -100,9 +102,12 @@ def least_sure_digit(model, X, y) -> int:
 
 
 def one_digit_loss(model, image, label):
-    """The loss of one digit through the trained network (eval mode: batch norm uses its running statistics)."""
+    """The loss of one digit through the trained network (eval mode: batch norm uses its running statistics).
+
+    The digit enters as a named constant, so the player draws and explains it as `digit`."""
     model.eval()
-    return nn.cross_entropy(model(image[None]), np.array([label]))
+    digit = Value(np.asarray(image, dtype=np.float64)[None], label="digit", requires_grad=False)
+    return nn.cross_entropy(model(digit), np.array([label]))
 
 
 # ---- pictures -------------------------------------------------------------------------------
@@ -139,32 +144,6 @@ def plot_feature_maps(maps, label, path):
     return _plot.save(fig, path)
 
 
-def plot_training(r, path):
-    fig, ax = _plot.figure(ncols=2, width=5.6, height=5.0,
-                           title=f"Digits: a CNN (2 conv blocks + linear), test accuracy {r['accuracy']:.1%}")
-    C = r["confusion"]
-    ax[0].imshow(C, cmap="Blues")
-    for (i, j), v in np.ndenumerate(C):
-        if v:
-            ax[0].text(j, i, str(v), ha="center", va="center", fontsize=10,
-                       color="w" if v > C.max() / 2 else ("k" if i == j else _plot.RED))
-    ax[0].set(title="Confusion matrix (test set)", xlabel="predicted digit", ylabel="true digit",
-              xticks=range(10), yticks=range(10))
-    ax[0].grid(False)
-    steps_per_epoch = len(r["loss"]) / len(r["test_accuracy"])
-    ax[1].plot(r["loss"], color=_plot.BLUE, lw=1, alpha=0.8, label="training loss (per batch)")
-    ax[1].set(title="Training", xlabel="optimizer step", ylabel="cross-entropy loss")
-    twin = ax[1].twinx()
-    epochs_end = (np.arange(len(r["test_accuracy"])) + 1) * steps_per_epoch
-    twin.plot(epochs_end, r["test_accuracy"], "o-", color=_plot.GREEN, lw=2, label="test accuracy (per epoch)")
-    twin.set_ylim(0, 1.02)
-    twin.set_ylabel("test accuracy", color=_plot.GREEN)
-    twin.grid(False)
-    lines = ax[1].get_lines() + twin.get_lines()
-    ax[1].legend(lines, [line.get_label() for line in lines], loc="center right")
-    return _plot.save(fig, path)
-
-
 def run(out: pathlib.Path, fast: bool = False) -> list[pathlib.Path]:
     from tqdm.auto import tqdm
 
@@ -176,7 +155,8 @@ def run(out: pathlib.Path, fast: bool = False) -> list[pathlib.Path]:
     model = r["model"]
     k = least_sure_digit(model, r["X_test"], r["y_test"])
     image, label = r["X_test"][k], int(r["y_test"][k])
-    paths = [plot_training(r, out / "cnn.png"), plot_filters(model, out / "cnn_filters.png"),
+    title = f"Digits: a CNN (2 conv blocks + linear), test accuracy {r['accuracy']:.1%}"
+    paths = [plot_training(r, out / "cnn.png", title), plot_filters(model, out / "cnn_filters.png"),
              plot_feature_maps(feature_maps(model, image), label, out / "cnn_feature_maps.png")]
     loss = one_digit_loss(model, image, label)
     page = player(loss, title=f"Backprop through the trained CNN: the test digit it is least sure of (a {label}), "

@@ -53,8 +53,22 @@ def run(out: pathlib.Path, fast: bool = False) -> list[pathlib.Path]:
     r = compute(epochs=6 if fast else 20, progress=lambda it: tqdm(it, desc="digits epochs", unit="epoch"))
     print(f"test accuracy {r['accuracy']:.1%} on {len(r['y_test'])} held-out digits "
           f"(train {r['train_accuracy']:.1%})")
-    fig, ax = _plot.figure(ncols=2, width=5.6, height=5.0,
-                           title=f"Digits: MLP 64-64-10 (ReLU), test accuracy {r['accuracy']:.1%}")
+    paths = [plot_training(r, out / "digits.png", f"Digits: MLP 64-64-10 (ReLU), test accuracy {r['accuracy']:.1%}")]
+
+    wrong = np.flatnonzero(r["predicted"] != r["y_test"])[:8]
+    fig, axes = _plot.figure(ncols=max(len(wrong), 1), width=1.6, height=1.9, title="Digits the network got wrong")
+    for a, k in zip(np.atleast_1d(axes), wrong):
+        a.imshow(r["X_test"][k].reshape(8, 8), cmap="gray_r")
+        a.set_title(f"{r['y_test'][k]} read as {r['predicted'][k]}", fontsize=11)
+        a.axis("off")
+    paths.append(_plot.save(fig, out / "mistakes.png"))
+    return paths
+
+
+def plot_training(r, path: pathlib.Path, title: str) -> pathlib.Path:
+    """The test set's confusion matrix beside the loss per batch and the test accuracy per epoch
+    (the results of a `compute()`: this demo's and the CNN demo's)."""
+    fig, ax = _plot.figure(ncols=2, width=5.6, height=5.0, title=title)
     C = r["confusion"]
     ax[0].imshow(C, cmap="Blues")
     for (i, j), v in np.ndenumerate(C):
@@ -75,13 +89,4 @@ def run(out: pathlib.Path, fast: bool = False) -> list[pathlib.Path]:
     twin.grid(False)
     lines = ax[1].get_lines() + twin.get_lines()
     ax[1].legend(lines, [line.get_label() for line in lines], loc="center right")
-    paths = [_plot.save(fig, out / "digits.png")]
-
-    wrong = np.flatnonzero(r["predicted"] != r["y_test"])[:8]
-    fig, axes = _plot.figure(ncols=max(len(wrong), 1), width=1.6, height=1.9, title="Digits the network got wrong")
-    for a, k in zip(np.atleast_1d(axes), wrong):
-        a.imshow(r["X_test"][k].reshape(8, 8), cmap="gray_r")
-        a.set_title(f"{r['y_test'][k]} read as {r['predicted'][k]}", fontsize=11)
-        a.axis("off")
-    paths.append(_plot.save(fig, out / "mistakes.png"))
-    return paths
+    return _plot.save(fig, path)

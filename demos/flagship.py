@@ -81,7 +81,7 @@ PAGES = [  # (file, title, what it shows)
 ]
 
 
-def index_page(out: pathlib.Path, accuracy: float, seconds: float) -> pathlib.Path:
+def index_page(out: pathlib.Path, accuracy: float, seconds: float, steps: int = STEPS) -> pathlib.Path:
     """index.html linking every file: the two players first, then the pictures inline."""
     cards = []
     for name, title, text in PAGES:
@@ -97,7 +97,7 @@ section{{border:1px solid #e5e7eb;border-radius:8px;padding:0 1em 1em}} section.
 img{{width:100%;border:1px solid #f3f4f6}} code{{background:#f3f4f6;padding:0 .2em}}
 a.open{{display:inline-block;padding:.5em 1em;border-radius:6px;background:#2563eb;color:white;text-decoration:none}}
 </style></head><body><h1>tracegrad: the moons MLP, trained and watched</h1>
-<p>micrograd's demo (MLP 2-16-16-1, ReLU, {STEPS} steps of SGD on 100 points) trained with tracegrad:
+<p>micrograd's demo (MLP 2-16-16-1, ReLU, {steps} steps of SGD on 100 points) trained with tracegrad:
 {accuracy:.0%} of the points correct. Everything on this page was made in {seconds:.1f} s and works offline.
 Re-create it with <code>make demo</code>; list the other demos with <code>python -m demos</code>.</p>
 <main>{''.join(cards)}</main></body></html>
@@ -120,7 +120,7 @@ def run(out: pathlib.Path, fast: bool = False) -> list[pathlib.Path]:
     paths.append(page.save(out / "backprop.html"))
     trainer = training_player(r["recorder"], r["X"], r["y"], title="Training the moons MLP (micrograd's demo)")
     paths.append(trainer.save(out / "training.html"))
-    paths.append(index_page(out, r["accuracy"], time.perf_counter() - start))
+    paths.append(index_page(out, r["accuracy"], time.perf_counter() - start, steps=len(r["loss"])))
     print(f"backprop player: {len(page)} steps; training player: {len(trainer)} frames; "
           f"{time.perf_counter() - start:.1f} s. Open {out / 'index.html'}")
     return paths

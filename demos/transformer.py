@@ -176,8 +176,19 @@ def run(out: pathlib.Path, fast: bool = False) -> list[pathlib.Path]:
     ax[1].legend()
     paths = [_plot.save(fig, out / "training.png")]
     text, weights = attention_of(r["model"], corpus, corpus.decode(corpus.held_out[:cfg["context"]]))
-    fig, axes = _plot.figure(ncols=len(weights), width=6.0, height=5.6,
-                             title="Attention weights (mean over heads): row = query, column = key")
+    paths.append(plot_attention(text, weights, out / "attention.png"))
+    loss = block_player_loss(r["model"], corpus)
+    page = player(record(loss, forward=True), title="One transformer block on 'def f': forward, then backward")
+    paths.append(page.save(out / "block_player.html"))
+    return paths
+
+
+def plot_attention(text: str, weights, path: pathlib.Path) -> pathlib.Path:
+    """One heatmap of attention weights per block (row = query, column = key), characters as ticks."""
+    title = "Attention weights (mean over heads): row = query, column = key"
+    if len(weights) == 1:  # one panel is too narrow for the title on one line
+        title = title.replace(": ", ":\n")
+    fig, axes = _plot.figure(ncols=len(weights), width=6.0, height=5.6, title=title)
     for k, (a, w) in enumerate(zip(np.atleast_1d(axes), weights)):
         image = a.imshow(w, cmap="viridis", vmin=0)
         labels = [repr(ch)[1:-1] for ch in text]
@@ -185,8 +196,4 @@ def run(out: pathlib.Path, fast: bool = False) -> list[pathlib.Path]:
         a.set_yticks(range(len(text)), labels, fontsize=6)
         a.set_title(f"block {k + 1}")
         a.figure.colorbar(image, ax=a, fraction=0.046)
-    paths.append(_plot.save(fig, out / "attention.png"))
-    loss = block_player_loss(r["model"], corpus)
-    page = player(record(loss, forward=True), title="One transformer block on 'def f': forward, then backward")
-    paths.append(page.save(out / "block_player.html"))
-    return paths
+    return _plot.save(fig, path)

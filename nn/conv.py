@@ -111,6 +111,18 @@ class Conv2d(Module):
 
 
 class _Pool(Module):
+    @staticmethod
+    def _check_window(name, kernel_size, stride, padding, dilation=1):
+        """Refuse a bad kernel_size, stride, padding or dilation when the layer is made, as PyTorch."""
+        k = pair(kernel_size, "kernel_size", name, 1)
+        if stride is not None:
+            pair(stride, "stride", name, 1)
+        p = pair(padding, "padding", name)
+        pair(dilation, "dilation", name, 1)
+        if any(pi > ki // 2 for pi, ki in zip(p, k)):
+            raise ValueError(f"{name}: padding {padding} must be at most half the kernel size {kernel_size} "
+                             f"(as PyTorch)")
+
     def _check(self, shape, padding, dilation=(1, 1)):
         from autograd.ops.pooling import pool_geometry
         pool_geometry(self._who(), shape, pair(self.kernel_size, "kernel_size", "pool", 1),
@@ -128,15 +140,7 @@ class MaxPool2d(_Pool):
 
     def __init__(self, kernel_size, stride=None, padding=0, dilation=1, return_indices=False, ceil_mode=False):
         super().__init__()
-        name = "MaxPool2d"
-        k = pair(kernel_size, "kernel_size", name, 1)
-        if stride is not None:
-            pair(stride, "stride", name, 1)
-        p = pair(padding, "padding", name)
-        pair(dilation, "dilation", name, 1)
-        if any(pi > ki // 2 for pi, ki in zip(p, k)):
-            raise ValueError(f"{name}: padding {padding} must be at most half the kernel size {kernel_size} "
-                             f"(as PyTorch)")
+        self._check_window("MaxPool2d", kernel_size, stride, padding, dilation)
         self.kernel_size, self.stride, self.padding, self.dilation = kernel_size, stride, padding, dilation
         self.return_indices, self.ceil_mode = return_indices, ceil_mode
 
@@ -164,14 +168,7 @@ class AvgPool2d(_Pool):
     def __init__(self, kernel_size, stride=None, padding=0, ceil_mode=False, count_include_pad=True,
                  divisor_override=None):
         super().__init__()
-        name = "AvgPool2d"
-        k = pair(kernel_size, "kernel_size", name, 1)
-        if stride is not None:
-            pair(stride, "stride", name, 1)
-        p = pair(padding, "padding", name)
-        if any(pi > ki // 2 for pi, ki in zip(p, k)):
-            raise ValueError(f"{name}: padding {padding} must be at most half the kernel size {kernel_size} "
-                             f"(as PyTorch)")
+        self._check_window("AvgPool2d", kernel_size, stride, padding)
         self.kernel_size, self.stride, self.padding = kernel_size, stride, padding
         self.ceil_mode, self.count_include_pad, self.divisor_override = ceil_mode, count_include_pad, divisor_override
 

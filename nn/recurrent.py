@@ -107,6 +107,13 @@ class _Recurrent(Module):
             for name in ("bias_ih", "bias_hh"):
                 setattr(self, f"{name}_l{k}", Value(_uniform(rng, (G * H,), H), label=f"{name}_l{k}") if bias else None)
 
+    def forward(self, input, hx=None):
+        """(output, h_n) for RNN and GRU, whose state is h alone (LSTM's forward adds c)."""
+        steps, batched = self._steps(input)
+        states = [(h,) for h in self._state(hx, steps[0], batched)]
+        output, finals = self._run(steps, batched, states)
+        return output, stack([s[0] for s in finals], axis=0)
+
     # older names of the one-layer RNN
     nin = property(lambda self: self.input_size)
     nhidden = property(lambda self: self.hidden_size)
@@ -218,12 +225,6 @@ class RNN(_Recurrent):
     def _cell(self, x, state, params, who):
         return (rnn_step(x, state[0], *params, who, self.nonlinearity),)
 
-    def forward(self, input, hx=None):
-        steps, batched = self._steps(input)
-        states = [(h,) for h in self._state(hx, steps[0], batched)]
-        output, finals = self._run(steps, batched, states)
-        return output, stack([s[0] for s in finals], axis=0)
-
 
 class LSTM(_Recurrent):
     """Long short-term memory, like torch.nn.LSTM: gates i, f, g, o (in that order in weight_ih_l0's
@@ -275,9 +276,3 @@ class GRU(_Recurrent):
         r, z = r_in.sigmoid(), z_in.sigmoid()
         n = (gi[..., 2 * H:] if n_h is None else gi[..., 2 * H:] + r * n_h).tanh()
         return (n - z * n if h is None else n + z * (h - n)),
-
-    def forward(self, input, hx=None):
-        steps, batched = self._steps(input)
-        states = [(h,) for h in self._state(hx, steps[0], batched)]
-        output, finals = self._run(steps, batched, states)
-        return output, stack([s[0] for s in finals], axis=0)

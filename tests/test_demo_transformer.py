@@ -64,3 +64,41 @@ def test_the_block_player_shows_residual_splits_softmax_and_qkv(result, tmp_path
     texts = " ".join(s["text"] for s in data["steps"] if s["kind"] == "backward")
     for name in ("dloss/dQ", "dloss/dK", "dloss/dV", "dloss/d(attention weights)", "dloss/d(x + attention)"):
         assert name in texts, name
+
+
+def test_training_uses_adamw_with_weight_decay(monkeypatch):
+    """The char models train with nn.AdamW (weight decay 0.01), not a fallback to Adam."""
+    import nn
+
+    made = []
+
+    class Spy(nn.AdamW):
+        def __init__(self, params, **kw):
+            made.append(kw)
+            super().__init__(params, **kw)
+
+    monkeypatch.setattr(nn, "AdamW", Spy)
+    corpus = _chars.Corpus("def f(x):\n    return x + 1\n" * 40)
+    model = _chars.CharRecurrent(corpus.vocab, hidden=8, embed=4, kind="RNN")
+    losses = _chars.train(model, corpus, steps=2, context=8, batch=4)
+    assert made == [{"lr": 3e-3, "weight_decay": 0.01}] and losses.shape == (2,) and np.isfinite(losses).all()
+
+
+@pytest.mark.parametrize("blocks", [1, 2])
+def test_attention_picture_title_fits_the_figure(blocks, tmp_path, monkeypatch):
+    """With one block (fast mode) the title used to run off both sides of the picture."""
+    from demos import _plot
+
+    save, seen = _plot.save, []
+
+    def check(fig, path):
+        fig.canvas.draw()
+        box, title = fig.bbox, fig._suptitle.get_window_extent()
+        seen.append(box.x0 <= title.x0 and title.x1 <= box.x1)
+        return save(fig, path)
+
+    monkeypatch.setattr(_plot, "save", check)
+    text = "def f(x):"
+    weights = [np.tril(np.ones((len(text), len(text)))) / np.arange(1, len(text) + 1)[:, None]] * blocks
+    assert transformer.plot_attention(text, weights, tmp_path / "a.png").exists()
+    assert seen == [True]

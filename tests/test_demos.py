@@ -203,6 +203,7 @@ def test_flagship_index_links_every_page_and_the_players_hold_their_frames(writt
     index = paths["index.html"].read_text(encoding="utf-8")
     linked = set(re.findall(r'href="([^"]+)"', index))
     assert linked == set(paths) - {"index.html"}
+    assert "40 steps of SGD" in index  # the steps it trained (fast), not the full run's
     training = player_data(paths["training.html"])
     # fast: 40 steps, a snapshot every 2, then the weights after the last update
     assert len(training["frames"]) == 21 and training["total_steps"] == 40
@@ -226,3 +227,18 @@ def test_cnn_learns_the_digits_and_its_player_passes_through_the_conv_layers(wri
     assert "transposed conv of" in rules and "input window" in rules          # conv: into its input, its weight
     assert "x̂" in rules and "(first) maximum" in rules                       # batch norm, max pool
     assert sum(1 for s in steps if s["kind"] == "backward") >= 10   # loss, linear, flatten, 2 × (pool, relu, bn, conv)
+    nodes = player_data(paths["cnn_backprop.html"])["nodes"]
+    assert [n["label"] for n in nodes if n["shape"] == [1, 1, 8, 8]] == ["digit"]  # the input is named, not "const#1"
+    assert "const#" not in rules
+
+
+def test_digits_and_cnn_draw_their_training_with_one_function(tmp_path):
+    """The confusion matrix + loss/accuracy figure is written once (demos.digits.plot_training)."""
+    from demos import cnn, digits
+
+    assert cnn.plot_training is digits.plot_training
+    confusion = np.diag(np.full(10, 3))
+    confusion[3, 5] = 1
+    r = {"confusion": confusion, "loss": np.linspace(2.0, 0.1, 12), "test_accuracy": np.array([0.5, 0.8, 0.96])}
+    path = digits.plot_training(r, tmp_path / "t.png", "a title")
+    assert path == tmp_path / "t.png" and path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"

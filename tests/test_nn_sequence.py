@@ -126,3 +126,18 @@ def test_reprs():
     assert repr(nn.Embedding(5, 2)) == "Embedding(5, 2)  # 10 params"
     assert "embed_dim=8, num_heads=2" in repr(nn.MultiheadAttention(8, 2))
     assert autograd.OPS["layer_norm"].label == "LayerNorm"
+
+
+def test_attention_steps_names_the_constants_it_draws():
+    """The scale and an array mask are drawn with names (were bare 'data' boxes in the block player)."""
+    from autograd.ops.sequence import attention_steps
+
+    rng = np.random.default_rng(0)
+    q, k, v = (Value(rng.normal(size=(1, 2, 3, 4))) for _ in range(3))
+    mask = np.triu(np.full((3, 3), -np.inf), 1)
+    out, _ = attention_steps(q, k, v, mask=mask)
+    leaves = {n.label for n in topological_order(out) if not n.op and not n.requires_grad}
+    assert leaves == {"1/√4", "mask"}
+    out2, _ = attention_steps(q, k, v, scale=0.1)
+    assert {n.label for n in topological_order(out2) if not n.op and not n.requires_grad} == {"scale"}
+    np.testing.assert_allclose(out2.data, attention_steps(q, k, v, scale=0.1)[0].data)

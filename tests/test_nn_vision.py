@@ -56,6 +56,15 @@ def test_bad_arguments_are_refused_at_construction(make):
         make()
 
 
+def test_both_pools_refuse_padding_over_half_the_kernel_with_one_message():
+    for make in (nn.MaxPool2d, nn.AvgPool2d):
+        with pytest.raises(ValueError, match=rf"{make.__name__}: padding 2 must be at most half the kernel size 3"):
+            make(3, padding=2)
+        make(3, padding=1)  # half the kernel: fine
+    with pytest.raises((TypeError, ValueError)):
+        nn.MaxPool2d(2, dilation=0)
+
+
 def test_batch_norm_training_needs_more_than_one_value_per_channel():
     with pytest.raises(ValueError, match="Expected more than 1 value per channel when training"):
         nn.BatchNorm1d(3)(np.ones((1, 3)))

@@ -41,3 +41,12 @@ def test_the_run_instructions_name_commands_that_exist():
     assert "DEMO ?= flagship" in makefile and "$(RUN) -m demos $(DEMO)" in makefile
     assert "jupyter = [" in (ROOT / "pyproject.toml").read_text()
     assert os.path.exists(ROOT / "demos" / "tour.ipynb")
+
+
+def test_every_readme_picture_is_regenerated_by_readme_images():
+    """`python -m demos._readme_images` remakes every docs/img picture the README shows."""
+    from demos import _readme_images
+
+    shown = set(re.findall(r"docs/img/([\w.-]+)", README.read_text(encoding="utf-8")))
+    made = set(_readme_images.PICKS.values()) | {name for name, _, _ in _readme_images.SHOTS.values()}
+    assert shown and shown <= made, sorted(shown - made)

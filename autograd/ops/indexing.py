@@ -1,5 +1,5 @@
 """Gathering and scattering: gather/take_along_axis, scatter_add, masked_fill, masked_select,
-one_hot, nonzero; einsum."""
+one_hot, nonzero; einsum; split/chunk (slices along an axis)."""
 from __future__ import annotations
 
 import numpy as np
@@ -7,6 +7,7 @@ import numpy as np
 from .. import value as _value
 from ..arguments import UNSET, ShapeError, synonym
 from . import call, data, defmethod, defop, expose, reshape, shape
+from .shaping import _axis
 
 
 def pick_key(index, axis, ndim, sizes=None):
@@ -226,6 +227,37 @@ def einsum(equation, *operands):
     return _value.apply("einsum", xs, {"subscripts": ",".join(ins) + "->" + out})
 
 
+def split(x, split_size_or_sections, dim=0):
+    """Pieces of x along dim (torch.split): an int = pieces of that size (the last may be
+    smaller), a list = the sizes of the pieces. A tuple of Values (each a slice node)."""
+    x = _value.const(x)
+    a = _axis(x, dim, "split")
+    n = x.shape[a]
+    if isinstance(split_size_or_sections, (int, np.integer)):
+        step = int(split_size_or_sections)
+        if step <= 0:
+            raise ShapeError(f"split: piece size {step} must be positive")
+        sizes = [min(step, n - i) for i in range(0, n, step)] or [0]
+    else:
+        sizes = [int(s) for s in split_size_or_sections]
+        if sum(sizes) != n or min(sizes, default=0) < 0:
+            raise ShapeError(f"split: sizes {sizes} add up to {sum(sizes)}, but axis {a} of shape {x.shape} has {n}")
+    pieces, start = [], 0
+    for size in sizes:
+        pieces.append(x[(slice(None),) * a + (slice(start, start + size),)])
+        start += size
+    return tuple(pieces)
+
+
+def chunk(x, chunks, dim=0):
+    """x cut into `chunks` pieces along dim of size ceil(n / chunks) (torch.chunk: maybe fewer)."""
+    x = _value.const(x)
+    if int(chunks) <= 0:
+        raise ShapeError(f"chunk: chunks must be positive, got {chunks}")
+    n = x.shape[_axis(x, dim, "chunk")]
+    return split(x, max(-(-n // int(chunks)), 1), dim)
+
+
 # fmt: off
 defop("gather", pick, pick_grad, "gather", ("g scattered back to the picked places",), elementwise=False,
       doc="a's elements picked along dim by an index (torch.gather)", method=True, function=True, args=_gather_args)
@@ -250,4 +282,6 @@ defmethod("masked_select", masked_select)
 defmethod("nonzero", nonzero)
 defmethod("einsum", einsum, method=False)
 defmethod("one_hot", one_hot, method=False)
+defmethod("split", split)
+defmethod("chunk", chunk)
 # fmt: on

@@ -168,10 +168,12 @@ def scaled_dot_product_attention(q, k, v, attn_mask=None, dropout_p=0.0, is_caus
 def attention_steps(q, k, v, mask=None, scale=None):
     """The same attention as separate, labelled nodes: (output, weights). `mask` is additive (see
     attention_mask). The drawing reads scores → (+ mask) → softmax → weights @ V."""
-    from ..value import const
+    from ..value import Value, const
     q, k, v = const(q), const(k), const(v)
     _check_qkv(q, k, v)
-    scale = 1.0 / math.sqrt(q.shape[-1]) if scale is None else float(scale)
+    named = "scale" if scale is not None else f"1/√{q.shape[-1]}"
+    scale = const(1.0 / math.sqrt(q.shape[-1]) if scale is None else float(scale))
+    scale.label = named  # the drawing names the constants it shows (a new leaf each call)
     kt = k.mT
     kt.label = "Kᵀ"
     product = q @ kt
@@ -179,6 +181,9 @@ def attention_steps(q, k, v, mask=None, scale=None):
     scores = product * scale
     scores.label = "scores"
     if mask is not None:
+        if not isinstance(mask, Value):  # an array: its node is named; a user's Value keeps its own name
+            mask = const(mask)
+            mask.label = "mask"
         scores = scores + mask
         scores.label = "masked scores"
     weights = scores.softmax(-1)

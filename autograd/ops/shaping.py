@@ -1,6 +1,6 @@
 """Shape and indexing: broadcast, reshape, transpose, getitem/scatter, concat, stack; permute,
 swapaxes, squeeze/unsqueeze, flatten, expand, repeat/tile, repeat_interleave, flip, roll, pad,
-tril/triu, diag/diagonal, split/chunk."""
+tril/triu, diag/diagonal (split and chunk, slices along an axis, are in indexing)."""
 from __future__ import annotations
 
 import functools
@@ -318,37 +318,6 @@ def diag(x, diagonal=0):
     raise ShapeError(f"diag: needs a vector or a matrix, got shape {x.shape}; for batches use diagonal(dim1=, dim2=)")
 
 
-def split(x, split_size_or_sections, dim=0):
-    """Pieces of x along dim (torch.split): an int = pieces of that size (the last may be
-    smaller), a list = the sizes of the pieces. A tuple of Values (each a slice node)."""
-    x = _value.const(x)
-    a = _axis(x, dim, "split")
-    n = x.shape[a]
-    if isinstance(split_size_or_sections, (int, np.integer)):
-        step = int(split_size_or_sections)
-        if step <= 0:
-            raise ShapeError(f"split: piece size {step} must be positive")
-        sizes = [min(step, n - i) for i in range(0, n, step)] or [0]
-    else:
-        sizes = [int(s) for s in split_size_or_sections]
-        if sum(sizes) != n or min(sizes, default=0) < 0:
-            raise ShapeError(f"split: sizes {sizes} add up to {sum(sizes)}, but axis {a} of shape {x.shape} has {n}")
-    pieces, start = [], 0
-    for size in sizes:
-        pieces.append(x[(slice(None),) * a + (slice(start, start + size),)])
-        start += size
-    return tuple(pieces)
-
-
-def chunk(x, chunks, dim=0):
-    """x cut into `chunks` pieces along dim of size ceil(n / chunks) (torch.chunk: maybe fewer)."""
-    x = _value.const(x)
-    if int(chunks) <= 0:
-        raise ShapeError(f"chunk: chunks must be positive, got {chunks}")
-    n = x.shape[_axis(x, dim, "chunk")]
-    return split(x, max(-(-n // int(chunks)), 1), dim)
-
-
 # fmt: off
 expose("transpose", method="permute", function="permute", args=_permute_args,
        doc="a with its axes in the order dims: permute(2, 0, 1) (torch.permute)")
@@ -397,6 +366,4 @@ defop("diag", lambda a, k: np.diag(a, k),
       lambda g, out, a, k: (call("diagonal", g, offset=k, axis1=0, axis2=1),),
       "diag", ("diagonal(g)",), elementwise=False, doc="the matrix with vector a on diagonal k")
 defmethod("diag", diag)
-defmethod("split", split)
-defmethod("chunk", chunk)
 # fmt: on

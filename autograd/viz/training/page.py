@@ -145,6 +145,7 @@ def _build(rec: TrainingRecorder, X, y, resolution: int, max_neurons: int, progr
     steps, note = _shown_steps(recorded, max_frames)
     losses = rec.loss  # once: the property builds a new array on every call
     twin = copy_model(rec.model)
+    twin_params = [p for _, p in twin.named_parameters()]  # their snapshot order (see rec._write_flat)
     layers = network.dense_layers(twin)
     widths = [layers[0].nin] + [layer.nout for layer in layers]
     shown = [network._shown(n, max_neurons)[0] for n in widths]
@@ -178,7 +179,7 @@ def _build(rec: TrainingRecorder, X, y, resolution: int, max_neurons: int, progr
                      "grad_norms": [_number(v) for v in norms[:, at]] if norms.shape[1] > at else
                                    [None] * len(norms)}
             if X is not None:
-                _load_flat(twin, flats[k], rec)
+                rec._write_flat(twin_params, flats[k])
                 probs = np.nan_to_num(decision_grid(twin, X, resolution, bounds).probs, nan=0.5)
                 cells = probs[..., 1:2] if probs.shape[-1] == 2 else np.stack(
                     [probs.argmax(-1), probs.max(-1)], axis=-1)
@@ -189,7 +190,7 @@ def _build(rec: TrainingRecorder, X, y, resolution: int, max_neurons: int, progr
     finally:
         if hasattr(bar, "close"):
             bar.close()
-    _load_flat(twin, flats[0], rec)
+    rec._write_flat(twin_params, flats[0])
     svg = pipe(network.network_view(twin, max_neurons=max_neurons, scales=scales).source, "svg").decode()
     svg = svg[svg.index("<svg"):]
     data = {"frames": frames, "layers": [layer.name for layer in layers],
@@ -205,16 +206,6 @@ def _build(rec: TrainingRecorder, X, y, resolution: int, max_neurons: int, progr
                             "colors": list(CLASS_COLORS[:classes]), "points": X[sample].round(4).tolist(),
                             "labels": None if y is None else class_indices(y)[sample].tolist()}
     return svg, chart, data
-
-
-def _load_flat(model, flat: np.ndarray, rec: TrainingRecorder) -> None:
-    """Write flat weights (a snapshot's layout) into `model` in place."""
-    for p, start, shape in zip([p for _, p in model.named_parameters()], rec._offsets, rec._shapes):
-        chunk = flat[int(start):int(start) + int(np.prod(shape, dtype=int))]
-        if type(p.data) is float:
-            p.data = float(chunk[0])
-        else:
-            np.copyto(p.data, chunk.reshape(shape), casting="same_kind")
 
 
 class TrainingPlayer:

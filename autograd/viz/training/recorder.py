@@ -310,8 +310,12 @@ class TrainingRecorder:
         if shapes != self._shapes:
             raise ValueError(f"load_snapshot: the model's parameter shapes {shapes} differ from "
                              f"the recorded ones {self._shapes}; pass a copy of the recorded model")
-        for p, start, shape in zip(params, self._offsets, shapes):
-            chunk = flat[start:start + int(np.prod(shape, dtype=int))]
+        self._write_flat(params, flat)
+
+    def _write_flat(self, params, flat: np.ndarray) -> None:
+        """Write flat weights (a snapshot's layout) into `params` (the model's, in order) in place."""
+        for p, start, shape in zip(params, self._offsets, self._shapes):
+            chunk = flat[int(start):int(start) + int(np.prod(shape, dtype=int))]
             if type(p.data) is float:
                 p.data = float(chunk[0])
             else:
