@@ -20,21 +20,22 @@ def _empty(template):
     return np.empty(template.shape, template.dtype)
 
 
-def forward_kernel(op: str, out):
-    """fn(*inputs) computing `op` into the buffer `out`, or None for an op without one."""
-    if op == "linear":
+def forward_kernel(op: str, out, ins):
+    """fn(*inputs) computing `op` into the buffer `out`, or None for an op without one (or for
+    inputs, ins: their templates, that the table's forward treats otherwise)."""
+    if any(type(t) is not np.ndarray for t in ins):
+        return None
+    if op == "linear" and ins[0].ndim == 2 and (len(ins) == 2 or ins[2].dtype == out.dtype):
         def linear(x, w, b=None):
-            if x.ndim != 2 or b is not None and b.dtype != out.dtype:
-                return None  # the table's forward handles these
             np.matmul(x, w.T, out=out)  # x @ wᵀ into the slot's buffer: no array per layer per step
             if b is not None:
                 np.add(out, b, out=out)
             return out
         return linear
     if op == "tanh":
-        return lambda a: np.tanh(a, out=out) if type(a) is np.ndarray else None
+        return lambda a: np.tanh(a, out=out)
     if op == "relu":
-        return lambda a: np.maximum(a, 0, out=out) if type(a) is np.ndarray else None
+        return lambda a: np.maximum(a, 0, out=out)
     return None
 
 
@@ -84,7 +85,7 @@ def plan_memory(plan) -> None:
         if type(template) is not np.ndarray or not template.ndim or step.attrs or step.bound:
             continue
         if slot not in kept and readers.get(slot, set()) <= SAFE:
-            step.kernel = forward_kernel(step.op.name, _empty(template))
+            step.kernel = forward_kernel(step.op.name, _empty(template), [plan.templates[i].data for i in step.ins])
         # a gradient buffer for input j: a direct target inside the graph whose own rule is a kernel
         direct = dict(step.direct)
         buffers = []

@@ -249,14 +249,16 @@ class Plan:
         vals += [node.data for node in self.leaves]
         saved, rebound = [], {}  # what saves=True forwards kept; the attributes given new arrays
         for step in self.steps:
+            if step.kernel is not None:  # the memory plan: out= into the slot's buffer (kernels.py)
+                vals.append(step.kernel(*step.pick(vals)))
+                saved.append(None)
+                continue
             attrs = step.attrs
             if step.bound:
                 attrs = rebound[len(saved)] = dict(attrs)
                 for key, i, remake in step.bound:
                     attrs[key] = remake(data[i])
-            r = step.kernel(*step.pick(vals)) if step.kernel is not None else None
-            if r is None:
-                r = step.op.forward(*step.pick(vals), **attrs)
+            r = step.op.forward(*step.pick(vals), **attrs)
             if step.op.saves:
                 r, s = r
                 saved.append(s)
@@ -277,13 +279,13 @@ class Plan:
             if gk is None:
                 continue
             step = self.steps[k]
-            keywords = step.keywords
-            if step.bound:
-                keywords = {**keywords, **rebound[k]}
-            if step.op.saves:
-                keywords = {**keywords, "saved": saved[k]}
             contributions = step.rule(gk, vals[n_in + k], *step.pick(vals)) if step.rule is not None else None
-            if contributions is None:
+            if contributions is None:  # the table's rule, with this replay's attributes
+                keywords = step.keywords
+                if step.bound:
+                    keywords = {**keywords, **rebound[k]}
+                if step.op.saves:
+                    keywords = {**keywords, "saved": saved[k]}
                 contributions = step.op.backward(gk, vals[n_in + k], *step.pick(vals), **keywords)
             for j, i in step.direct:
                 grads[i] = contributions[j]
