@@ -266,7 +266,7 @@ class SGD(Optimizer):
                         p.data -= lr * g
                         continue
                 # lr·g into a kept array: no temporary per parameter per step (its mmap + page faults
-                # at 128 KiB and up under glibc's defaults; the digits step at batch 32 ~3% faster)
+                # at 128 KiB and up under glibc's defaults; within noise with malloc pinned)
                 p.data -= np.multiply(lr, g, out=s)
 
     def _update(self, w, g, group, state):
