@@ -7,7 +7,7 @@ import numpy as np
 
 from .arguments import UNSET, synonym
 from .ops import BINDINGS, Binding
-from .value import ShapeError, Value, apply, bound, const
+from .value import ShapeError, Value, _record, apply, bound, const
 
 
 def _many(name, xs):
@@ -66,6 +66,26 @@ def neuron(w, b, xs, row: int | None = None) -> Value:
                                                      and any(x.ndim for x in xs)):
         raise ShapeError(f"neuron: weights of shape {w.shape} (row {row}) do not fit {len(xs)} scalar inputs")
     return apply("neuron", (w, b, *xs), {"row": row} if row is not None else None)
+
+
+def neurons(w, b, xs) -> list:
+    """[neuron(w, b, xs, row=j) for every row j of the weight matrix w]: the same nodes, built
+    with what a layer's neurons share (the inputs' numbers as one array, one parents tuple)
+    made once per layer instead of once per neuron (moons in example mode: ~10% of a step)."""
+    w, b = const(w), const(b)
+    xs = [x if type(x) is Value else const(x) for x in xs]
+    xd = [x.data for x in xs]
+    W, B = w.data, b.data
+    if (type(W) is not np.ndarray or W.ndim != 2 or W.shape[1] != len(xs) or W.dtype != np.float64
+            or type(B) is not np.ndarray or B.shape != W.shape[:1] or B.dtype != np.float64
+            or not all([type(d) is float for d in xd])):
+        return [neuron(w, b, xs, row=j) for j in range(len(W))]  # the general path (and its errors)
+    xv = np.array(xd)  # what np.dot(w[j], xs) makes of the numbers, per neuron: the same float64s
+    pn = (w, b, *xs)
+    requires_grad = w.requires_grad or b.requires_grad or True in [x.requires_grad for x in xs]
+    # each node as apply("neuron", ...) records it, its forward the table's (_neuron): dot + bias
+    return [_record("neuron", float(np.dot(W[j], xv) + B[j]), None, None, pn, {"row": j}, requires_grad)
+            for j in range(len(W))]
 
 
 def linear(x, weight, bias=None) -> Value:

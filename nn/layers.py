@@ -15,7 +15,7 @@ from __future__ import annotations
 import numpy as np
 
 from autograd.arguments import ShapeError
-from autograd.functional import linear, neuron
+from autograd.functional import linear, neuron, neurons
 from autograd.value import Value, const
 
 from .activations import get_activation, identity
@@ -95,9 +95,9 @@ class Layer(Module):
         # numbers become constant leaves once, shared by every neuron (drawn once: x0, x1, ...)
         xs = [x if isinstance(x, Value) else Value(x, label=f"x{i}", requires_grad=False) for i, x in enumerate(xs)]
         bias = self.bias if self.bias is not None else np.zeros(self.nout, self.weight.dtype)
-        outs = []
+        outs, rows = [], neurons(self.weight, bias, xs)  # neuron(weight, bias, xs, row=j) for each j
         for j in range(self.nout):
-            s = neuron(self.weight, bias, xs, row=j)
+            s = rows[j]
             s.label = f"{self.name}.n{j}"
             if self._act is not identity:
                 s = self._act(s)

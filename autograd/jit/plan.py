@@ -10,6 +10,7 @@ import numpy as np
 
 from .. import ops
 from ..engine import backprop, fit, store_grads, topological_order
+from .kernels import plan_memory
 from .inputs import JitError, arrays_in, kind, maker_of, rebuild, warn
 from .snapshot import copy_tree, has_replayable_methods, restore, snapshot, values_in
 from ..mode import MODE
@@ -34,11 +35,12 @@ class Step:
     after a first backward, a slot whose one contribution already had the slot's shape and
     dtype is `direct` (stored as it comes): shapes and dtypes repeat call after call."""
 
-    __slots__ = ("op", "pick", "attrs", "keywords", "bound", "direct", "general")
+    __slots__ = ("op", "ins", "pick", "attrs", "keywords", "bound", "direct", "general", "kernel", "rule")
 
-    def __init__(self, op, pick, attrs, keywords, bound, general):
-        self.op, self.pick, self.attrs, self.keywords, self.bound = op, pick, attrs, keywords, bound
+    def __init__(self, op, ins, pick, attrs, keywords, bound, general):
+        self.op, self.ins, self.pick, self.attrs, self.keywords, self.bound = op, ins, pick, attrs, keywords, bound
         self.direct, self.general = (), general
+        self.kernel = self.rule = None  # the memory plan's out= versions of forward and rule (kernels.py)
 
 
 class Plan:
@@ -146,7 +148,7 @@ class Plan:
         attrs = dict(node.attrs)
         keywords = {**attrs, "needs": tuple(needs[i] for i in ins)} if op.needs else attrs
         targets = tuple((j, i) for j, i in enumerate(ins) if needs[i])
-        return Step(op, pick, attrs, keywords, Plan._bind(node, data, name), targets)
+        return Step(op, ins, pick, attrs, keywords, Plan._bind(node, data, name), targets)
 
     @staticmethod
     def _bind(node, data, name):
@@ -247,6 +249,10 @@ class Plan:
         vals += [node.data for node in self.leaves]
         saved, rebound = [], {}  # what saves=True forwards kept; the attributes given new arrays
         for step in self.steps:
+            if step.kernel is not None:  # the memory plan: out= into the slot's buffer (kernels.py)
+                vals.append(step.kernel(*step.pick(vals)))
+                saved.append(None)
+                continue
             attrs = step.attrs
             if step.bound:
                 attrs = rebound[len(saved)] = dict(attrs)
@@ -273,12 +279,14 @@ class Plan:
             if gk is None:
                 continue
             step = self.steps[k]
-            keywords = step.keywords
-            if step.bound:
-                keywords = {**keywords, **rebound[k]}
-            if step.op.saves:
-                keywords = {**keywords, "saved": saved[k]}
-            contributions = step.op.backward(gk, vals[n_in + k], *step.pick(vals), **keywords)
+            contributions = step.rule(gk, vals[n_in + k], *step.pick(vals)) if step.rule is not None else None
+            if contributions is None:  # the table's rule, with this replay's attributes
+                keywords = step.keywords
+                if step.bound:
+                    keywords = {**keywords, **rebound[k]}
+                if step.op.saves:
+                    keywords = {**keywords, "saved": saved[k]}
+                contributions = step.op.backward(gk, vals[n_in + k], *step.pick(vals), **keywords)
             for j, i in step.direct:
                 grads[i] = contributions[j]
             for j, i in step.general:
@@ -306,6 +314,8 @@ class Plan:
             direct = tuple((j, i) for j, i in step.general if (k, j) in exact and contributors[i] == 1)
             step.direct, step.general = direct, tuple(t for t in step.general if t not in direct)
         self.checked = True
+        if self.has_backward:  # (a loss returned for a later backward keeps its values: no buffers)
+            plan_memory(self)
 
     # -- the check on a signature's second call ------------------------------------------------
     def verify(self, fn, args):

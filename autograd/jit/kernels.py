@@ -1,0 +1,99 @@
+"""A replay's memory plan (autograd.jit.plan): the hottest ops' forward and rule as numpy calls
+with out=, writing into one buffer per slot that every replay reuses. Each kernel gives the
+same bits as the op's table entry (the same ufuncs and BLAS calls in the same order); only
+where the result lands changes.
+
+A buffer is only handed to a slot nobody outside the replay can hold: not the result, not a
+gradient that becomes a .grad, and only read by ops listed in SAFE (whose forward and rule
+never return their inputs, their output or their upstream gradient, or views of them).
+"""
+from __future__ import annotations
+
+import numpy as np
+
+# ops whose forward and rule make new arrays from what they read (no pass-through, no views)
+SAFE = {"linear", "tanh", "relu", "sigmoid", "cross_entropy"}
+
+
+def _empty(template):
+    """A buffer of the slot's shape and dtype (template: the plan's zero-stride stand-in)."""
+    return np.empty(template.shape, template.dtype)
+
+
+def forward_kernel(op: str, out, ins):
+    """fn(*inputs) computing `op` into the buffer `out`, or None for an op without one (or for
+    inputs, ins: their templates, that the table's forward treats otherwise)."""
+    if any(type(t) is not np.ndarray for t in ins):
+        return None
+    if op == "linear" and ins[0].ndim == 2 and (len(ins) == 2 or ins[2].dtype == out.dtype):
+        def linear(x, w, b=None):
+            np.matmul(x, w.T, out=out)  # x @ wᵀ into the slot's buffer: no array per layer per step
+            # (digits, pinned: 1.24× → 1.15–1.23× numpy's time with the other kernels; see ARCHITECTURE)
+            if b is not None:
+                np.add(out, b, out=out)
+            return out
+        return linear
+    if op == "tanh":
+        return lambda a: np.tanh(a, out=out)
+    if op == "relu":
+        return lambda a: np.maximum(a, 0, out=out)
+    return None
+
+
+def rule_kernel(op: str, buffers, needs):
+    """fn(g, out, *inputs) giving the rule's contributions, those at position j into
+    buffers[j] when it is an array (else a fresh array, as the table's rule), or None."""
+    if op == "linear":
+        def linear_grad(g, out, x, w, b=None):
+            if g.ndim != 2:
+                return None
+            gx = np.matmul(g, w, out=buffers[0]) if needs[0] else None  # g @ w, as _linear_grad
+            gw = np.matmul(g.T, x, out=buffers[1]) if needs[1] else None
+            if b is None:
+                return gx, gw
+            return gx, gw, np.add.reduce(g, axis=0, out=buffers[2]) if needs[2] else None
+        return linear_grad
+    if op == "tanh" and buffers[0] is not None:
+        t = buffers[0]
+
+        def tanh_grad(g, out, a):  # g·(1 - out²) in one buffer: three arrays less per layer
+            np.multiply(out, out, out=t)
+            np.subtract(1, t, out=t)
+            return (np.multiply(g, t, out=t),)
+        return tanh_grad
+    if op == "relu" and buffers[0] is not None:
+        t, mask = buffers[0], np.empty(buffers[0].shape, bool)
+
+        def relu_grad(g, out, a):  # g·(a > 0) into buffers: the mask and the product
+            np.greater(a, 0, out=mask)
+            return (np.multiply(g, mask, out=t),)
+        return relu_grad
+    return None
+
+
+def plan_memory(plan) -> None:
+    """Give the plan's steps their kernels (step.kernel, step.rule) and buffers, after its first
+    backward sorted each step's gradient targets into direct and general."""
+    n_in, steps = plan.n_in, plan.steps
+    readers = {}  # slot -> the ops that read it
+    for step in steps:
+        for i in step.ins:
+            readers.setdefault(i, set()).add(step.op.name)
+    kept = {plan.result[1]} if plan.result[0] in ("slot", "detached") else set()
+    for k, step in enumerate(steps):
+        slot = n_in + k
+        template = plan.templates[slot].data
+        if type(template) is not np.ndarray or not template.ndim or step.attrs or step.bound:
+            continue
+        if slot not in kept and readers.get(slot, set()) <= SAFE:
+            step.kernel = forward_kernel(step.op.name, _empty(template), [plan.templates[i].data for i in step.ins])
+        # a gradient buffer for input j: a direct target inside the graph whose own rule is a kernel
+        direct = dict(step.direct)
+        buffers = []
+        for j, i in enumerate(step.ins):
+            consumer = steps[i - n_in] if i >= n_in else None
+            own = (j in direct and consumer is not None and consumer.op.name in SAFE
+                   and type(plan.templates[i].data) is np.ndarray and plan.templates[i].data.ndim)
+            buffers.append(_empty(plan.templates[i].data) if own else None)
+        needs = step.keywords.get("needs", (True,) * len(step.ins))
+        step.rule = rule_kernel(step.op.name, buffers, needs)
