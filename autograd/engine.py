@@ -128,10 +128,13 @@ def backprop(outputs, seeds, create_graph: bool = False) -> dict:
     anomaly = MODE.anomaly
     scalar = _SCALAR if not (create_graph or anomaly) else {}
     rows = {}  # weight matrix -> the gradient array this backward made for it (see _neuron_row)
+    slices = set() if not (create_graph or anomaly) else None  # nodes whose gradient _slice_into owns
     for node in reversed(topological_order(outputs, requires_grad_only=True)):
         g = grads.get(node)
         if g is None:
             continue
+        if slices:
+            slices.discard(node)  # from here on its gradient may be shared (an add passes g on as is)
         if node._extra is not None and "hooks" in node._extra:
             g = _run_hooks(node, g, grads, create_graph)
         if not node.op:
@@ -176,6 +179,8 @@ def backprop(outputs, seeds, create_graph: bool = False) -> dict:
                 prev = grads.get(p1)
                 grads[p1] = c1 if prev is None else prev + c1
             continue
+        if node.op == "getitem" and slices is not None and _slice_into(g, node, p0, grads, slices):
+            continue
         parents = node._pn
         if parents is None:
             parents = (p0,) if p1 is None else (p0, p1)
@@ -192,8 +197,37 @@ def backprop(outputs, seeds, create_graph: bool = False) -> dict:
             if anomaly:
                 _check_gradient(c, node, [q is p for q in parents].index(True), p)  # by identity: == is elementwise
             prev = grads.get(p)
-            grads[p] = c if prev is None else prev + c
+            grads[p] = c if prev is None else prev + c  # (a fresh array: an owned slice buffer stays owned)
     return grads
+
+
+def _slice_into(g, node, a, grads, owned) -> bool:
+    """getitem's rule for a basic key (ints and slices), its contribution added in place: a[key]
+    of every step of a sequence would otherwise scatter g into a fresh zeros(a.shape) and add
+    that whole array to a's gradient once per step (LSTM input projection, 32 steps of (32, 32,
+    512) float32: ~11 ms of a 19 ms training step). `owned` holds the nodes whose gradient array
+    this backward made here and nobody else holds yet. False: the general path applies."""
+    d = a.data
+    if not a.requires_grad or type(d) is not np.ndarray or type(g) is not np.ndarray:
+        return False
+    key = node.attrs["key"]
+    if not _basic_key(key):
+        return False
+    if a not in owned:
+        prev = grads.get(a)
+        buffer = np.zeros(d.shape, d.dtype) if prev is None else np.array(fit(prev, a), dtype=d.dtype)
+        grads[a] = buffer
+        owned.add(a)
+    grads[a][key] += g
+    return True
+
+
+def _basic_key(key) -> bool:
+    """ints, slices and ... only: such a key never picks an element twice (no add.at needed)."""
+    for k in key if type(key) is tuple else (key,):
+        if k is not Ellipsis and type(k) is not slice and type(k) is not int:
+            return False
+    return True
 
 
 def _neuron_row(g, node, grads, rows):

@@ -21,7 +21,7 @@ import numpy as np
 
 from autograd.arguments import ShapeError
 from autograd.functional import linear, stack
-from autograd.ops.sequence import lstm_cell
+from autograd.ops.sequence import lstm_cell, lstm_step
 from autograd.value import Value, const
 
 from .init import rng_from
@@ -172,7 +172,7 @@ class _Recurrent(Module):
         for k in range(self.num_layers):
             params, state, outs = self.layer(k), states[k], []
             prefix = "" if k == self.num_layers - 1 else f"l{k}."
-            for t, x in enumerate(steps):
+            for t, x in enumerate(self._inputs(steps, params, prefix)):
                 state = self._cell(x, state, params, f"{self._who()} at step {t}")
                 for s, letter in zip(state, "hc"):
                     s.label = f"{prefix}{letter}{t + 1}"
@@ -181,6 +181,10 @@ class _Recurrent(Module):
             steps = outs
         axis = 1 if self.batch_first and batched else 0
         return stack(steps, axis=axis), finals
+
+    def _inputs(self, steps, params, prefix):
+        """What each step's cell receives: the inputs themselves (see LSTM._inputs)."""
+        return steps
 
     def _check_h(self, h, z, who):
         """h must be z's shape with hidden_size features (z: the gates, (..., GATES·hidden))."""
@@ -228,18 +232,36 @@ class RNN(_Recurrent):
 class LSTM(_Recurrent):
     """Long short-term memory, like torch.nn.LSTM: gates i, f, g, o (in that order in weight_ih_l0's
     rows), c_t = f·c + i·g, h_t = o·tanh(c_t). forward(input, (h0, c0)=None) -> (output, (h_n, c_n)).
-    Each step records linear(x), linear(h), their sum z, and ONE "LSTM cell" node for the gates and
-    the memory update (autograd.ops.sequence.lstm_cell), whose stacked (h, c) is then sliced."""
+
+    As PyTorch, each layer first projects every step's input in ONE product, x·W_ihᵀ + b_ih + b_hh
+    (a `linear` node and a `+` over the whole sequence, labelled "x·W_ihᵀ + b"); then each step records
+    its slice of that and ONE "LSTM step" node (autograd.ops.sequence.lstm_step: h·W_hhᵀ, the four
+    gates and the memory update; "LSTM cell" at a zero initial state), whose stacked (h, c) is sliced
+    into h_t and c_t. One node per step rather than one per layer: the player still walks the
+    recurrence step by step, and every h_t and c_t is a node that grad() can ask about."""
 
     GATES = 4
 
-    def _cell(self, x, state, params, who):
-        w_ih, w_hh, b_ih, b_hh = params
+    def _inputs(self, steps, params, prefix):
+        """Every step's x·W_ihᵀ + b_ih + b_hh from one product over the stacked sequence (seq, ..., 4H)."""
+        w_ih, _, b_ih, b_hh = params
+        if any(x.requires_grad for x in steps):
+            xs = stack(steps, axis=0)
+        else:  # constants: one array, no node
+            xs = const(np.stack([x.data for x in steps]))
+        projected = linear(xs, w_ih, b_ih)
+        if b_hh is not None:
+            projected = projected + b_hh  # both biases are the same every step: added once, here
+        projected.label = f"{prefix}x·W_ihᵀ + b"
+        return [projected[t] for t in range(len(steps))]
+
+    def _cell(self, p, state, params, who):
         h, c = state
-        z = linear(x, w_ih, b_ih)
-        self._check_h(h, z, who)
-        z = z + linear(h, w_hh, b_hh) if h is not None else (z + b_hh if b_hh is not None else z)
-        hc = lstm_cell(z, c)  # the gates and the memory update as one node (autograd.ops.sequence)
+        self._check_h(h, p, who)
+        if h is None:  # a zero initial state: no h·W_hhᵀ, no f·c
+            hc = lstm_cell(p)
+        else:
+            hc = lstm_step(p, h, c, params[1])  # h·W_hhᵀ, the gates and the memory update as one node
         return hc[0], hc[1]
 
     def forward(self, input, hx=None):
