@@ -234,7 +234,7 @@ class LSTM(_Recurrent):
     rows), c_t = f·c + i·g, h_t = o·tanh(c_t). forward(input, (h0, c0)=None) -> (output, (h_n, c_n)).
 
     As PyTorch, each layer first projects every step's input in ONE product, x·W_ihᵀ + b_ih + b_hh
-    (a `linear` node and a `+` over the whole sequence, labelled "x·W_ihᵀ + b"); then each step records
+    (one `linear` node over the whole sequence, labelled "x·W_ihᵀ + b"); then each step records
     its slice of that and ONE "LSTM step" node (autograd.ops.sequence.lstm_step: h·W_hhᵀ, the four
     gates and the memory update; "LSTM cell" at a zero initial state), whose stacked (h, c) is sliced
     into h_t and c_t. One node per step rather than one per layer: the player still walks the
@@ -249,9 +249,13 @@ class LSTM(_Recurrent):
             xs = stack(steps, axis=0)
         else:  # constants: one array, no node
             xs = const(np.stack([x.data for x in steps]))
-        projected = linear(xs, w_ih, b_ih)
-        if b_hh is not None:
-            projected = projected + b_hh  # both biases are the same every step: added once, here
+        if b_ih is not None:  # both biases are the same every step: one bias b_ih + b_hh, added once, here
+            # (one add of two vectors, not of the (seq, batch, 4H) projection: its gradient is 2 MB a layer)
+            bias = b_ih + b_hh
+            bias.label = f"{prefix}b_ih + b_hh"
+        else:
+            bias = None
+        projected = linear(xs, w_ih, bias)
         projected.label = f"{prefix}x·W_ihᵀ + b"
         return [projected[t] for t in range(len(steps))]
 
