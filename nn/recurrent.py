@@ -166,13 +166,14 @@ class _Recurrent(Module):
         return [h0[k] if h0.requires_grad else const(h0.data[k]) for k in range(self.num_layers)]
 
     # ---- the loop ---------------------------------------------------------------------------
-    def _run(self, steps, batched, states):
-        """Run every layer over every step; states: per layer, the cell's state tuple (or Nones)."""
+    def _run(self, steps, batched, states, whole=None):
+        """Run every layer over every step; states: per layer, the cell's state tuple (or Nones);
+        whole: (the input sequence as one Value, its step axis), for LSTM._inputs."""
         finals = []
         for k in range(self.num_layers):
             params, state, outs = self.layer(k), states[k], []
             prefix = "" if k == self.num_layers - 1 else f"l{k}."
-            for t, x in enumerate(self._inputs(steps, params, prefix)):
+            for t, x in enumerate(self._inputs(steps, params, prefix, whole if k == 0 else None)):
                 state = self._cell(x, state, params, f"{self._who()} at step {t}")
                 for s, letter in zip(state, "hc"):
                     s.label = f"{prefix}{letter}{t + 1}"
@@ -182,7 +183,7 @@ class _Recurrent(Module):
         axis = 1 if self.batch_first and batched else 0
         return stack(steps, axis=axis), finals
 
-    def _inputs(self, steps, params, prefix):
+    def _inputs(self, steps, params, prefix, whole=None):
         """What each step's cell receives: the inputs themselves (see LSTM._inputs)."""
         return steps
 
@@ -242,10 +243,13 @@ class LSTM(_Recurrent):
 
     GATES = 4
 
-    def _inputs(self, steps, params, prefix):
-        """Every step's x·W_ihᵀ + b_ih + b_hh from one product over the stacked sequence (seq, ..., 4H)."""
+    def _inputs(self, steps, params, prefix, whole=None):
+        """Every step's x·W_ihᵀ + b_ih + b_hh from one product over the whole sequence: `whole` (a Value
+        of shape (seq, ..., in) or (batch, seq, in), its step axis) as it came, else the steps stacked."""
         w_ih, _, b_ih, b_hh = params
-        if any(x.requires_grad for x in steps):
+        if whole is not None:
+            xs, axis = whole
+        elif any(x.requires_grad for x in steps):
             xs = stack(steps, axis=0)
         else:  # constants: one array, no node
             xs = const(np.stack([x.data for x in steps]))
@@ -257,6 +261,8 @@ class LSTM(_Recurrent):
             bias = None
         projected = linear(xs, w_ih, bias)
         projected.label = f"{prefix}x·W_ihᵀ + b"
+        if whole is not None and axis == 1:
+            return [projected[:, t] for t in range(len(steps))]
         return [projected[t] for t in range(len(steps))]
 
     def _cell(self, p, state, params, who):
@@ -278,7 +284,10 @@ class LSTM(_Recurrent):
                                 f"batch, hidden_size); got {type(hx).__name__}")
             states = list(zip(self._state(hx[0], steps[0], batched, "h0"),
                               self._state(hx[1], steps[0], batched, "c0")))
-        output, finals = self._run(steps, batched, states)
+        whole = None  # a sequence that requires grad: projected as it is (its per-step slices stay unused)
+        if isinstance(input, Value) and input.requires_grad:
+            whole = (input, 1 if self.batch_first and input.ndim == 3 else 0)
+        output, finals = self._run(steps, batched, states, whole)
         return output, (stack([s[0] for s in finals], axis=0), stack([s[1] for s in finals], axis=0))
 
 
