@@ -6,7 +6,9 @@
     GRU   r, z = σ(x_t W_irᵀ + b_ir + h W_hrᵀ + b_hr), σ(...);  n = tanh(x_t W_inᵀ + b_in + r·(h W_hnᵀ + b_hn))
           h_t = (1 - z)·n + z·h_{t-1}
 
-Every step is recorded as ordinary nodes (linear, the gate slices, σ, tanh, ·, +), so the graph is
+The LSTM and the GRU first project every step's input in one `linear` node per layer (as PyTorch
+does); then every step is recorded as ordinary nodes (linear, the gate slices, σ, tanh, ·, +; the
+LSTM's gates and memory update as one "LSTM step" node, autograd.ops.sequence), so the graph is
 an ordinary (long) DAG, `backward()` is backpropagation through time, and the hidden states are
 labelled h1, h2, ... (c1, c2, ... for the LSTM's cell; "l0.h3" for the lower layers of a stack) so
 that a drawing or `grad(loss, hs)` can find them. Names, shapes, gate order, initialisation
@@ -187,6 +189,35 @@ class _Recurrent(Module):
         """What each step's cell receives: the inputs themselves (see LSTM._inputs)."""
         return steps
 
+    def _projected(self, steps, params, prefix, whole=None, both_biases=False):
+        """Every step's x·W_ihᵀ + b_ih (+ b_hh: both_biases) from one product over the whole sequence, as
+        PyTorch's LSTM and GRU: `whole` (a Value of shape (seq, ..., in) or (batch, seq, in), its step
+        axis) as it came, else the steps stacked. One node per layer instead of one per step."""
+        w_ih, _, b_ih, b_hh = params
+        if whole is not None:
+            xs, axis = whole
+        elif any(x.requires_grad for x in steps):
+            xs = stack(steps, axis=0)
+        else:  # constants: one array, no node
+            xs = const(np.stack([x.data for x in steps]))
+        if b_ih is not None and both_biases:  # both biases are the same every step: one bias b_ih + b_hh, added once, here
+            # (one add of two vectors, not of the (seq, batch, 4H) projection: its gradient is 2 MB a layer)
+            bias = b_ih + b_hh
+            bias.label = f"{prefix}b_ih + b_hh"
+        else:
+            bias = b_ih
+        projected = linear(xs, w_ih, bias)
+        projected.label = f"{prefix}x·W_ihᵀ + b" if both_biases else f"{prefix}x·W_ihᵀ + b_ih"
+        if whole is not None and axis == 1:
+            return [projected[:, t] for t in range(len(steps))]
+        return [projected[t] for t in range(len(steps))]
+
+    def _whole(self, input):
+        """A sequence that requires grad, with its step axis: projected as it is (see _projected)."""
+        if isinstance(input, Value) and input.requires_grad:
+            return input, 1 if self.batch_first and input.ndim == 3 else 0
+        return None
+
     def _check_h(self, h, z, who):
         """h must be z's shape with hidden_size features (z: the gates, (..., GATES·hidden))."""
         want = z.shape[:-1] + (self.hidden_size,)
@@ -244,26 +275,7 @@ class LSTM(_Recurrent):
     GATES = 4
 
     def _inputs(self, steps, params, prefix, whole=None):
-        """Every step's x·W_ihᵀ + b_ih + b_hh from one product over the whole sequence: `whole` (a Value
-        of shape (seq, ..., in) or (batch, seq, in), its step axis) as it came, else the steps stacked."""
-        w_ih, _, b_ih, b_hh = params
-        if whole is not None:
-            xs, axis = whole
-        elif any(x.requires_grad for x in steps):
-            xs = stack(steps, axis=0)
-        else:  # constants: one array, no node
-            xs = const(np.stack([x.data for x in steps]))
-        if b_ih is not None:  # both biases are the same every step: one bias b_ih + b_hh, added once, here
-            # (one add of two vectors, not of the (seq, batch, 4H) projection: its gradient is 2 MB a layer)
-            bias = b_ih + b_hh
-            bias.label = f"{prefix}b_ih + b_hh"
-        else:
-            bias = None
-        projected = linear(xs, w_ih, bias)
-        projected.label = f"{prefix}x·W_ihᵀ + b"
-        if whole is not None and axis == 1:
-            return [projected[:, t] for t in range(len(steps))]
-        return [projected[t] for t in range(len(steps))]
+        return self._projected(steps, params, prefix, whole, both_biases=True)
 
     def _cell(self, p, state, params, who):
         h, c = state
@@ -284,10 +296,7 @@ class LSTM(_Recurrent):
                                 f"batch, hidden_size); got {type(hx).__name__}")
             states = list(zip(self._state(hx[0], steps[0], batched, "h0"),
                               self._state(hx[1], steps[0], batched, "c0")))
-        whole = None  # a sequence that requires grad: projected as it is (its per-step slices stay unused)
-        if isinstance(input, Value) and input.requires_grad:
-            whole = (input, 1 if self.batch_first and input.ndim == 3 else 0)
-        output, finals = self._run(steps, batched, states, whole)
+        output, finals = self._run(steps, batched, states, self._whole(input))
         return output, (stack([s[0] for s in finals], axis=0), stack([s[1] for s in finals], axis=0))
 
 
@@ -298,9 +307,8 @@ class GRU(_Recurrent):
     GATES = 3
 
     def _cell(self, x, state, params, who):
-        w_ih, w_hh, b_ih, b_hh = params
-        h, H = state[0], self.hidden_size
-        gi = linear(x, w_ih, b_ih)
+        _, w_hh, _, b_hh = params
+        h, H, gi = state[0], self.hidden_size, x  # x: this step's x·W_ihᵀ + b_ih (_inputs)
         self._check_h(h, gi, who)
         gh = linear(h, w_hh, b_hh) if h is not None else b_hh  # a zero state: only the bias is left
         if gh is None:
@@ -311,8 +319,11 @@ class GRU(_Recurrent):
         n = (gi[..., 2 * H:] if n_h is None else gi[..., 2 * H:] + r * n_h).tanh()
         return (n - z * n if h is None else n + z * (h - n)),
 
+    def _inputs(self, steps, params, prefix, whole=None):
+        return self._projected(steps, params, prefix, whole)  # b_hh stays per step: r·(h·W_hnᵀ + b_hn)
+
     def forward(self, input, hx=None):
         steps, batched = self._steps(input)
         states = [(h,) for h in self._state(hx, steps[0], batched)]
-        output, finals = self._run(steps, batched, states)
+        output, finals = self._run(steps, batched, states, self._whole(input))
         return output, stack([s[0] for s in finals], axis=0)
