@@ -258,8 +258,8 @@ def _lstm_cell_grad(G, out, z, c=None, hidden=None, saved=None):
 
 
 def _lstm_cell_grad_arrays(G, c, H, i, f, g, o, tc):
-    """The rule above on arrays, written into one gz in place: 14 passes over small arrays instead of
-    ~25 and a concatenate (36 -> 20 µs a step at batch 32, hidden 128, float32)."""
+    """The rule above on arrays, written into one gz in place: fewer passes over small arrays and no
+    concatenate (36 -> 31 µs a step at batch 32, hidden 128, float32, one thread)."""
     gh, gc = G[0], G[1]
     ghat = tc * tc
     np.subtract(1, ghat, out=ghat)
@@ -318,11 +318,7 @@ def lstm_cell(z, c=None):
 
 
 def _lstm_step(p, h, c, w_hh):
-    if h.ndim == 2:  # (W·hᵀ)ᵀ: the same product as h·Wᵀ, ~30% faster in OpenBLAS than a transposed W's view
-        z = np.add(p, (w_hh @ h.T).T, out=np.empty(p.shape, np.result_type(p, h, w_hh)))
-    else:
-        z = p + w_hh @ h
-    return _lstm_cell(z, c, own=True)
+    return _lstm_cell(p + h @ w_hh.T, c, own=True)  # own: the fresh z becomes the gates in place
 
 
 def _lstm_step_grad(G, out, p, h, c, w_hh, saved=None):
