@@ -218,7 +218,8 @@ def _slice_into(g, node, a, grads, owned) -> bool:
         buffer = np.zeros(d.shape, d.dtype) if prev is None else np.array(fit(prev, a), dtype=d.dtype)
         grads[a] = buffer
         owned.add(a)
-    grads[a][key] += g
+    view = grads[a][key]
+    np.add(view, g, out=view)  # (not `grads[a][key] += g`: its __setitem__ copies the view onto itself)
     return True
 
 
