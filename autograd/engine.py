@@ -218,8 +218,12 @@ def _slice_into(g, node, a, grads, owned) -> bool:
         buffer = np.zeros(d.shape, d.dtype) if prev is None else np.array(fit(prev, a), dtype=d.dtype)
         grads[a] = buffer
         owned.add(a)
-    view = grads[a][key]
-    np.add(view, g, out=view)  # (not `grads[a][key] += g`: its __setitem__ copies the view onto itself)
+    buffer = grads[a]
+    view = buffer[key]
+    if type(view) is np.ndarray:
+        np.add(view, g, out=view)  # (not `buffer[key] += g`: its __setitem__ copies the view onto itself)
+    else:  # one element: a numpy scalar, not a view
+        buffer[key] = view + g
     return True
 
 

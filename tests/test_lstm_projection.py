@@ -35,6 +35,10 @@ def test_slices_of_one_array_add_up_in_place_without_touching_shared_gradients()
     expected[2, 1] += 5
     np.testing.assert_allclose(a.grad, expected)
     np.testing.assert_allclose(b.grad, np.full((3, 2), 2.0))   # not the slices' additions
+    e = Value(np.arange(3, dtype=np.float32))
+    (e[1] * 2 + e[1] + e[:2].sum()).backward()             # float32 elements: 0-d arrays, not views
+    np.testing.assert_allclose(e.grad, [1.0, 4.0, 0.0])
+    assert e.grad.dtype == np.float32
     c = Value(np.arange(4.0))
     loss = (c[[0, 0, 1]] * 1).sum() + c[0] * 2              # repeated indices: add.at, the general path
     loss.backward()
