@@ -121,7 +121,7 @@ def sample(model, corpus, prompt: str, length: int, context: int, seed: int = 0,
 class CharRecurrent(nn.Module):
     """Embedding -> LSTM (or tanh RNN) -> Linear: the recurrent language model of the article's
     architecture section, on the same characters. The embedding is looked up once for the whole
-    window (its per-step slices add their gradients in place, see autograd.engine._slice_into)."""
+    window (its per-step slices add their gradients in place, see autograd.slices)."""
 
     def __init__(self, vocab: int, hidden: int = 128, embed: int = 32, kind: str = "LSTM", seed: int = 0):
         super().__init__()

@@ -311,7 +311,7 @@ def lstm_cell(z, c=None):
 
 # ---- one LSTM step after the input projection: h·W_hhᵀ, the gates and the memory update ----------
 # nn.LSTM computes x_t·W_ihᵀ + b_ih + b_hh for all steps in one `linear` node (as PyTorch does), so
-# a step is a slice of it (whose gradient the engine adds in place: engine._slice_into), this node and
+# a step is a slice of it (whose gradient backprop adds in place: autograd.slices), this node and
 # the two slices h_t, c_t: 4 nodes instead of 6, one small product instead of two. The demo's LSTM,
 # one training step on the same loaded machine (benchmarks/sequence.py): 18.8 -> 14.2-15.6 ms CPU,
 # 2.7x -> 2.05-2.3x PyTorch's. It stays one node per step, not one per layer (PyTorch's fused kernel),
