@@ -13,6 +13,7 @@ import numpy as np
 from . import ops
 from . import value as _value
 from .mode import MODE, check_finite
+from .slices import slice_into as _slice_into
 
 
 def topological_order(roots, requires_grad_only: bool = False) -> list:
@@ -129,10 +130,13 @@ def backprop(outputs, seeds, create_graph: bool = False) -> dict:
     scalar = _SCALAR if not (create_graph or anomaly) else {}
     rows = {}  # weight matrix -> the gradient array this backward made for it (see _neuron_row)
     shared = {}  # id(parents tuple or weight matrix) -> its numbers, made once (see _neuron_row)
+    slices = set() if not (create_graph or anomaly) else None  # nodes whose gradient _slice_into owns
     for node in reversed(topological_order(outputs, requires_grad_only=True)):
         g = grads.get(node)
         if g is None:
             continue
+        if slices:
+            slices.discard(node)  # from here on its gradient may be shared (an add passes g on as is)
         if node._extra is not None and "hooks" in node._extra:
             g = _run_hooks(node, g, grads, create_graph)
         if not node.op:
@@ -177,6 +181,8 @@ def backprop(outputs, seeds, create_graph: bool = False) -> dict:
                 prev = grads.get(p1)
                 grads[p1] = c1 if prev is None else prev + c1
             continue
+        if node.op == "getitem" and slices is not None and _slice_into(g, node, p0, grads, slices):
+            continue
         parents = node._pn
         if parents is None:
             parents = (p0,) if p1 is None else (p0, p1)
@@ -193,7 +199,7 @@ def backprop(outputs, seeds, create_graph: bool = False) -> dict:
             if anomaly:
                 _check_gradient(c, node, [q is p for q in parents].index(True), p)  # by identity: == is elementwise
             prev = grads.get(p)
-            grads[p] = c if prev is None else prev + c
+            grads[p] = c if prev is None else prev + c  # (a fresh array: an owned slice buffer stays owned)
     return grads
 
 

@@ -120,8 +120,8 @@ def sample(model, corpus, prompt: str, length: int, context: int, seed: int = 0,
 
 class CharRecurrent(nn.Module):
     """Embedding -> LSTM (or tanh RNN) -> Linear: the recurrent language model of the article's
-    architecture section, on the same characters. The embedding is looked up per step and handed
-    to the recurrent layer as a list, so no step slices a big tensor."""
+    architecture section, on the same characters. The embedding is looked up once for the whole
+    window (its per-step slices add their gradients in place, see autograd.slices)."""
 
     def __init__(self, vocab: int, hidden: int = 128, embed: int = 32, kind: str = "LSTM", seed: int = 0):
         super().__init__()
@@ -131,9 +131,7 @@ class CharRecurrent(nn.Module):
         self.head = nn.Linear(hidden, vocab, seed=rng, name="head")
 
     def forward(self, idx):
-        idx = np.asarray(idx)
-        steps = [self.embed(idx[:, t]) for t in range(idx.shape[1])]
-        out, _ = self.rnn(steps)  # (N, L, hidden)
+        out, _ = self.rnn(self.embed(np.asarray(idx)))  # (N, L, embed) -> (N, L, hidden)
         return self.head(out)
 
 

@@ -6,7 +6,9 @@
     GRU   r, z = σ(x_t W_irᵀ + b_ir + h W_hrᵀ + b_hr), σ(...);  n = tanh(x_t W_inᵀ + b_in + r·(h W_hnᵀ + b_hn))
           h_t = (1 - z)·n + z·h_{t-1}
 
-Every step is recorded as ordinary nodes (linear, the gate slices, σ, tanh, ·, +), so the graph is
+The LSTM and the GRU first project every step's input in one `linear` node per layer (as PyTorch
+does); then every step is recorded as ordinary nodes (linear, the gate slices, σ, tanh, ·, +; the
+LSTM's gates and memory update as one "LSTM step" node, autograd.ops.sequence), so the graph is
 an ordinary (long) DAG, `backward()` is backpropagation through time, and the hidden states are
 labelled h1, h2, ... (c1, c2, ... for the LSTM's cell; "l0.h3" for the lower layers of a stack) so
 that a drawing or `grad(loss, hs)` can find them. Names, shapes, gate order, initialisation
@@ -21,7 +23,7 @@ import numpy as np
 
 from autograd.arguments import ShapeError
 from autograd.functional import linear, stack
-from autograd.ops.sequence import lstm_cell
+from autograd.ops.sequence import lstm_cell, lstm_step
 from autograd.value import Value, const
 
 from .init import rng_from
@@ -111,7 +113,7 @@ class _Recurrent(Module):
         """(output, h_n) for RNN and GRU, whose state is h alone (LSTM's forward adds c)."""
         steps, batched = self._steps(input)
         states = [(h,) for h in self._state(hx, steps[0], batched)]
-        output, finals = self._run(steps, batched, states)
+        output, finals = self._run(steps, batched, states, self._whole(input))
         return output, stack([s[0] for s in finals], axis=0)
 
     # older names of the one-layer RNN
@@ -173,13 +175,14 @@ class _Recurrent(Module):
         return [h0[k] if h0.requires_grad else const(h0.data[k]) for k in range(self.num_layers)]
 
     # ---- the loop ---------------------------------------------------------------------------
-    def _run(self, steps, batched, states):
-        """Run every layer over every step; states: per layer, the cell's state tuple (or Nones)."""
+    def _run(self, steps, batched, states, whole=None):
+        """Run every layer over every step; states: per layer, the cell's state tuple (or Nones);
+        whole: (the input sequence as one Value, its step axis), for LSTM._inputs."""
         finals = []
         for k in range(self.num_layers):
             params, state, outs = self.layer(k), states[k], []
             prefix = "" if k == self.num_layers - 1 else f"l{k}."
-            for t, x in enumerate(steps):
+            for t, x in enumerate(self._inputs(steps, params, prefix, whole if k == 0 else None)):
                 state = self._cell(x, state, params, f"{self._who()} at step {t}")
                 for s, letter in zip(state, "hc"):
                     s.label = f"{prefix}{letter}{t + 1}"
@@ -188,6 +191,39 @@ class _Recurrent(Module):
             steps = outs
         axis = 1 if self.batch_first and batched else 0
         return stack(steps, axis=axis), finals
+
+    def _inputs(self, steps, params, prefix, whole=None):
+        """What each step's cell receives: the inputs themselves (see LSTM._inputs)."""
+        return steps
+
+    def _projected(self, steps, params, prefix, whole=None, both_biases=False):
+        """Every step's x·W_ihᵀ + b_ih (+ b_hh: both_biases) from one product over the whole sequence, as
+        PyTorch's LSTM and GRU: `whole` (a Value of shape (seq, ..., in) or (batch, seq, in), its step
+        axis) as it came, else the steps stacked. One node per layer instead of one per step."""
+        w_ih, _, b_ih, b_hh = params
+        if whole is not None:
+            xs, axis = whole
+        elif any(x.requires_grad for x in steps):
+            xs = stack(steps, axis=0)
+        else:  # constants: one array, no node
+            xs = const(np.stack([x.data for x in steps]))
+        if b_ih is not None and both_biases:  # both biases are the same every step: one bias b_ih + b_hh, added once, here
+            # (one add of two vectors, not of the (seq, batch, 4H) projection: its gradient is 2 MB a layer)
+            bias = b_ih + b_hh
+            bias.label = f"{prefix}b_ih + b_hh"
+        else:
+            bias = b_ih
+        projected = linear(xs, w_ih, bias)
+        projected.label = f"{prefix}x·W_ihᵀ + b" if both_biases else f"{prefix}x·W_ihᵀ + b_ih"
+        if whole is not None and axis == 1:
+            return [projected[:, t] for t in range(len(steps))]
+        return [projected[t] for t in range(len(steps))]
+
+    def _whole(self, input):
+        """A sequence that requires grad, with its step axis: projected as it is (see _projected)."""
+        if isinstance(input, Value) and input.requires_grad:
+            return input, 1 if self.batch_first and input.ndim == 3 else 0
+        return None
 
     def _check_h(self, h, z, who):
         """h must be z's shape with hidden_size features (z: the gates, (..., GATES·hidden))."""
@@ -229,18 +265,26 @@ class RNN(_Recurrent):
 class LSTM(_Recurrent):
     """Long short-term memory, like torch.nn.LSTM: gates i, f, g, o (in that order in weight_ih_l0's
     rows), c_t = f·c + i·g, h_t = o·tanh(c_t). forward(input, (h0, c0)=None) -> (output, (h_n, c_n)).
-    Each step records linear(x), linear(h), their sum z, and ONE "LSTM cell" node for the gates and
-    the memory update (autograd.ops.sequence.lstm_cell), whose stacked (h, c) is then sliced."""
+
+    As PyTorch, each layer first projects every step's input in ONE product, x·W_ihᵀ + b_ih + b_hh
+    (one `linear` node over the whole sequence, labelled "x·W_ihᵀ + b"); then each step records
+    its slice of that and ONE "LSTM step" node (autograd.ops.sequence.lstm_step: h·W_hhᵀ, the four
+    gates and the memory update; "LSTM cell" at a zero initial state), whose stacked (h, c) is sliced
+    into h_t and c_t. One node per step rather than one per layer: the player still walks the
+    recurrence step by step, and every h_t and c_t is a node that grad() can ask about."""
 
     GATES = 4
 
-    def _cell(self, x, state, params, who):
-        w_ih, w_hh, b_ih, b_hh = params
+    def _inputs(self, steps, params, prefix, whole=None):
+        return self._projected(steps, params, prefix, whole, both_biases=True)
+
+    def _cell(self, p, state, params, who):
         h, c = state
-        z = linear(x, w_ih, b_ih)
-        self._check_h(h, z, who)
-        z = z + linear(h, w_hh, b_hh) if h is not None else (z + b_hh if b_hh is not None else z)
-        hc = lstm_cell(z, c)  # the gates and the memory update as one node (autograd.ops.sequence)
+        self._check_h(h, p, who)
+        if h is None:  # a zero initial state: no h·W_hhᵀ, no f·c
+            hc = lstm_cell(p)
+        else:
+            hc = lstm_step(p, h, c, params[1])  # h·W_hhᵀ, the gates and the memory update as one node
         return hc[0], hc[1]
 
     def forward(self, input, hx=None):
@@ -253,7 +297,7 @@ class LSTM(_Recurrent):
                                 f"batch, hidden_size); got {type(hx).__name__}")
             states = list(zip(self._state(hx[0], steps[0], batched, "h0"),
                               self._state(hx[1], steps[0], batched, "c0")))
-        output, finals = self._run(steps, batched, states)
+        output, finals = self._run(steps, batched, states, self._whole(input))
         return output, (stack([s[0] for s in finals], axis=0), stack([s[1] for s in finals], axis=0))
 
 
@@ -264,9 +308,8 @@ class GRU(_Recurrent):
     GATES = 3
 
     def _cell(self, x, state, params, who):
-        w_ih, w_hh, b_ih, b_hh = params
-        h, H = state[0], self.hidden_size
-        gi = linear(x, w_ih, b_ih)
+        _, w_hh, _, b_hh = params
+        h, H, gi = state[0], self.hidden_size, x  # x: this step's x·W_ihᵀ + b_ih (_inputs)
         self._check_h(h, gi, who)
         gh = linear(h, w_hh, b_hh) if h is not None else b_hh  # a zero state: only the bias is left
         if gh is None:
@@ -276,3 +319,6 @@ class GRU(_Recurrent):
         r, z = r_in.sigmoid(), z_in.sigmoid()
         n = (gi[..., 2 * H:] if n_h is None else gi[..., 2 * H:] + r * n_h).tanh()
         return (n - z * n if h is None else n + z * (h - n)),
+
+    def _inputs(self, steps, params, prefix, whole=None):
+        return self._projected(steps, params, prefix, whole)  # b_hh stays per step: r·(h·W_hnᵀ + b_hn)

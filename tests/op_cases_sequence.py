@@ -1,4 +1,4 @@
-"""Gradcheck cases for the sequence ops: embedding, scaled_dot_product_attention, layer_norm."""
+"""Gradcheck cases for the sequence ops: embedding, scaled_dot_product_attention, layer_norm, lstm_cell, lstm_step."""
 from __future__ import annotations
 
 import numpy as np
@@ -62,9 +62,18 @@ def lstm_cell_case(draw):
     return (lambda z_, c_: lstm_cell(z_, c_)), [z, arr(draw, lead + (H,))]
 
 
+def lstm_step_case(draw):
+    """A projected input (batch, 4H) or (4H,), h and c (batch, H) or (H,), and W_hh (4H, H)."""
+    from autograd.ops.sequence import lstm_step
+    lead, H = draw(st.sampled_from([(), (1,), (3,)])), draw(st.integers(1, 3))
+    return ((lambda p, h, c, w: lstm_step(p, h, c, w)),
+            [arr(draw, lead + (4 * H,)), arr(draw, lead + (H,)), arr(draw, lead + (H,)), arr(draw, (4 * H, H))])
+
+
 CASES = [
     Case("embedding", "embedding", embedding_case),
     Case("scaled_dot_product_attention", "scaled_dot_product_attention", attention_case),
     Case("layer_norm", "layer_norm", layer_norm_case),
     Case("lstm_cell", "lstm_cell", lstm_cell_case),
+    Case("lstm_step", "lstm_step", lstm_step_case),
 ]
