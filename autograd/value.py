@@ -64,7 +64,7 @@ def apply(name: str, inputs, attrs=_NO_ATTRS) -> "Value":
     """Run op `name` forward on `inputs` and record the result in the graph."""
     if type(inputs) is not tuple and type(inputs) is not list:
         inputs = tuple(inputs)
-    if len(inputs) == 2 and not attrs:
+    if len(inputs) == 2 and not attrs and not ops.OPS[name].saves:  # apply2 keeps no saved= for the backward
         return apply2(name, inputs[0], inputs[1])
     if len(inputs) == 1:
         return apply1(name, inputs[0], attrs)

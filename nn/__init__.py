@@ -1,4 +1,4 @@
-"""tracegrad's nn: neurons, layers, MLPs and an RNN, with losses, optimizers and data.
+"""tracegrad's nn: PyTorch-shaped modules (MLPs, conv nets, recurrent and attention layers), losses, optimizers, data, checkpoints.
 
 >>> import nn
 >>> X, y = nn.make_moons(100, noise=0.1, seed=0)
@@ -10,17 +10,19 @@
 The same model also takes one example as a list, e.g. model([0.5, -0.2]), and then
 records one graph node per neuron (for drawing).
 """
-from .activations import (ACTIVATIONS, CELU, ELU, GELU, SELU, Hardsigmoid, Hardswish, Hardtanh, Identity, LeakyReLU, LogSigmoid, Mish,
-                          ReLU, ReLU6, SiLU, Sigmoid, Softmin, Softplus, Softsign, Tanh, get_activation, identity, relu, sigmoid, tanh)
+from .activations import (ACTIVATIONS, CELU, ELU, GELU, SELU, Hardsigmoid, Hardswish, Hardtanh, Identity, LeakyReLU,
+                          LogSigmoid, Mish, ReLU, ReLU6, SiLU, Sigmoid, Softmin, Softplus, Softsign, Tanh,
+                          get_activation, identity, relu, sigmoid, tanh)
 from .attention import MultiheadAttention
 from .conv import AdaptiveAvgPool2d, AvgPool2d, Conv2d, Flatten, MaxPool2d
-from .data import (batches, load_digits, load_iris, make_circles, make_line, make_meals, make_moons, make_spirals, make_xor,
-                   train_test_split)
+from .data import (batches, load_digits, load_iris, make_circles, make_line, make_meals, make_moons, make_spirals,
+                   make_xor, train_test_split)
 from .embedding import Embedding, LayerNorm
 from .init import init_weight
 from .io import CheckpointWarning, MissingFileError, UnsafeFileError, load, save
 from .layers import MLP, Layer, Linear, Neuron, Sequential
-from .losses import (binary_cross_entropy, binary_cross_entropy_with_logits, cross_entropy, hinge, l2_penalty, mse, nll_loss)
+from .losses import (binary_cross_entropy, binary_cross_entropy_with_logits, cross_entropy, hinge, l2_penalty, mse,
+                     nll_loss)
 from .module import Module, ModuleList, StateDictError
 from .norm import BatchNorm1d, BatchNorm2d, Dropout
 from .optim import SGD, Adam, AdamW, Optimizer, RMSprop
@@ -48,5 +50,5 @@ __all__ = [
     "GELU", "SiLU", "LeakyReLU", "Softplus", "ELU", "SELU", "CELU", "Mish", "Hardtanh", "ReLU6", "Hardsigmoid",
     "Hardswish", "Softsign", "LogSigmoid", "Softmin",
     "Conv2d", "MaxPool2d", "AvgPool2d", "AdaptiveAvgPool2d", "Flatten", "BatchNorm1d", "BatchNorm2d", "Dropout",
+    "Embedding", "LayerNorm", "MultiheadAttention", "LSTM", "GRU",
 ]
-__all__ += ["Embedding", "LayerNorm", "MultiheadAttention", "LSTM", "GRU"]

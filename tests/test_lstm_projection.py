@@ -66,3 +66,25 @@ def test_lstm_second_derivatives_match_torch():
                                   ts + [theirs.weight_hh_l0])
     for a, b in zip(second, tsecond):
         np.testing.assert_allclose(a.data, b.detach().numpy(), rtol=1e-6, atol=1e-9)
+
+
+def test_a_saving_op_with_two_inputs_keeps_what_its_forward_saved():
+    """apply() of a saves=True op with two inputs and no attrs must not take apply2's path,
+    which keeps no saved= for the backward (lstm_cell once needed a dummy attr for this)."""
+    from autograd.ops.sequence import lstm_cell
+    rng = np.random.default_rng(0)
+    z, c = Value(rng.normal(size=(3, 8))), Value(rng.normal(size=(3, 2)))
+    out = lstm_cell(z, c)
+    assert not out.attrs and out._extra and "saved" in out._extra
+    out.backward(rng.normal(size=out.shape))
+    assert z.grad.shape == (3, 8) and c.grad.shape == (3, 2)
+
+
+def test_the_lstm_cell_formula_keeps_its_gate_apart_from_the_upstream_gradient():
+    from autograd.viz import record
+    from autograd.ops.sequence import lstm_cell
+    z, c = Value(np.full((1, 8), 0.1), label="z"), Value(np.full((1, 2), 0.2), label="c")
+    L = (lstm_cell(z, c) * 1.0).sum()
+    L.label = "L"
+    text = " ".join(s.text for s in record(L).steps)
+    assert "c̃·i(1-i)" in text and "tanh(z_g)" in text

@@ -10,26 +10,13 @@ import pytest
 import autograd
 import nn
 import nn.functional as F
-from autograd import Value
 
 torch = pytest.importorskip("torch", exc_type=ImportError)
 pytestmark = pytest.mark.oracle
 TF = torch.nn.functional
 TOL = dict(rtol=1e-6, atol=1e-9)
 
-
-def compare(ours, theirs, arrays, seed=1):
-    """Run both on the same arrays, backprop the same random upstream gradient, compare everything."""
-    xs = [Value(a) for a in arrays]
-    ts = [torch.tensor(a, dtype=torch.float64, requires_grad=True) for a in arrays]
-    out, ref = ours(*xs), theirs(*ts)
-    assert out.shape == tuple(ref.shape)
-    np.testing.assert_allclose(out.data, ref.detach().numpy(), **TOL)
-    g = np.random.default_rng(seed).normal(size=out.shape)
-    out.backward(g)
-    ref.backward(torch.tensor(g))
-    for i, (x, t) in enumerate(zip(xs, ts)):
-        np.testing.assert_allclose(x.grad, t.grad.numpy(), err_msg=f"gradient of input #{i}", **TOL)
+from test_oracle_torch import compare  # noqa: E402  (same inputs, a random upstream gradient, everything compared)
 
 
 CONV = [  # (x shape, weight shape, keywords)

@@ -148,3 +148,15 @@ def test_expression_names_put_negative_numbers_and_sums_in_parentheses():
     names = node_names(nodes, _at(nodes, L))
     assert "x·(-0.5)" in names and "(x·(-0.5) + 3)·e" in names
     assert record(L, forward=True).steps[0].text == "x·(-0.5) = 2 × (-0.5) = -1"
+
+
+def test_the_heatmap_scale_covers_the_whole_tensor_not_only_the_values_shown():
+    from autograd.viz.player.heatmap import heat
+
+    a = np.zeros((4, 100))
+    a[0, 1] = -7.5           # column 1 is not among the shown ones (every 4th column)
+    a[2, 0], a[3, 4] = 1.0, np.inf  # inf is left out of the scale
+    h = heat(a)
+    assert h["step"] == [1, 4] and max(abs(v) for v in h["v"]) == 1.0
+    assert h["absmax"] == 7.5
+    assert heat(np.zeros((2, 2)))["absmax"] == 0.0

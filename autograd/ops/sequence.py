@@ -219,7 +219,7 @@ def _gate_scales(H, dtype):
     return _GATE_SCALES[key]
 
 
-def _lstm_cell(z, c=None, hidden=None, own=False):
+def _lstm_cell(z, c=None, own=False):
     H = z.shape[-1] // 4
     # one tanh for all four gates: σ(x) = (1 + tanh(x/2)) / 2 (stable; 7× faster than a where-based σ),
     # i.e. gates = s·tanh(s·z) + b with s = ½ (1 for g) and b = ½ (0 for g), computed in place
@@ -239,7 +239,7 @@ def _lstm_cell(z, c=None, hidden=None, own=False):
     return out, (i, f, g, o, tc)
 
 
-def _lstm_cell_grad(G, out, z, c=None, hidden=None, saved=None):
+def _lstm_cell_grad(G, out, z, c=None, saved=None):
     H = shape(z)[-1] // 4
     if saved is None:  # recompute, recorded (create_graph=True)
         s = call("sigmoid", z)
@@ -292,7 +292,7 @@ def _lstm_cell_grad_arrays(G, c, H, i, f, g, o, tc):
 
 defop("lstm_cell", _lstm_cell, _lstm_cell_grad,
       "LSTM cell",
-      ("[ĝ·g·i(1-i), ĝ·c·f(1-f), ĝ·i·(1-g²), g_h·tanh(c')·o(1-o)], ĝ = g_c + g_h·o·(1-tanh²c')", "ĝ·f"),
+      ("[ĝ·c̃·i(1-i), ĝ·c·f(1-f), ĝ·i·(1-c̃²), g_h·tanh(c')·o(1-o)], ĝ = g_c + g_h·o·(1-tanh²c'), c̃ = tanh(z_g)", "ĝ·f"),
       elementwise=False, saves=True,
       doc="LSTM step from gate pre-activations z = (i, f, g, o): stack(h', c') with c' = σf·c + σi·tanh g, "
           "h' = σo·tanh c'")
@@ -311,7 +311,7 @@ def lstm_cell(z, c=None):
     if c.shape != z.shape[:-1] + (z.shape[-1] // 4,):
         raise ShapeError(f"lstm_cell: cell state of shape {c.shape} does not fit gates of shape {z.shape}; it must be "
                          f"{z.shape[:-1] + (z.shape[-1] // 4,)}")
-    return apply("lstm_cell", (z, c), {"hidden": c.shape[-1]})  # (an attr: value.apply2 has no saves= path)
+    return apply("lstm_cell", (z, c))
 
 
 # ---- one LSTM step after the input projection: h·W_hhᵀ, the gates and the memory update ----------

@@ -23,7 +23,8 @@ MAX_TOTAL = 1_000_000  # values of all heatmaps of one page (~7 MB of JSON); lat
 
 def heat(a) -> dict | None:
     """{"shape": full shape, "grid": [samples, channels, rows, cols], "v": values row-major,
-    "step": [row stride, col stride], "cut": what was left out} for a 2-, 3- or 4-D array, else None."""
+    "step": [row stride, col stride], "cut": what was left out, "absmax": the largest finite |value| of
+    the whole array (the colour scale)} for a 2-, 3- or 4-D array, else None."""
     a = np.asarray(a)
     if a.ndim not in (2, 3, 4) or a.size == 0 or not np.issubdtype(a.dtype, np.number):
         return None
@@ -42,8 +43,9 @@ def heat(a) -> dict | None:
         cut.append(f"every {_nth(rs)} row" if rs > 1 else f"every {_nth(cs)} column")
     values = np.where(np.isfinite(part), part, 0.0)
     rounded = [float(f"{v:.4g}") for v in values.ravel().tolist()]
+    finite = np.abs(full[np.isfinite(full)])  # the scale covers the whole tensor, not only the values shown
     return {"shape": list(a.shape), "grid": list(part.shape), "v": rounded, "step": [rs, cs],
-            "cut": ", ".join(cut)}
+            "cut": ", ".join(cut), "absmax": float(f"{finite.max():.4g}") if finite.size else 0.0}
 
 
 def _nth(k: int) -> str:

@@ -162,8 +162,7 @@ PAGE_JS = r"""
 
   // A heatmap of D.arrays[a]: one image per channel, one row per sample; blue < 0 < red.
   function heatmap(a, caption, id) {
-    var h = D.arrays[a], g = h.grid, S = g[0], C = g[1], H = g[2], W = g[3], m = 0, i;
-    for (i = 0; i < h.v.length; i++) m = Math.max(m, Math.abs(h.v[i]));
+    var h = D.arrays[a], g = h.grid, S = g[0], C = g[1], H = g[2], W = g[3], m = h.absmax;  // the whole tensor's
     var px = Math.max(2, Math.min(14, Math.floor(150 / Math.max(H, W)))), gap = 4;
     var wrap = document.createElement("figure"); wrap.className = "heatmap"; wrap.setAttribute("data-node", id);
     var cap = document.createElement("figcaption");
