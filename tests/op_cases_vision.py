@@ -94,7 +94,9 @@ def batch_norm_case(draw):
     c = shape[1]
     rm, rv = arr(draw, (c,)), arr(draw, (c,), "pos")
     if draw(st.booleans()):
-        return (lambda x, w, b: autograd.batch_norm(x, rm.copy(), rv.copy(), w, b, training=training)), \
+        # eps 1e-3, not the default 1e-5: a constant batch makes x - mean float32's rounding of the
+        # mean, which 1/sqrt(eps) amplifies (316x at 1e-5: 1e-4 off float64, beyond the test's atol)
+        return (lambda x, w, b: autograd.batch_norm(x, rm.copy(), rv.copy(), w, b, training=training, eps=1e-3)), \
             [arr(draw, shape), arr(draw, (c,)), arr(draw, (c,))]
     return (lambda x: autograd.batch_norm(x, rm.copy(), rv.copy(), training=training, eps=0.1)), [arr(draw, shape)]
 
