@@ -100,14 +100,51 @@ def attention_mask(attn_mask, is_causal, L, S, dtype):
     return m.astype(dtype, copy=False)
 
 
+_ONES = {}  # (n, dtype) -> np.ones(n, dtype), for _last_sum
+
+
+def _last_sum(x):
+    """Σ over the last axis (keepdims) of a C-ordered float array as ONE matrix-vector product: numpy's
+    reduce over a short last axis runs a loop per row ((32, 4, 32, 32) float32: 86 µs, this 10 µs)."""
+    n = x.shape[-1]
+    ones = _ONES.get((n, x.dtype))
+    if ones is None:
+        ones = _ONES[n, x.dtype] = np.ones(n, x.dtype)
+    return (x.reshape(-1, n) @ ones).reshape(x.shape[:-1] + (1,))
+
+
+def _softmax_last(s):
+    """softmax over the last axis of the scores s. The shift that keeps exp from overflowing is the
+    largest score of the whole array (a vectorised reduce: 7 µs at (32, 4, 32, 32) float32, where
+    numpy's max over each row of 32 takes 380 µs); the same softmax as a per-row shift up to
+    rounding, as long as every row's own largest term exp(max_row - max) stays a normal number
+    well above the dtype's tiny (checked on the row sums; else, or for a row of -inf, per row)."""
+    top = np.maximum.reduce(s, axis=None)
+    if np.isfinite(top):
+        p = np.subtract(s, top, dtype=s.dtype)
+        np.exp(p, out=p)
+        total = _last_sum(p)
+        info = np.finfo(s.dtype)
+        if np.minimum.reduce(total, axis=None) > info.tiny / info.eps:
+            p /= total
+            return p
+    m = np.maximum.reduce(s, axis=-1, keepdims=True)
+    p = np.exp(s - m)
+    p /= np.add.reduce(p, axis=-1, keepdims=True)
+    return p
+
+
 def _attention(q, k, v, mask=None, scale=1.0):
     s = q @ swap_last(k)
     s *= scale
     if mask is not None:
         s = s + mask
-    m = np.maximum.reduce(s, axis=-1, keepdims=True)
-    p = np.exp(s - m)
-    p /= np.add.reduce(p, axis=-1, keepdims=True)  # the softmax, kept for the backward
+    if s.dtype.kind == "f" and s.ndim >= 2:
+        p = _softmax_last(s)  # the softmax, kept for the backward
+    else:
+        m = np.maximum.reduce(s, axis=-1, keepdims=True)
+        p = np.exp(s - m)
+        p /= np.add.reduce(p, axis=-1, keepdims=True)
     return p @ v, p
 
 
@@ -118,8 +155,14 @@ def _attention_grad(g, out, q, k, v, mask=None, scale=1.0, saved=None):
     else:
         p = saved
     gp = g @ swap_last(v)  # dL/dP
-    gs = p * (gp - call("sum", gp * p, axis=-1, keepdims=True))  # through the softmax
-    gs = gs * scale
+    if type(gp) is np.ndarray and type(p) is np.ndarray and gp.dtype.kind == "f":  # first order, in place
+        gs = gp * p
+        gp -= _last_sum(gs)
+        np.multiply(p, gp, out=gs)  # through the softmax
+        gs *= scale
+    else:
+        gs = p * (gp - call("sum", gp * p, axis=-1, keepdims=True))  # through the softmax
+        gs = gs * scale
     return gs @ k, swap_last(gs) @ q, swap_last(p) @ g
 
 
@@ -325,7 +368,28 @@ def lstm_cell(z, c=None):
 
 
 def _lstm_step(p, h, c, w_hh):
-    return _lstm_cell(p + h @ w_hh.T, c, own=True)  # own: the fresh z becomes the gates in place
+    return _lstm_cell(_recurrent_product(p, h, w_hh), c, own=True)  # own: the fresh z becomes the gates in place
+
+
+_GEMM = []  # {dtype: BLAS gemm} from scipy.linalg.blas, {} without scipy; looked up on first use (~30 ms)
+
+
+def _recurrent_product(p, h, w_hh):
+    """p + h·W_hhᵀ as a fresh C-ordered array. numpy's h @ w_hh.T hands BLAS the transposed view, a
+    slower kernel at these shapes (batch 32, hidden 128, float32: 62-99 µs a step, 43 µs for W @ hᵀ);
+    gemm computes that fast product, as zᵀ = W·hᵀ + pᵀ, straight into a copy of p (54 µs with the
+    copy and the add, 70 µs for numpy's p + h @ w_hh.T), read as z: 32 steps a layer, ~0.6 ms."""
+    if not _GEMM:
+        try:
+            from scipy.linalg import blas
+            _GEMM.append({np.dtype(np.float32): blas.sgemm, np.dtype(np.float64): blas.dgemm})
+        except ImportError:
+            _GEMM.append({})
+    gemm = _GEMM[0].get(p.dtype) if h.ndim == 2 and p.dtype == h.dtype == w_hh.dtype else None
+    if gemm is None:
+        return p + h @ w_hh.T
+    z = np.array(p, order="C")
+    return gemm(1.0, w_hh.T, h.T, 1.0, z.T, trans_a=1, overwrite_c=1).T  # (z itself when no copy was needed)
 
 
 def _lstm_step_grad(G, out, p, h, c, w_hh, saved=None):
