@@ -134,7 +134,22 @@ def _softmax_last(s):
     return p
 
 
-def _attention(q, k, v, mask=None, scale=1.0):
+def _split_heads(x, heads):
+    """(N, L, heads·d) -> (N, heads, L, d), a view (arrays) or two recorded nodes (Values)."""
+    n, length, e = shape(x)
+    return call("transpose", reshape(x, (n, length, heads, e // heads)), axes=(0, 2, 1, 3))
+
+
+def _join_heads(x):
+    """(N, heads, L, d) -> (N, L, heads·d): the heads' outputs side by side (a copy for arrays)."""
+    n, heads, length, d = shape(x)
+    return reshape(call("transpose", x, axes=(0, 2, 1, 3)), (n, length, heads * d))
+
+
+def _attention(q, k, v, mask=None, scale=1.0, heads=None):
+    if heads:  # q, k, v of shape (N, L, E): MultiheadAttention's heads split and joined inside the node
+        out, p = _attention(*(_split_heads(x, heads) for x in (q, k, v)), mask, scale)
+        return _join_heads(out), p
     s = q @ swap_last(k)
     s *= scale
     if mask is not None:
@@ -148,7 +163,11 @@ def _attention(q, k, v, mask=None, scale=1.0):
     return p @ v, p
 
 
-def _attention_grad(g, out, q, k, v, mask=None, scale=1.0, saved=None):
+def _attention_grad(g, out, q, k, v, mask=None, scale=1.0, heads=None, saved=None):
+    if heads:
+        grads = _attention_grad(_split_heads(g, heads), None, *(_split_heads(x, heads) for x in (q, k, v)),
+                                mask, scale, saved=saved)
+        return tuple(_join_heads(x) for x in grads)
     if saved is None:  # recompute, recorded (create_graph=True): the same rule on Values
         s = call("matmul", q, swap_last(k)) * scale
         p = call("softmax", s if mask is None else s + mask, axis=-1)
