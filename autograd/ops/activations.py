@@ -65,11 +65,23 @@ def _leaky_relu(a, negative_slope=0.01):
 
 
 def _gelu(a):  # saves Φ(a) for the backward; float32 arrays: normal_cdf32 (scipy's erf: 3.3 -> 1.2 ms at 1024×256)
-    cdf = normal_cdf32(a) if type(a) is np.ndarray and a.dtype == np.float32 and a.ndim else 0.5 * (1 + erf_forward(a * INV_SQRT2))
+    if type(a) is np.ndarray and a.dtype == np.float32 and a.ndim:
+        cdf = normal_cdf32(a)
+    else:
+        cdf = 0.5 * (1 + erf_forward(a * INV_SQRT2))
     return a * cdf, cdf
 
 
 def _gelu_grad(g, out, a, saved=None):
+    if saved is not None and type(g) is type(a) is np.ndarray and a.ndim and g.dtype == a.dtype == saved.dtype:
+        d = a * a  # first order: the same formula in one array (1024×256 float32: 7 arrays of 1 MB -> 1)
+        d *= -0.5
+        np.exp(d, out=d)
+        d *= a
+        d *= INV_SQRT_2PI
+        d += saved
+        d *= g
+        return (d,)
     cdf = 0.5 * (1 + call("erf", a * INV_SQRT2)) if saved is None else saved
     return (g * (cdf + a * INV_SQRT_2PI * exp(a * a * -0.5)),)
 

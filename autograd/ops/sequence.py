@@ -295,7 +295,7 @@ def _lstm_cell(z, c=None, own=False):
     h_new, c_new = out[0], out[1]  # written in place: no np.stack (~10 µs of Python per step)
     np.multiply(i, g, out=c_new)
     if c is not None:
-        c_new += f * c
+        c_new += np.multiply(f, c, out=h_new)  # (h_new as scratch: no temporary)
     tc = np.tanh(c_new)
     np.multiply(o, tc, out=h_new)
     return out, (i, f, g, o, tc)
