@@ -137,3 +137,22 @@ def test_lstm_recurrent_product_with_and_without_blas_gemm(dtype, monkeypatch):
     np.testing.assert_allclose(got, want, rtol=1e-5 if dtype == np.float32 else 1e-13)
     monkeypatch.setattr(sequence, "_GEMM", [{}])  # no scipy: numpy's product
     np.testing.assert_allclose(sequence._recurrent_product(p, h, w), want, rtol=1e-5 if dtype == np.float32 else 1e-13)
+
+
+@pytest.mark.parametrize("shape", [(32, 32), (7,), (0,), (3, 0)])
+def test_embedding_gradient_sums_repeated_rows_as_add_at(shape):
+    """The picks sorted by row and summed by reduceat: np.add.at's sums (up to float32 rounding)."""
+    rng = np.random.default_rng(8)
+    idx = rng.integers(0, 5, shape)
+    w = Value(rng.normal(size=(6, 4)).astype(np.float32))
+    g = rng.normal(size=shape + (4,)).astype(np.float32)
+    (nn.functional.embedding(idx, w) * g).sum().backward()
+    want = np.zeros((6, 4), np.float32)
+    np.add.at(want, idx.reshape(-1), g.reshape(-1, 4))
+    assert w.grad.dtype == np.float32
+    np.testing.assert_allclose(w.grad, want, rtol=1e-5, atol=1e-5)
+    w2 = Value(w.data.copy())
+    (nn.functional.embedding(idx, w2, padding_idx=2) * g).sum().backward()
+    want[2] = 0
+    np.testing.assert_allclose(w2.grad, want, rtol=1e-5, atol=1e-5)
+    assert np.all(w2.grad[2] == 0) and np.all(w.grad[5] == 0)  # the padding row, a row never picked

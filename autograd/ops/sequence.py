@@ -30,9 +30,15 @@ from . import call, data, defmethod, defop, reshape, shape, swap_last
 def _embedding_grad(g, out, weight, indices, padding_idx=None):
     if padding_idx is not None:  # the padding row is never trained, as PyTorch's
         g = g * (indices != padding_idx)[..., None]
-    if type(g) is np.ndarray and weight.ndim == 2:  # first order: one add.at over the flat rows
+    if type(g) is np.ndarray and weight.ndim == 2:  # first order: the picks sorted by row, each row's summed
+        # by one reduceat (np.add.at adds one pick at a time: 1024 picks of 64 float32 from 95 rows, 471 -> 108 µs)
+        flat, rows = indices.reshape(-1), g.reshape(-1, weight.shape[1])
         gw = np.zeros(weight.shape, np.result_type(g.dtype, np.float32))
-        np.add.at(gw, indices.reshape(-1), g.reshape(-1, weight.shape[1]))
+        if flat.size:
+            order = np.argsort(flat, kind="stable")
+            picked = flat[order]
+            starts = np.flatnonzero(np.r_[True, picked[1:] != picked[:-1]])
+            gw[picked[starts]] = np.add.reduceat(rows[order], starts, axis=0)
         return (gw,)
     return (call("scatter", g, key=indices, shape=shape(weight)),)  # repeated indices add up
 
