@@ -155,9 +155,9 @@ class MultiheadAttention(Module):
         """The fast path (need_weights=False): the heads' attention as ONE scaled_dot_product_attention
         node that splits and joins the heads itself, on Q, K, V of shape (N, len, E); for
         self-attention (query is key is value) Q, K and V come from ONE in-projection with the whole
-        in_proj_weight, sliced. The demo's block, one training step (batch 32, context 32, float32):
-        19 nodes an attention -> 6 (no reshape/transpose nodes, whose view gradients the engine
-        copies, and 2 products instead of 6 small ones for the in-projection)."""
+        in_proj_weight, sliced: 18 nodes an attention -> 5 (no reshape/transpose nodes, whose view
+        gradients the engine copies; one in-projection product instead of three). The demo's
+        transformer, one training step (batch 32, context 32, float32, alternating rounds): 29.2 -> 27.0 ms."""
         E, w, b = self.embed_dim, self.in_proj_weight, self.in_proj_bias
         if self_attention:
             qkv = linear(q, w, b)

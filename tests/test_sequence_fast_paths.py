@@ -8,7 +8,7 @@ import pytest
 
 import nn
 from autograd import Value, grad
-from autograd.ops import normal_cdf, sequence
+from autograd.ops import lstm, normal_cdf, sequence
 
 
 def per_row_softmax(s):
@@ -132,11 +132,11 @@ def test_lstm_recurrent_product_with_and_without_blas_gemm(dtype, monkeypatch):
     p = rng.normal(size=(3, 5, 16)).astype(dtype)[:, 2]  # a strided slice, as nn.LSTM's projection gives
     h, w = rng.normal(size=(3, 4)).astype(dtype), rng.normal(size=(16, 4)).astype(dtype)
     want = p + h @ w.T
-    got = sequence._recurrent_product(p, h, w)
+    got = lstm._recurrent_product(p, h, w)
     assert got.dtype == dtype and got.flags.c_contiguous and not np.shares_memory(got, p)
     np.testing.assert_allclose(got, want, rtol=1e-5 if dtype == np.float32 else 1e-13)
-    monkeypatch.setattr(sequence, "_GEMM", [{}])  # no scipy: numpy's product
-    np.testing.assert_allclose(sequence._recurrent_product(p, h, w), want, rtol=1e-5 if dtype == np.float32 else 1e-13)
+    monkeypatch.setattr(lstm, "_GEMM", [{}])  # no scipy: numpy's product
+    np.testing.assert_allclose(lstm._recurrent_product(p, h, w), want, rtol=1e-5 if dtype == np.float32 else 1e-13)
 
 
 @pytest.mark.parametrize("shape", [(32, 32), (7,), (0,), (3, 0)])
