@@ -136,25 +136,32 @@ def _lstm_step(p, h, c, w_hh):
     return _lstm_cell(_recurrent_product(p, h, w_hh), c, own=True)  # own: the fresh z becomes the gates in place
 
 
-_GEMM = []  # {dtype: BLAS gemm} from scipy.linalg.blas, {} without scipy; looked up on first use (~30 ms)
+_TRANSPOSED = []  # [(W_hh, its copy, W_hhᵀ contiguous)] for the last few W_hh seen (one per layer)
 
 
 def _recurrent_product(p, h, w_hh):
-    """p + h·W_hhᵀ as a fresh C-ordered array. numpy's h @ w_hh.T hands BLAS the transposed view, a
-    slower kernel at these shapes (batch 32, hidden 128, float32: 62-99 µs a step, 43 µs for W @ hᵀ);
-    gemm computes that fast product, as zᵀ = W·hᵀ + pᵀ, straight into a copy of p (54 µs with the
-    copy and the add, 70 µs for numpy's p + h @ w_hh.T), read as z: 32 steps a layer, ~0.6 ms."""
-    if not _GEMM:
-        try:
-            from scipy.linalg import blas
-            _GEMM.append({np.dtype(np.float32): blas.sgemm, np.dtype(np.float64): blas.dgemm})
-        except ImportError:
-            _GEMM.append({})
-    gemm = _GEMM[0].get(p.dtype) if h.ndim == 2 and p.dtype == h.dtype == w_hh.dtype else None
-    if gemm is None:
+    """p + h·W_hhᵀ. numpy's h @ w_hh.T hands BLAS the transposed view, a slower kernel at these shapes
+    (batch 32, hidden 128, float32: 62-99 µs, 43 µs with a contiguous W_hhᵀ), so W_hhᵀ is copied once
+    and reused by every step while W_hh holds the same numbers: checked each step against a copy
+    (5 µs), so an optimizer's in-place update or any other change is seen; a layer's 32 steps then
+    take ~60 µs each instead of 70 (+ one 70 µs transposed copy per forward). (scipy's gemm into a copy of p
+    measured 54 µs, but its BLAS is a second library whose threads threadpoolctl limits made earlier
+    do not reach: the demo's LSTM step took 118 ms wall instead of 15 on 2 busy cores.)"""
+    if w_hh.ndim != 2 or w_hh.size < 1024:  # small: the copies cost more than they save
         return p + h @ w_hh.T
-    z = np.array(p, order="C")
-    return gemm(1.0, w_hh.T, h.T, 1.0, z.T, trans_a=1, overwrite_c=1).T  # (z itself when no copy was needed)
+    for entry in _TRANSPOSED:
+        if entry[0] is w_hh and np.array_equal(entry[1], w_hh):
+            w_t = entry[2]
+            break
+    else:
+        w_t = np.ascontiguousarray(w_hh.T)
+        _TRANSPOSED.insert(0, (w_hh, w_hh.copy(), w_t))
+        del _TRANSPOSED[4:]
+    z = h @ w_t
+    if z.dtype != np.result_type(z, p) or z.shape != np.shape(p):
+        return p + z
+    z += p
+    return z
 
 
 def _lstm_step_grad(G, out, p, h, c, w_hh, saved=None):
