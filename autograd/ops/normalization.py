@@ -222,7 +222,7 @@ def _layer_norm_grad_arrays(g, x, params, k, affine, xhat, rstd):
     dx -= xh * mean_ghx[:, None]
     dx *= rstd.reshape(-1, 1)
     grads = [dx.reshape(x.shape)]
-    rows = _ones(g2.shape[0], g.dtype)
+    rows = np.ones(g2.shape[0], g.dtype)  # (not cached: one per batch size)
     if "w" in affine:
         grads.append((rows @ gx).reshape(params[0].shape))
     if "b" in affine:
