@@ -1,6 +1,6 @@
 """The sequence models' fast paths give the same numbers as the plain ones: float32 Φ for GELU, the
 attention softmax's one shift (and its per-row fallback), MultiheadAttention's fused heads and packed
-in-projection, layer_norm's sums as products, the LSTM step's gemm."""
+in-projection, layer_norm's sums as products, embedding's backward by reduceat."""
 from __future__ import annotations
 
 import numpy as np
@@ -8,7 +8,7 @@ import pytest
 
 import nn
 from autograd import Value, grad
-from autograd.ops import lstm, normal_cdf, sequence
+from autograd.ops import normal_cdf, sequence
 
 
 def per_row_softmax(s):
@@ -124,25 +124,6 @@ def test_layer_norm_sums_as_products(dtype, shape, k):
     np.testing.assert_allclose(W.grad, (g * xhat).sum(axis=lead), **tol)
     np.testing.assert_allclose(B.grad, g.sum(axis=lead), **tol)
     assert X.grad.dtype == W.grad.dtype == B.grad.dtype == dtype
-
-
-@pytest.mark.parametrize("dtype", [np.float32, np.float64])
-def test_lstm_recurrent_product_sees_every_change_of_w_hh(dtype):
-    """The contiguous W_hhᵀ kept between steps follows W_hh's numbers: an in-place update, a new array."""
-    rng = np.random.default_rng(7)
-    p = rng.normal(size=(3, 5, 64)).astype(dtype)[:, 2]  # a strided slice, as nn.LSTM's projection gives
-    h, w = rng.normal(size=(3, 16)).astype(dtype), rng.normal(size=(64, 16)).astype(dtype)
-    tol = {"rtol": 1e-5, "atol": 1e-5} if dtype == np.float32 else {"rtol": 1e-13}
-    for _ in range(2):
-        got = lstm._recurrent_product(p, h, w)
-        assert got.dtype == dtype and got.flags.c_contiguous and not np.shares_memory(got, p)
-        np.testing.assert_allclose(got, p + h @ w.T, **tol)
-        w -= 0.1 * np.sign(w)  # in place, as an optimizer step
-    w[3, 4] = np.nan
-    assert np.isnan(lstm._recurrent_product(p, h, w)[:, 3]).all()
-    w2 = w.copy()
-    w2[3, 4] = 0.5
-    np.testing.assert_allclose(lstm._recurrent_product(p, h, w2), p + h @ w2.T, **tol)
 
 
 @pytest.mark.parametrize("shape", [(32, 32), (7,), (0,), (3, 0)])
