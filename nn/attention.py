@@ -112,7 +112,7 @@ class MultiheadAttention(Module):
     def forward(self, query, key, value, key_padding_mask=None, need_weights=True, attn_mask=None,
                 average_attn_weights=True, is_causal=False):
         q, k, v, batched = self._inputs(query, key, value)
-        (N, L, E), S, H = q.shape, k.shape[1], self.num_heads
+        (N, L, E), S = q.shape, k.shape[1]
         mask = self._mask(attn_mask, key_padding_mask, is_causal, N, L, S, batched, q.dtype)
         if need_weights:
             out, weights = attention_steps(*self._heads(q, k, v), mask=mask)

@@ -269,4 +269,4 @@ defmethod("embedding", embedding, method=False)
 defmethod("scaled_dot_product_attention", scaled_dot_product_attention, method=False)
 
 
-from .lstm import lstm_cell, lstm_step  # noqa: E402,F401  (the LSTM's ops live in lstm.py; imported here, as before)
+from .lstm import lstm_cell, lstm_step  # noqa: F401  (the LSTM's ops live in lstm.py; imported here, as before)
