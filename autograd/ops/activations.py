@@ -48,6 +48,7 @@ defop("log_softmax", _log_softmax, lambda g, out, a, axis=-1: (g - exp(out) * ca
 
 # ---- the other activations of torch.nn: each one node with its own formula ---------------
 from .functions import erf_forward, select
+from .normal_cdf import normal_cdf32
 
 SELU_ALPHA = 1.6732632423543772848170429916717  # PyTorch's (and the SELU paper's) constants
 SELU_SCALE = 1.0507009873554804934193349852946
@@ -63,12 +64,25 @@ def _leaky_relu(a, negative_slope=0.01):
     return np.where(a > 0, a, a * negative_slope)
 
 
-def _gelu(a):
-    return a * 0.5 * (1 + erf_forward(a * INV_SQRT2))
+def _gelu(a):  # saves Φ(a) for the backward; float32 arrays: normal_cdf32 (scipy's erf: 3.3 -> 1.2 ms at 1024×256)
+    if type(a) is np.ndarray and a.dtype == np.float32 and a.ndim:
+        cdf = normal_cdf32(a)
+    else:
+        cdf = 0.5 * (1 + erf_forward(a * INV_SQRT2))
+    return a * cdf, cdf
 
 
-def _gelu_grad(g, out, a):
-    cdf = 0.5 * (1 + call("erf", a * INV_SQRT2))
+def _gelu_grad(g, out, a, saved=None):
+    if saved is not None and type(g) is type(a) is np.ndarray and a.ndim and g.dtype == a.dtype == saved.dtype:
+        d = a * a  # first order: the same formula in one array (1024×256 float32: 7 arrays of 1 MB -> 1)
+        d *= -0.5
+        np.exp(d, out=d)
+        d *= a
+        d *= INV_SQRT_2PI
+        d += saved
+        d *= g
+        return (d,)
+    cdf = 0.5 * (1 + call("erf", a * INV_SQRT2)) if saved is None else saved
     return (g * (cdf + a * INV_SQRT_2PI * exp(a * a * -0.5)),)
 
 
@@ -218,7 +232,8 @@ defop("leaky_relu", _leaky_relu,
       lambda g, out, a, negative_slope=0.01: (select(data(a) > 0, g, g * negative_slope),),
       "LeakyReLU({negative_slope:g})", ("1 if a > 0 else {negative_slope}",), doc="a if a > 0 else negative_slope·a",
       method=True, function=True, args=_leaky_args)
-defop("gelu", _gelu, _gelu_grad, "GELU", ("Φ(a) + a·φ(a)",), doc="a·Φ(a), Φ the standard normal CDF (exact, with erf)")
+defop("gelu", _gelu, _gelu_grad, "GELU", ("Φ(a) + a·φ(a)",), doc="a·Φ(a), Φ the standard normal CDF (exact, with erf)",
+      saves=True)
 defop("gelu_tanh", _gelu_tanh, _gelu_tanh_grad,
       "GELU(tanh)", ("½(1 + t) + ½a(1 - t²)·√(2/π)(1 + 3·0.044715a²), t = tanh(√(2/π)(a + 0.044715a³))",),
       doc="GELU's tanh approximation 0.5·a·(1 + tanh(√(2/π)·(a + 0.044715·a³)))")

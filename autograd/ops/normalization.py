@@ -160,8 +160,40 @@ def _layer_axes(x, k):
     return tuple(range(np.ndim(data(x)) - k, np.ndim(data(x))))
 
 
+_ONES = {}  # (n, dtype) -> np.ones(n, dtype)
+
+
+def _ones(n, dtype):
+    ones = _ONES.get((n, dtype))
+    if ones is None:
+        ones = _ONES[n, dtype] = np.ones(n, dtype)
+    return ones
+
+
+# The sums over each row's n features are matrix-vector products (rows @ ones, rows @ w): numpy's
+# mean or reduce over a short last axis loops per row (2048 rows of 64 float32: 27-31 µs, a product
+# 5 µs). Measured on the demo's (32, 32, 64) float32, one thread: forward 181 -> 113 µs, backward
+# 244 -> 145 µs (the weight's and bias's sums over the rows included, which the engine did before).
+
+
 def _layer_norm(x, *params, k=1, eps=1e-5, affine=""):
     """(x̂·w + b, (x̂, rstd)) with x̂ = (x - mean) / √(var + eps) over the last k axes."""
+    if type(x) is np.ndarray and x.dtype.kind == "f" and x.ndim > k and all(p.dtype == x.dtype for p in params):
+        n = int(np.prod(x.shape[x.ndim - k:]))
+        rows = x.reshape(-1, n)
+        ones = _ones(n, x.dtype)
+        xhat = rows - (rows @ ones * (1.0 / n))[:, None]
+        var = (xhat * xhat) @ ones
+        var *= 1.0 / n
+        var += eps
+        rstd = np.sqrt(var, out=var)
+        np.divide(1.0, rstd, out=rstd)
+        xhat *= rstd[:, None]
+        out = xhat * params[0].reshape(n) if "w" in affine else xhat.copy() if affine else xhat
+        if "b" in affine:
+            out += params[-1].reshape(n)
+        lead = x.shape[:x.ndim - k]
+        return out.reshape(x.shape), (xhat.reshape(x.shape), rstd.reshape(lead + (1,) * k))
     axes = _layer_axes(x, k)
     xc = x - np.mean(x, axis=axes, keepdims=True)
     rstd = 1.0 / np.sqrt(np.mean(xc * xc, axis=axes, keepdims=True) + eps)
@@ -174,8 +206,35 @@ def _layer_norm(x, *params, k=1, eps=1e-5, affine=""):
     return out, (xhat, rstd)
 
 
+def _layer_norm_grad_arrays(g, x, params, k, affine, xhat, rstd):
+    """The rule below on arrays, its sums as matrix-vector products: over each row's n features
+    (Σ g·w = g @ w, Σ g·w·x̂ = (g·x̂) @ w) and, for the weight and bias, over the rows."""
+    n = int(np.prod(x.shape[x.ndim - k:]))
+    g2, xh = g.reshape(-1, n), xhat.reshape(-1, n)
+    gx = g2 * xh  # g·x̂: the weight's gradient, row by row
+    w = params[0].reshape(n) if "w" in affine else _ones(n, g.dtype)
+    mean_gh = g2 @ w
+    mean_gh *= 1.0 / n
+    mean_ghx = gx @ w
+    mean_ghx *= 1.0 / n
+    dx = g2 * w if "w" in affine else g2.copy()  # ĝ = g·w
+    dx -= mean_gh[:, None]
+    dx -= xh * mean_ghx[:, None]
+    dx *= rstd.reshape(-1, 1)
+    grads = [dx.reshape(x.shape)]
+    rows = np.ones(g2.shape[0], g.dtype)  # (not cached: one per batch size)
+    if "w" in affine:
+        grads.append((rows @ gx).reshape(params[0].shape))
+    if "b" in affine:
+        grads.append((rows @ g2).reshape(params[-1].shape))
+    return tuple(grads)
+
+
 def _layer_norm_grad(g, out, x, *params, k=1, eps=1e-5, affine="", saved=None):
     from . import sum_
+    if saved is not None and type(g) is np.ndarray and g.dtype == x.dtype and g.flags.c_contiguous \
+            and all(p.dtype == g.dtype for p in params):
+        return _layer_norm_grad_arrays(g, x, params, k, affine, *saved)
     axes = _layer_axes(x, k)
     n = int(np.prod([shape(x)[a] for a in axes]))
     if saved is None:  # recompute, recorded (create_graph=True)
