@@ -39,7 +39,7 @@ def maker_of(a, data, converted, name):
     source}) of one of these or of any other array (re-copied each call: it may have changed)."""
     for i, d in enumerate(data):
         if a is d and a is not None:
-            return lambda data, i=i: data[i]
+            return argument(i)
     if type(a) is not np.ndarray:
         return None
     if id(a) in converted:
@@ -67,6 +67,14 @@ def maker_of(a, data, converted, name):
     shape, dtype, strides = a.shape, a.dtype, a.strides
     offset = a.__array_interface__["data"][0] - data[i].__array_interface__["data"][0]
     return lambda data: np.ndarray(shape, dtype, buffer=data[i], offset=offset, strides=strides)
+
+
+def argument(i: int):
+    """The maker of argument i's data itself (`.argument` tells the generated code to read it directly)."""
+    def make(data):
+        return data[i]
+    make.argument = i
+    return make
 
 
 def arrays_in(value):

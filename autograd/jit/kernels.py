@@ -9,7 +9,11 @@ never return their inputs, their output or their upstream gradient, or views of 
 """
 from __future__ import annotations
 
+import math
+
 import numpy as np
+
+from ..value import _normalize
 
 # ops whose forward and rule make new arrays from what they read (no pass-through, no views)
 SAFE = {"linear", "tanh", "relu", "sigmoid", "cross_entropy"}
@@ -71,6 +75,41 @@ def rule_kernel(op: str, buffers, needs):
     return None
 
 
+def cross_entropy_kernels(a, grad_buffer):
+    """(forward, rule) for cross_entropy on logits like `a` (rows, classes), "mean" or "sum":
+    _cross_entropy and its rule with out= into buffers, the softmax kept in one the rule reads
+    (so its copy goes into `grad_buffer`, or a new array when the gradient may be kept)."""
+    n, dtype = a.shape[0], a.dtype
+    top, sums, per_row = np.empty((n, 1), dtype), np.empty((n, 1), dtype), np.empty(n, dtype)
+    softmax = np.empty(a.shape, dtype)
+    lse = np.empty((n, 1), dtype)
+
+    def cross_entropy(a, key, reduction="mean"):
+        # as _cross_entropy, with no array made but a[key]: five per step less at any batch
+        m = np.maximum.reduce(a, axis=-1, keepdims=True, out=top)
+        if not math.isfinite(np.add.reduce(m, axis=None)):
+            m = np.where(np.isfinite(m), m, 0)
+        e = np.exp(np.subtract(a, m, out=softmax), out=softmax)
+        total = np.add.reduce(e, axis=-1, keepdims=True, out=sums)
+        np.add(np.log(total, out=lse), m, out=lse)
+        np.subtract(lse[..., 0], a[key], out=per_row)  # logsumexp(a) - a[target], row by row
+        loss = np.add.reduce(per_row, axis=None) / (per_row.size if reduction == "mean" else 1)
+        np.divide(e, total, out=e)
+        return _normalize(loss)
+
+    def cross_entropy_grad(g, out, a, key, reduction="mean"):
+        if reduction == "mean":
+            g = g / n
+        if grad_buffer is None:
+            p = softmax.copy()
+        else:
+            p = grad_buffer
+            np.copyto(p, softmax)
+        p[key] -= 1
+        return (np.multiply(p, g, out=p),)
+    return cross_entropy, cross_entropy_grad
+
+
 def plan_memory(plan) -> None:
     """Give the plan's steps their kernels (step.kernel, step.rule) and buffers, after its first
     backward sorted each step's gradient targets into direct and general."""
@@ -82,11 +121,7 @@ def plan_memory(plan) -> None:
     kept = {plan.result[1]} if plan.result[0] in ("slot", "detached") else set()
     for k, step in enumerate(steps):
         slot = n_in + k
-        template = plan.templates[slot].data
-        if type(template) is not np.ndarray or not template.ndim or step.attrs or step.bound:
-            continue
-        if slot not in kept and readers.get(slot, set()) <= SAFE:
-            step.kernel = forward_kernel(step.op.name, _empty(template), [plan.templates[i].data for i in step.ins])
+        template, ins = plan.templates[slot].data, [plan.templates[i].data for i in step.ins]
         # a gradient buffer for input j: a direct target inside the graph whose own rule is a kernel
         direct = dict(step.direct)
         buffers = []
@@ -95,5 +130,14 @@ def plan_memory(plan) -> None:
             own = (j in direct and consumer is not None and consumer.op.name in SAFE
                    and type(plan.templates[i].data) is np.ndarray and plan.templates[i].data.ndim)
             buffers.append(_empty(plan.templates[i].data) if own else None)
+        if step.op.name == "cross_entropy":  # (its loss is a new number each call: it may be the result)
+            if (len(ins) == 1 and type(ins[0]) is np.ndarray and ins[0].ndim == 2 and ins[0].dtype.kind == "f"
+                    and step.attrs.get("reduction") in ("mean", "sum")):
+                step.kernel, step.rule = cross_entropy_kernels(ins[0], buffers[0])
+            continue
+        if type(template) is not np.ndarray or not template.ndim or step.attrs or step.bound:
+            continue
+        if slot not in kept and readers.get(slot, set()) <= SAFE:
+            step.kernel = forward_kernel(step.op.name, _empty(template), ins)
         needs = step.keywords.get("needs", (True,) * len(step.ins))
         step.rule = rule_kernel(step.op.name, buffers, needs)

@@ -10,8 +10,9 @@ import numpy as np
 
 from .. import ops
 from ..engine import backprop, fit, store_grads, topological_order
+from .codegen import generate
 from .kernels import plan_memory
-from .inputs import JitError, arrays_in, kind, maker_of, rebuild, warn
+from .inputs import JitError, argument, arrays_in, kind, maker_of, rebuild, warn
 from .snapshot import copy_tree, has_replayable_methods, restore, snapshot, values_in
 from ..mode import MODE
 from ..value import Value, _new, _normalize, _record
@@ -87,6 +88,7 @@ class Plan:
         self.fresh = [False] * len(self.events)
         self.result = self._result(out, slot, nodes)
         self.attrs = MappingProxyType({"plan": self})
+        self.code = None  # the straight-line replay (codegen.py), made after the first replay
 
     # -- building ------------------------------------------------------------------------------
     @staticmethod
@@ -131,7 +133,7 @@ class Plan:
         made, self.leaves, self.makers = [], [], []
         for node in inputs:
             i = passed.get(id(node))
-            make = (lambda data, i=i: data[i]) if i is not None else maker_of(node.data, data, converted, name)
+            make = argument(i) if i is not None else maker_of(node.data, data, converted, name)
             if make is None:
                 self.leaves.append(node)
             else:
@@ -153,13 +155,13 @@ class Plan:
     @staticmethod
     def _bind(node, data, name):
         """Attributes that hold an argument's array (cross_entropy's targets, a where mask):
-        [(attribute, argument index, remake)] so a replay puts the new argument there."""
+        [(attribute, argument index, remake, the captured array)] so a replay puts the new one there."""
         bound = []
         for key, value in node.attrs.items():
             for a in arrays_in(value):
                 i = next((k for k, d in enumerate(data) if a is d), None)
                 if i is not None:
-                    bound.append((key, i, rebuild(value, data[i])))
+                    bound.append((key, i, rebuild(value, data[i]), data[i]))
                 elif any(type(d) is np.ndarray and np.may_share_memory(a, d) for d in data):
                     raise JitError(f"jit: {name} gives {node.op} a part or a view of an argument as its "
                                    f"{key!r} (e.g. y[:10] or y.T); a replay would keep the captured numbers. "
@@ -213,7 +215,16 @@ class Plan:
 
     def replay(self, args):
         """Run the plan: the forward, then the events (backward into .grad, noted calls)."""
-        data = [a.data if type(a) is Value else a for a in args]
+        if self.code is not None:
+            return self.code(args)
+        out = self.interpret(args)
+        if self.checked and self.has_backward:  # targets sorted, buffers planned, fresh gradients known
+            self.code = generate(self, args)
+        return out
+
+    def interpret(self, args):
+        """replay(), step by step: the readable reference the generated code follows."""
+        data = [a.data if isinstance(a, Value) else a for a in args]
         vals, saved, rebound = self.forward(data)
         targets = self.fixed_targets or [node if node is not None else args[i] for i, node in self.grad_targets]
         for k, event in enumerate(self.events):
@@ -249,14 +260,10 @@ class Plan:
         vals += [node.data for node in self.leaves]
         saved, rebound = [], {}  # what saves=True forwards kept; the attributes given new arrays
         for step in self.steps:
-            if step.kernel is not None:  # the memory plan: out= into the slot's buffer (kernels.py)
-                vals.append(step.kernel(*step.pick(vals)))
-                saved.append(None)
-                continue
             attrs = step.attrs
             if step.bound:
                 attrs = rebound[len(saved)] = dict(attrs)
-                for key, i, remake in step.bound:
+                for key, i, remake, _ in step.bound:
                     attrs[key] = remake(data[i])
             r = step.op.forward(*step.pick(vals), **attrs)
             if step.op.saves:
@@ -279,14 +286,12 @@ class Plan:
             if gk is None:
                 continue
             step = self.steps[k]
-            contributions = step.rule(gk, vals[n_in + k], *step.pick(vals)) if step.rule is not None else None
-            if contributions is None:  # the table's rule, with this replay's attributes
-                keywords = step.keywords
-                if step.bound:
-                    keywords = {**keywords, **rebound[k]}
-                if step.op.saves:
-                    keywords = {**keywords, "saved": saved[k]}
-                contributions = step.op.backward(gk, vals[n_in + k], *step.pick(vals), **keywords)
+            keywords = step.keywords  # the table's rule, with this replay's attributes
+            if step.bound:
+                keywords = {**keywords, **rebound[k]}
+            if step.op.saves:
+                keywords = {**keywords, "saved": saved[k]}
+            contributions = step.op.backward(gk, vals[n_in + k], *step.pick(vals), **keywords)
             for j, i in step.direct:
                 grads[i] = contributions[j]
             for j, i in step.general:

@@ -1,0 +1,189 @@
+"""A checked training-step plan (autograd.jit.plan) as straight-line Python: one function per plan,
+built once with `compile` after the plan's first replay, each slot a local variable, the memory
+plan's kernels (kernels.py) called with their buffers and every other op through its table entry.
+
+Why: the interpreted replay (Plan.forward / Plan.backward, kept as the readable reference and for
+losses replayed as one node) spends its time in list indexing, itemgetters, tuple packing and
+per-step checks; the generated function has none of that. The source is kept on the function
+(`plan.code.source`) and reads like a hand-written step, e.g. for a two-layer MLP:
+
+    def replay(args):
+        data = [args[0], args[1]]
+        v0 = M0(data)
+        v1 = L0.data
+        ...
+        v7 = K0(v0, v1, v2)          # linear, out= into its buffer
+        ...
+        C0()                         # optimizer.zero_grad
+        g12 = S1                     # backward() from slot 12, seed 1.0
+        c = R5(g12, v12, v11, **a5)  # cross_entropy's rule
+        g11 = c[0]
+        ...
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from ..engine import fit, store_grads
+from ..value import Value, _new, _normalize
+
+
+def _norm(r):
+    """A table forward's result as Value's ops keep it (see Plan.forward)."""
+    return r if type(r) is np.ndarray and r.ndim else _normalize(r)
+
+
+def _acc(total, c, template):
+    """Add contribution c into a slot's gradient, fitted to the slot first when its shape or
+    dtype differ (broadcasting undone): Plan.backward's `general` case."""
+    if c is None:
+        return total
+    d = template.data
+    if type(c) is not type(d) or type(d) is not float and (c.shape != d.shape or c.dtype != d.dtype):
+        c = fit(c, template)
+    return c if total is None else total + c
+
+
+def _pairs(pairs):
+    return [(node, g) for node, g in pairs if g is not None]
+
+
+class _Source:
+    """Lines of the function and the objects its names stand for."""
+
+    def __init__(self):
+        self.lines, self.counts = [], {}
+        self.names = {"np": np, "_new": _new, "_norm": _norm, "_acc": _acc, "_store": store_grads, "_pairs": _pairs}
+
+    def const(self, prefix: str, obj) -> str:
+        """A name for obj in the function's globals: prefix + a number."""
+        n = self.counts[prefix] = self.counts.get(prefix, -1) + 1
+        self.names[f"{prefix}{n}"] = obj
+        return f"{prefix}{n}"
+
+    def emit(self, line: str, depth: int = 1):
+        self.lines.append("    " * depth + line)
+
+
+def generate(plan, args):
+    """The function replaying `plan` (one with a backward, after its first replay: targets sorted,
+    buffers planned, fresh gradients known), or None when the plan is of another kind."""
+    if not plan.has_backward or not plan.checked:
+        return None
+    src = _Source()
+    for i, a in enumerate(args):
+        src.emit(f"d{i} = args[{i}].data" if isinstance(a, Value) else f"d{i} = args[{i}]")
+    if any(not hasattr(make, "argument") for make in plan.makers) or any(e[0] == "backward" and e[3] for e in plan.events):
+        src.emit(f"data = [{', '.join(f'd{i}' for i in range(len(args)))}]")  # what makers read
+    slot = 0
+    for make in plan.makers:
+        src.emit(f"v{slot} = d{make.argument}" if hasattr(make, "argument") else f"v{slot} = {src.const('M', make)}(data)")
+        slot += 1
+    for node in plan.leaves:
+        src.emit(f"v{slot} = {src.const('L', node)}.data")
+        slot += 1
+    attrs = [_forward(src, plan, k, step) for k, step in enumerate(plan.steps)]
+    for e, event in enumerate(plan.events):
+        if event[0] == "call":
+            src.emit(f"{src.const('C', event[1])}()  # {getattr(event[1], 'func', event[1]).__qualname__}")
+        else:
+            _backward(src, plan, e, event, attrs)
+    kind, what = plan.result
+    if kind in ("slot", "detached"):
+        src.emit(f"return _new(v{what})")
+    elif kind == "same":
+        src.emit(f"return {src.const('OUT', what)}")
+    else:
+        src.emit("return None")
+    text = "def replay(args):\n" + "\n".join(src.lines) + "\n"
+    exec(compile(text, f"<jit replay of {plan.name}>", "exec"), src.names)
+    replay = src.names["replay"]
+    replay.source = text
+    return replay
+
+
+def _attributes(src, k, step) -> str:
+    """Step k's attributes as call keywords: constants by name; one holding an argument's array
+    (cross_entropy's targets) remade from this call's arguments, into a local."""
+    given = {}
+    for key, i, _, old in step.bound:
+        given.setdefault(key, []).append((old, i))
+    parts = []
+    for key, value in step.attrs.items():
+        if key in given:
+            src.emit(f"b{k}_{key} = {_expression(src, value, given[key])}")
+            parts.append(f"{key}=b{k}_{key}")
+        else:
+            parts.append(f"{key}={src.const('A', value)}")
+    return "".join(", " + part for part in parts)
+
+
+def _expression(src, value, given) -> str:
+    """Python for `value` with each captured argument array in it replaced by this call's (d<i>)."""
+    for old, i in given:
+        if value is old:
+            return f"d{i}"
+    if type(value) is tuple:
+        return "(" + "".join(_expression(src, v, given) + ", " for v in value) + ")"
+    return src.const("A", value)
+
+
+def _forward(src, plan, k, step) -> str:
+    """The lines computing step k's slot; returns its attributes as call keywords (for its rule)."""
+    s, ins = plan.n_in + k, ", ".join(f"v{i}" for i in step.ins)
+    name, attrs = step.op.name, _attributes(src, k, step)
+    if step.kernel is not None:
+        src.emit(f"v{s} = {src.const('K', step.kernel)}({ins}{attrs})  # {name}: out= into buffers")
+        if step.op.saves:
+            src.emit(f"s{s} = None  # (kept by the kernel, for its rule)")
+    elif step.op.saves:
+        src.emit(f"r, s{s} = {src.const('F', step.op.forward)}({ins}{attrs})  # {name}")
+        src.emit(f"v{s} = _norm(r)")
+    else:
+        src.emit(f"v{s} = _norm({src.const('F', step.op.forward)}({ins}{attrs}))  # {name}")
+    return attrs
+
+
+def _backward(src, plan, e, event, attrs):
+    """One backward() call: the seed, each rule from the root down, the gradients into .grad."""
+    _, root, seed, make = event
+    src.emit(f"# backward() from slot {root}")
+    if make is not None:  # a gradient given to backward() made from the arguments
+        dtype = src.const("D", getattr(seed, "dtype", np.float64))
+        src.emit(f"g = np.array({src.const('M', make)}(data), dtype={dtype})")
+        if type(seed) is float:
+            src.emit("g = float(g)")
+    elif type(seed) is float:
+        src.emit(f"g = {src.const('S', seed)}")
+    else:
+        src.emit(f"g = {src.const('S', seed)}.copy()")  # rules may pass it on unchanged, as a .grad
+    n_in = plan.n_in
+    src.emit(" = ".join(f"g{i}" for i in range(root + 1)) + " = None")
+    src.emit(f"g{root} = g")
+    for k in range(root - n_in, -1, -1):
+        step, s = plan.steps[k], n_in + k
+        ins = ", ".join(f"v{i}" for i in step.ins)
+        src.emit(f"if g{s} is not None:  # {step.op.name}")
+        keywords = attrs[k]  # the table's rule gets the attributes, `needs`, the forward's saved values
+        if step.op.needs:
+            keywords += f", needs={src.const('N', step.keywords['needs'])}"
+        if step.op.saves:
+            keywords += f", saved=s{s}"
+        table = f"{src.const('R', step.op.backward)}(g{s}, v{s}, {ins}{keywords})"
+        if step.rule is not None:
+            src.emit(f"c = {src.const('Q', step.rule)}(g{s}, v{s}, {ins}{attrs[k]})", 2)
+            src.emit(f"if c is None: c = {table}", 2)
+        else:
+            src.emit(f"c = {table}", 2)
+        for j, i in step.direct:
+            src.emit(f"g{i} = c[{j}]", 2)
+        for j, i in step.general:
+            src.emit(f"g{i} = _acc(g{i}, c[{j}], {src.const('T', plan.templates[i])})", 2)
+    targets = [src.const("P", node) if node is not None else f"args[{i}]" for i, node in plan.grad_targets]
+    grads = [f"g{k}" for k in plan.grad_inputs]
+    if plan.fresh[e]:  # the rules' results are arrays of their own: added in as they come
+        for node, g in zip(targets, grads):
+            src.emit(f"if {g} is not None:")
+            src.emit(f"t = {node}._grad; {node}._grad = {g} if t is None else t + {g}", 2)
+    elif targets:
+        src.emit(f"_store(_pairs([{', '.join(f'({n}, {g})' for n, g in zip(targets, grads))}]))")
