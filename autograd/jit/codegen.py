@@ -110,8 +110,8 @@ def _attributes(src, k, step) -> str:
     """Step k's attributes as call keywords: constants by name; one holding an argument's array
     (cross_entropy's targets) remade from this call's arguments, into a local."""
     given = {}
-    for key, i, _, old in step.bound:
-        given.setdefault(key, []).append((old, i))
+    for key, i, _, old, shape in step.bound:
+        given.setdefault(key, []).append((old, f"d{i}" if shape is None else f"d{i}.reshape({shape!r})"))
     parts = []
     for key, value in step.attrs.items():
         if key in given:
@@ -124,9 +124,9 @@ def _attributes(src, k, step) -> str:
 
 def _expression(src, value, given) -> str:
     """Python for `value` with each captured argument array in it replaced by this call's (d<i>)."""
-    for old, i in given:
+    for old, made in given:
         if value is old:
-            return f"d{i}"
+            return made
     if type(value) is tuple:
         return "(" + "".join(_expression(src, v, given) + ", " for v in value) + ")"
     return src.const("A", value)

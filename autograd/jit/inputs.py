@@ -77,6 +77,22 @@ def argument(i: int):
     return make
 
 
+def reshaped_from(a, data):
+    """The index of the argument `a` is a reshape of (x.reshape(-1): a view of a contiguous x, a
+    copy of another), or None. A copy is recognised by its numbers: equal ones from another source
+    would be followed too, and the check on the second call reports that as a mismatch."""
+    for i, d in enumerate(data):
+        if type(d) is not np.ndarray or d.size != a.size or d.dtype != a.dtype or not a.ndim or a.size < 2:
+            continue
+        if np.may_share_memory(a, d):
+            same_start = a.__array_interface__["data"][0] == d.__array_interface__["data"][0]
+            if same_start and a.flags.c_contiguous and d.flags.c_contiguous:
+                return i
+        elif np.array_equal(a, np.reshape(d, a.shape)):
+            return i
+    return None
+
+
 def arrays_in(value):
     """The arrays inside an attribute (itself, or the items of a tuple such as an index key)."""
     if type(value) is np.ndarray:

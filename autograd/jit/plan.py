@@ -12,7 +12,7 @@ from .. import ops
 from ..engine import backprop, fit, store_grads, topological_order
 from .codegen import generate
 from .kernels import plan_memory
-from .inputs import JitError, argument, arrays_in, kind, maker_of, rebuild, warn
+from .inputs import JitError, argument, arrays_in, kind, maker_of, rebuild, reshaped_from, warn
 from .snapshot import copy_tree, has_replayable_methods, restore, snapshot, values_in
 from ..mode import MODE
 from ..value import Value, _new, _normalize, _record
@@ -155,13 +155,18 @@ class Plan:
     @staticmethod
     def _bind(node, data, name):
         """Attributes that hold an argument's array (cross_entropy's targets, a where mask):
-        [(attribute, argument index, remake, the captured array)] so a replay puts the new one there."""
+        [(attribute, argument index, remake, the captured array, the shape it was reshaped to or None)]
+        so a replay puts the new one there."""
         bound = []
         for key, value in node.attrs.items():
             for a in arrays_in(value):
                 i = next((k for k, d in enumerate(data) if a is d), None)
                 if i is not None:
-                    bound.append((key, i, rebuild(value, data[i]), data[i]))
+                    bound.append((key, i, rebuild(value, data[i]), data[i], None))
+                elif reshaped_from(a, data) is not None:  # targets.reshape(-1): reshaped again each call
+                    i, shape, remake = reshaped_from(a, data), a.shape, rebuild(value, a)
+                    bound.append((key, i, lambda new, remake=remake, shape=shape: remake(np.reshape(new, shape)),
+                                  a, shape))
                 elif any(type(d) is np.ndarray and np.may_share_memory(a, d) for d in data):
                     raise JitError(f"jit: {name} gives {node.op} a part or a view of an argument as its "
                                    f"{key!r} (e.g. y[:10] or y.T); a replay would keep the captured numbers. "
@@ -263,7 +268,7 @@ class Plan:
             attrs = step.attrs
             if step.bound:
                 attrs = rebound[len(saved)] = dict(attrs)
-                for key, i, remake, _ in step.bound:
+                for key, i, remake, _, _ in step.bound:
                     attrs[key] = remake(data[i])
             r = step.op.forward(*step.pick(vals), **attrs)
             if step.op.saves:

@@ -1,0 +1,154 @@
+"""autograd.jit's generated replay (autograd/jit/codegen.py): used from a plan's third call, the
+bits of a normal run, no arrays made per step for the planned ops, a new plan for a new shape."""
+import tracemalloc
+
+import numpy as np
+import pytest
+
+import nn
+from autograd import jit
+
+
+def step_of(model, opt):
+    def step(x, y):
+        loss = nn.cross_entropy(model(x), y)
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+        return loss
+    return step
+
+
+def twins(sizes, make_opt=lambda m: nn.SGD(m, lr=0.1), activation="tanh", dtype=np.float64):
+    models = [nn.MLP(sizes[0], sizes[1:], activation=activation, seed=0).to(dtype) for _ in range(2)]
+    return [(m, make_opt(m)) for m in models]
+
+
+def assert_same(m1, m2):
+    for p, q in zip(m1.parameters(), m2.parameters()):
+        np.testing.assert_array_equal(p.data, q.data)
+        np.testing.assert_array_equal(p.grad, q.grad)
+
+
+def test_from_the_third_call_the_generated_function_replays_alone():
+    rng = np.random.default_rng(0)
+    (m1, o1), (m2, o2) = twins([8, 16, 16, 3])
+    eager, jitted = step_of(m1, o1), jit(step_of(m2, o2))
+    batches = [(rng.normal(size=(32, 8)), rng.integers(0, 3, 32)) for _ in range(6)]
+    for x, y in batches[:2]:  # capture, then the check (an interpreted replay, then a normal run)
+        assert jitted(x, y).item() == eager(x, y).item()
+    plan = next(iter(jitted.plans.values()))
+    assert plan.code is not None
+    source = plan.code.source
+    assert source.startswith("def replay(args):")
+    assert "# linear: out= into buffers" in source and "# cross_entropy: out= into buffers" in source
+    assert "w -= lr·g in place" in source and "SGD.zero_grad, written out" in source
+
+    def refuse(args):
+        raise AssertionError("the interpreted replay ran")
+    plan.interpret = refuse
+    for x, y in batches[2:]:
+        assert jitted(x, y).item() == eager(x, y).item()
+        assert_same(m1, m2)
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_generated_replays_keep_the_bits_of_a_normal_run_with_a_schedule(dtype):
+    rng = np.random.default_rng(1)
+    (m1, o1), (m2, o2) = twins([8, 16, 3], dtype=dtype)
+    s1, s2 = nn.StepLR(o1, 2, 0.5), nn.StepLR(o2, 2, 0.5)
+    eager, jitted = step_of(m1, o1), jit(step_of(m2, o2))
+    for _ in range(7):
+        x, y = rng.normal(size=(16, 8)).astype(dtype), rng.integers(0, 3, 16)
+        assert jitted(x, y).item() == eager(x, y).item()
+        s1.step()
+        s2.step()
+        assert_same(m1, m2)
+
+
+def test_an_sgd_turned_to_momentum_after_capture_steps_as_it_now_is():
+    rng = np.random.default_rng(2)
+    (m1, o1), (m2, o2) = twins([8, 16, 3])
+    eager, jitted = step_of(m1, o1), jit(step_of(m2, o2))
+    for k in range(6):
+        if k == 4:
+            for opt in (o1, o2):
+                opt.param_groups[0]["momentum"] = 0.9
+        x, y = rng.normal(size=(16, 8)), rng.integers(0, 3, 16)
+        assert jitted(x, y).item() == eager(x, y).item()
+        assert_same(m1, m2)
+
+
+def test_planned_ops_make_no_arrays_per_step():
+    """A wide layer at a large batch: its activations (4 MiB each) dwarf the weights' gradients
+    (64 KiB), so the peak a replay adds shows whether activations go to new arrays."""
+    rng = np.random.default_rng(3)
+    (model, opt), _ = twins([8, 1024, 4])
+    step = jit(step_of(model, opt))
+    x, y = rng.normal(size=(512, 8)), rng.integers(0, 4, 512)
+    for _ in range(3):
+        step(x, y)
+    plan = next(iter(step.plans.values()))
+    buffers = [s.kernel for s in plan.steps]
+    activation = 512 * 1024 * 8
+    tracemalloc.start()
+    try:
+        step(x, y)  # (the previous step's gradients are freed as the new ones come: measure the peak)
+        tracemalloc.reset_peak()
+        before = tracemalloc.get_traced_memory()[0]
+        step(x, y)
+        peak = tracemalloc.get_traced_memory()[1] - before
+        tracemalloc.stop()
+        tracemalloc.start()
+        eager = step_of(*twins([8, 1024, 4])[0])
+        eager(x, y)
+        tracemalloc.reset_peak()
+        before = tracemalloc.get_traced_memory()[0]
+        eager(x, y)
+        eager_peak = tracemalloc.get_traced_memory()[1] - before
+    finally:
+        tracemalloc.stop()
+    assert [s.kernel for s in plan.steps] == buffers  # the same kernels (and buffers) replay after replay
+    assert eager_peak > 3 * activation  # a normal step holds several activations at once
+    assert peak < activation / 4, f"a replay allocated {peak} bytes at its peak"
+
+
+def test_a_new_batch_size_gets_its_own_plan_and_generated_function():
+    rng = np.random.default_rng(4)
+    (m1, o1), (m2, o2) = twins([8, 16, 3])
+    eager, jitted = step_of(m1, o1), jit(step_of(m2, o2))
+    for n in (32, 32, 32, 16, 16, 16, 32):
+        x, y = rng.normal(size=(n, 8)), rng.integers(0, 3, n)
+        assert jitted(x, y).item() == eager(x, y).item()
+        assert_same(m1, m2)
+    plans = list(jitted.plans.values())
+    assert len(plans) == 2 and all(p.code is not None for p in plans)
+    assert plans[0].code is not plans[1].code
+    shapes = {p.templates[p.n_in].data.shape for p in plans}  # the first layer's output slot
+    assert shapes == {(32, 16), (16, 16)}
+
+
+def test_targets_reshaped_inside_the_step_follow_each_call():
+    """The transformer demo's loss: targets (N, L) reshaped to (N·L,) inside the step. Taken as
+    windows[:, 1:] they are not contiguous, so the reshape copies them; jit used to warn and keep
+    the first batch's targets (the replay mismatch the check reported). Now they are followed."""
+    rng = np.random.default_rng(5)
+    (m1, o1), (m2, o2) = twins([6, 16, 5])
+
+    def step_of_sequence(model, opt):
+        def step(x, y):
+            n, length, _ = x.shape
+            logits = model(x.reshape(n * length, -1))
+            loss = nn.cross_entropy(logits, y.reshape(-1))
+            opt.zero_grad()
+            loss.backward()
+            opt.step()
+            return loss
+        return step
+
+    eager, jitted = step_of_sequence(m1, o1), jit(step_of_sequence(m2, o2))
+    for contiguous in (False, False, False, False, True, True, True):
+        windows = rng.integers(0, 5, (4, 9))
+        x, y = rng.normal(size=(4, 8, 6)), (windows[:, 1:] if not contiguous else windows[:, 1:].copy())
+        assert jitted(x, y).item() == eager(x, y).item()
+        assert_same(m1, m2)
