@@ -13,6 +13,7 @@ import math
 
 import numpy as np
 
+from ..ops.network import _cross_entropy
 from ..value import _normalize
 
 # ops whose forward and rule make new arrays from what they read (no pass-through, no views)
@@ -107,18 +108,23 @@ def cross_entropy_kernels(a, grad_buffer, place):
     top, sums, per_row = place.empty((n, 1), dtype), place.empty((n, 1), dtype), place.empty(n, dtype)
     softmax, lse = place.empty(a.shape, dtype), place.empty((n, 1), dtype)
 
+    rows_lse, number = lse[:, 0], float if dtype == np.float64 else _normalize  # (as Plan.forward keeps it)
+
     def cross_entropy(a, key, reduction="mean"):
-        # as _cross_entropy, with no array made but a[key]: five per step less at any batch
+        # as _cross_entropy, with no array made but a[key]; its check that the row maxima are finite
+        # moved to the end (a loss that is not finite is computed again by the table): 2 calls less
         m = np.maximum.reduce(a, axis=-1, keepdims=True, out=top)
-        if not math.isfinite(np.add.reduce(m, axis=None)):
-            m = np.where(np.isfinite(m), m, 0)
         e = np.exp(np.subtract(a, m, out=softmax), out=softmax)
         total = np.add.reduce(e, axis=-1, keepdims=True, out=sums)
         np.add(np.log(total, out=lse), m, out=lse)
-        np.subtract(lse[..., 0], a[key], out=per_row)  # logsumexp(a) - a[target], row by row
-        loss = np.add.reduce(per_row, axis=None) / (per_row.size if reduction == "mean" else 1)
+        np.subtract(rows_lse, a[key], out=per_row)  # logsumexp(a) - a[target], row by row
+        loss = np.add.reduce(per_row, axis=None) / (n if reduction == "mean" else 1)
+        if not math.isfinite(loss):  # (an infinite or NaN row maximum always ends here)
+            loss, e = _cross_entropy(a, key, reduction)
+            softmax[...] = e
+            return number(loss)
         np.divide(e, total, out=e)
-        return _normalize(loss)
+        return number(loss)
 
     def cross_entropy_grad(g, out, a, key, reduction="mean"):
         if reduction == "mean":
