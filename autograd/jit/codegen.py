@@ -23,6 +23,7 @@ per-step checks; the generated function has none of that. The source is kept on 
 from __future__ import annotations
 
 import functools
+import math
 
 import numpy as np
 
@@ -56,7 +57,8 @@ class _Source:
 
     def __init__(self):
         self.lines, self.counts = [], {}
-        self.names = {"np": np, "_new": _new, "_norm": _norm, "_acc": _acc, "_store": store_grads, "_pairs": _pairs}
+        self.names = {"np": np, "_new": _new, "_norm": _norm, "_acc": _acc, "_store": store_grads, "_pairs": _pairs,
+                      "_isfinite": math.isfinite}
 
     def const(self, prefix: str, obj) -> str:
         """A name for obj in the function's globals: prefix + a number."""
@@ -106,20 +108,20 @@ def generate(plan, args):
     return replay
 
 
-def _attributes(src, k, step) -> str:
-    """Step k's attributes as call keywords: constants by name; one holding an argument's array
-    (cross_entropy's targets) remade from this call's arguments, into a local."""
+def _attributes(src, k, step) -> dict:
+    """Step k's attributes as Python expressions: constants by name; one holding an argument's
+    array (cross_entropy's targets) remade from this call's arguments, into a local."""
     given = {}
     for key, i, _, old, shape in step.bound:
         given.setdefault(key, []).append((old, f"d{i}" if shape is None else f"d{i}.reshape({shape!r})"))
-    parts = []
+    exprs = {}
     for key, value in step.attrs.items():
         if key in given:
             src.emit(f"b{k}_{key} = {_expression(src, value, given[key])}")
-            parts.append(f"{key}=b{k}_{key}")
+            exprs[key] = f"b{k}_{key}"
         else:
-            parts.append(f"{key}={src.const('A', value)}")
-    return "".join(", " + part for part in parts)
+            exprs[key] = src.const("A", value)
+    return exprs
 
 
 def _expression(src, value, given) -> str:
@@ -132,20 +134,20 @@ def _expression(src, value, given) -> str:
     return src.const("A", value)
 
 
-def _forward(src, plan, k, step) -> str:
-    """The lines computing step k's slot; returns its attributes as call keywords (for its rule)."""
-    s, ins = plan.n_in + k, ", ".join(f"v{i}" for i in step.ins)
-    name, attrs = step.op.name, _attributes(src, k, step)
+def _forward(src, plan, k, step) -> dict:
+    """The lines computing step k's slot; returns its attributes' expressions (for its rule)."""
+    s, ins = plan.n_in + k, [f"v{i}" for i in step.ins]
+    name, exprs = step.op.name, _attributes(src, k, step)
+    attrs = "".join(f", {key}={expr}" for key, expr in exprs.items())
     if step.kernel is not None:
-        src.emit(f"v{s} = {src.const('K', step.kernel)}({ins}{attrs})  # {name}: out= into buffers")
-        if step.op.saves:
-            src.emit(f"s{s} = None  # (kept by the kernel, for its rule)")
+        src.emit(f"# {name}, into its buffer")
+        step.kernel.forward(src, f"v{s}", ins, exprs)
     elif step.op.saves:
-        src.emit(f"r, s{s} = {src.const('F', step.op.forward)}({ins}{attrs})  # {name}")
+        src.emit(f"r, s{s} = {src.const('F', step.op.forward)}({', '.join(ins)}{attrs})  # {name}")
         src.emit(f"v{s} = _norm(r)")
     else:
-        src.emit(f"v{s} = _norm({src.const('F', step.op.forward)}({ins}{attrs}))  # {name}")
-    return attrs
+        src.emit(f"v{s} = _norm({src.const('F', step.op.forward)}({', '.join(ins)}{attrs}))  # {name}")
+    return exprs
 
 
 def _backward(src, plan, e, event, attrs):
@@ -166,19 +168,23 @@ def _backward(src, plan, e, event, attrs):
     src.emit(f"g{root} = g")
     for k in range(root - n_in, -1, -1):
         step, s = plan.steps[k], n_in + k
-        ins = ", ".join(f"v{i}" for i in step.ins)
         src.emit(f"if g{s} is not None:  # {step.op.name}")
-        keywords = attrs[k]  # the table's rule gets the attributes, `needs`, the forward's saved values
-        if step.op.needs:
+        if step.rule is not None:  # the kernel's lines: each contribution straight into its gradient
+            names = [None] * len(step.ins)
+            for j, i in step.direct:
+                names[j] = f"g{i}"
+            for j, i in step.general:
+                names[j] = f"c{j}"
+            step.rule.rule(src, f"g{s}", f"v{s}", [f"v{i}" for i in step.ins], attrs[k], names, 2)
+            for j, i in step.general:
+                src.emit(f"g{i} = _acc(g{i}, c{j}, {src.const('T', plan.templates[i])})", 2)
+            continue
+        keywords = "".join(f", {key}={expr}" for key, expr in attrs[k].items())  # as Plan.backward passes:
+        if step.op.needs:  # the attributes, `needs`, the forward's saved values
             keywords += f", needs={src.const('N', step.keywords['needs'])}"
         if step.op.saves:
             keywords += f", saved=s{s}"
-        table = f"{src.const('R', step.op.backward)}(g{s}, v{s}, {ins}{keywords})"
-        if step.rule is not None:
-            src.emit(f"c = {src.const('Q', step.rule)}(g{s}, v{s}, {ins}{attrs[k]})", 2)
-            src.emit(f"if c is None: c = {table}", 2)
-        else:
-            src.emit(f"c = {table}", 2)
+        src.emit(f"c = {src.const('R', step.op.backward)}(g{s}, v{s}, {', '.join(f'v{i}' for i in step.ins)}{keywords})", 2)
         for j, i in step.direct:
             src.emit(f"g{i} = c[{j}]", 2)
         for j, i in step.general:
