@@ -1,24 +1,37 @@
 """A checked training-step plan (autograd.jit.plan) as straight-line Python: one function per plan,
 built once with `compile` after the plan's first replay, each slot a local variable, the memory
-plan's kernels (kernels.py) called with their buffers and every other op through its table entry.
+plan's kernels (kernels.py) written out as numpy calls into their buffers, every other op called
+through its table entry, plain SGD's step and zero_grad written out too.
 
 Why: the interpreted replay (Plan.forward / Plan.backward, kept as the readable reference and for
 losses replayed as one node) spends its time in list indexing, itemgetters, tuple packing and
-per-step checks; the generated function has none of that. The source is kept on the function
-(`plan.code.source`) and reads like a hand-written step, e.g. for a two-layer MLP:
+per-step checks; the generated function has none of that (digits MLP, batch 32: the replay's
+Python went from ~40 us a step to a few). The source is kept on the function (`plan.code.source`)
+and reads like a hand-written step, e.g. for the digits MLP (64-128-128-10, tanh):
 
     def replay(args):
-        data = [args[0], args[1]]
-        v0 = M0(data)
+        d0 = args[0]
+        d1 = args[1]
+        v0 = d0
         v1 = L0.data
         ...
-        v7 = K0(v0, v1, v2)          # linear, out= into its buffer
+        # linear, into its buffer
+        v7 = np.matmul(v0, v1.T, out=B0)
+        np.add(v7, v2, out=v7)
         ...
-        C0()                         # optimizer.zero_grad
-        g12 = S1                     # backward() from slot 12, seed 1.0
-        c = R5(g12, v12, v11, **a5)  # cross_entropy's rule
-        g11 = c[0]
+        # backward() from slot 12
         ...
+        if g10 is not None:  # tanh
+            np.square(v10, out=B14); np.subtract(1.0, B14, out=B14); g9 = np.multiply(g10, B14, out=B14)
+        if g9 is not None:  # linear
+            g8 = np.matmul(g9, v3, out=B15)
+            g3 = np.matmul(g9.T, v8)
+            g4 = np.add.reduce(g9, axis=0)
+        ...
+        if g3 is not None:
+            t = P8._grad; P8._grad = g3 if t is None else t + g3
+        ...
+        groups = O1.plain_groups()  # SGD.step, written out: w -= lr·g in place
 """
 from __future__ import annotations
 
@@ -102,7 +115,7 @@ def generate(plan, args):
     else:
         src.emit("return None")
     text = "def replay(args):\n" + "\n".join(src.lines) + "\n"
-    exec(compile(text, f"<jit replay of {plan.name}>", "exec"), src.names)
+    exec(compile(text, f"<jit replay of {plan.name}>", "exec"), src.names)  # noqa: S102 (our own source)
     replay = src.names["replay"]
     replay.source = text
     return replay

@@ -35,7 +35,9 @@ class Placer:
         """np.empty(shape, dtype) starting as far as can be from the offsets taken and `avoid`'s."""
         dtype = np.dtype(dtype)
         taken = self.taken + [a.ctypes.data % self.PAGE for a in avoid]
-        gap = lambda c: min([min((c - t) % self.PAGE, (t - c) % self.PAGE) for t in taken] or [self.PAGE])  # noqa
+
+        def gap(c):  # the distance to the nearest offset taken, round the page
+            return min([min((c - t) % self.PAGE, (t - c) % self.PAGE) for t in taken] or [self.PAGE])
         offset = max(range(0, self.PAGE, self.LINE), key=gap)
         size = int(np.prod(shape)) * dtype.itemsize
         raw = np.empty(size + self.PAGE, np.uint8)

@@ -13,7 +13,7 @@ from ..engine import backprop, fit, store_grads, topological_order
 from .codegen import generate
 from .kernels import plan_memory
 from .inputs import JitError, argument, arrays_in, kind, maker_of, rebuild, reshaped_from, warn
-from .snapshot import copy_tree, has_replayable_methods, restore, snapshot, values_in
+from .snapshot import copy_tree, has_replayable_methods, restore, same, snapshot, values_in
 from ..mode import MODE
 from ..value import Value, _new, _normalize, _record
 
@@ -349,7 +349,7 @@ class Plan:
             restore(before)
         out, events = capturing(fn, args)
         if isinstance(out, Value) and isinstance(replayed, Value):
-            self._same(replayed.data, out.data, "the result")
+            same(self.name, replayed.data, out.data, "the result")
         # the Values the real run used (leaves made inside the function are new objects each call)
         used = set(topological_order([e[1] for e in events if e[0] == "backward"]
                                      + ([out] if isinstance(out, Value) else [])))
@@ -357,14 +357,14 @@ class Plan:
         for v, data, grad in after_replay:
             if v in used or id(v) not in leaves:
                 name = v.label or "an input"
-                self._same(data, v.data, f"{name}'s data after the call")
-                self._same(grad, v._grad, f"{name}'s gradient after the call")
+                same(self.name, data, v.data, f"{name}'s data after the call")
+                same(self.name, grad, v._grad, f"{name}'s gradient after the call")
         if replay_grads is not None and out.requires_grad:
             run_grads = backprop([out], [1.0 if type(out.data) is float else np.ones_like(out.data)])
             for (i, node), g in zip(self.grad_targets, replay_grads):
                 node = node if node is not None else args[i]
                 if node in used:
-                    self._same(g, run_grads.get(node), f"the gradient of {node.label or 'an input'}")
+                    same(self.name, g, run_grads.get(node), f"the gradient of {node.label or 'an input'}")
         self.verified = True
         return out
 
@@ -381,28 +381,8 @@ class Plan:
                 todo += [v for v in vars(obj).values() if has_replayable_methods(v)]
         return found
 
-    def _same(self, replayed, run, what):
-        if replayed is None or run is None:
-            if replayed is None and run is None:
-                return
-            a, b = ("none", "an array") if replayed is None else ("an array", "none")
-            raise JitError(f"jit: replaying {self.name} gave {a} for {what} but running it gave {b}: "
-                           + _MISMATCH)
-        a, b = np.asarray(replayed), np.asarray(run)
-        tol = 1e-5 if np.float32 in (a.dtype, b.dtype) else 1e-9
-        if a.shape != b.shape or not np.allclose(a, b, rtol=tol, atol=tol, equal_nan=True):
-            raise JitError(f"jit: replaying {self.name} gave {what} {a.ravel()[:3]} but running it gave "
-                           f"{b.ravel()[:3]}: " + _MISMATCH)
-
     def __str__(self):
         return self.name
 
     def __repr__(self):
         return f"<jit plan of {self.name}: {len(self.steps)} ops, {self.n_in} inputs, {len(self.events)} events>"
-
-
-_MISMATCH = ("the function depends on something its graph does not show: Python code that changes Values "
-             "(p.data -= ...) instead of a method marked @replayable (an optimizer's step), an optimizer or "
-             "other object created inside the function (create it outside), an argument converted or copied "
-             "in a way jit does not follow (np.array(x), x.astype(...)), a branch on a value, a random draw, "
-             "or an op after the optimizer's step. Do that outside and pass the result in, or drop @jit.")
