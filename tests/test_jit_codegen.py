@@ -168,3 +168,21 @@ def test_logits_that_overflow_give_the_loss_and_gradients_of_a_normal_run():
         with np.errstate(all="ignore"):
             np.testing.assert_array_equal(jitted(x, y).item(), eager(x, y).item())
         assert_same(layers[0], layers[1])
+
+
+def test_a_frozen_layer_whose_gradient_nobody_reads_is_skipped():
+    """Only the last layer trains: the rules below it (and the loss's input gradient into a frozen
+    layer) give nothing anyone reads, so the generated code leaves them out."""
+    rng = np.random.default_rng(7)
+    (m1, _), (m2, _) = twins([8, 16, 3])
+    for m in (m1, m2):
+        for p in m.parameters()[:2]:
+            p.requires_grad = False
+    o1, o2 = nn.SGD(m1.parameters()[2:], lr=0.1), nn.SGD(m2.parameters()[2:], lr=0.1)
+    eager, jitted = step_of(m1, o1), jit(step_of(m2, o2))
+    for _ in range(5):
+        x, y = rng.normal(size=(16, 8)), rng.integers(0, 3, 16)
+        assert jitted(x, y).item() == eager(x, y).item()
+        assert_same(m1, m2)
+    source = next(iter(jitted.plans.values())).code.source
+    assert "# tanh" not in source.split("# backward()")[1]  # the first layer's rules are gone

@@ -181,6 +181,8 @@ def _backward(src, plan, e, event, attrs):
     src.emit(f"g{root} = g")
     for k in range(root - n_in, -1, -1):
         step, s = plan.steps[k], n_in + k
+        if not step.direct and not step.general:  # nothing of it is read (rules have no side effects)
+            continue
         src.emit(f"if g{s} is not None:  # {step.op.name}")
         if step.rule is not None:  # the kernel's lines: each contribution straight into its gradient
             names = [None] * len(step.ins)
