@@ -173,10 +173,12 @@ def _backward(src, plan, e, event, attrs):
         src.emit(f"g = np.array({src.const('M', make)}(data), dtype={dtype})")
         if type(seed) is float:
             src.emit("g = float(g)")
-    elif type(seed) is float:
+    elif type(seed) is float or root >= plan.n_in and plan.steps[root - plan.n_in].rule is not None:
+        # (a kernel's rule never passes g on: no copy needed)
         src.emit(f"g = {src.const('S', seed)}")
     else:
         src.emit(f"g = {src.const('S', seed)}.copy()")  # rules may pass it on unchanged, as a .grad
+    constant = seed if make is None else None  # the root's gradient, known now
     n_in = plan.n_in
     src.emit(" = ".join(f"g{i}" for i in range(root + 1)) + " = None")
     src.emit(f"g{root} = g")
@@ -191,7 +193,8 @@ def _backward(src, plan, e, event, attrs):
                 names[j] = f"g{i}"
             for j, i in step.general:
                 names[j] = f"c{j}"
-            step.rule.rule(src, f"g{s}", f"v{s}", [f"v{i}" for i in step.ins], attrs[k], names, 2)
+            step.rule.rule(src, f"g{s}", f"v{s}", [f"v{i}" for i in step.ins], attrs[k], names, 2,
+                           constant if s == root else None)
             for j, i in step.general:
                 src.emit(f"g{i} = _acc(g{i}, c{j}, {src.const('T', plan.templates[i])})", 2)
             continue

@@ -66,7 +66,7 @@ class Linear:
         if len(ins) == 3:
             src.emit(f"np.add({o}, {ins[2]}, out={o})")
 
-    def rule(self, src, g, o, ins, attrs, names, depth):
+    def rule(self, src, g, o, ins, attrs, names, depth, seed=None):
         if names[0]:  # (none for an input batch: one matrix product less)
             src.emit(f"{names[0]} = np.matmul({g}, {ins[1]}{self._into(src, 0)})", depth)
         if names[1]:
@@ -87,7 +87,7 @@ class Elementwise:
         call = "np.tanh({}, out={})" if self.op == "tanh" else "np.maximum({}, 0, out={})"
         src.emit(f"{o} = " + call.format(ins[0], src.const("B", self.out)))
 
-    def rule(self, src, g, o, ins, attrs, names, depth):
+    def rule(self, src, g, o, ins, attrs, names, depth, seed=None):
         t = src.const("B", self.grad)
         if self.op == "tanh":  # np.square: the bits of out·out, ~1 us less than np.multiply at (32, 128)
             src.emit(f"np.square({o}, out={t}); np.subtract(1.0, {t}, out={t}); "
@@ -130,8 +130,10 @@ class CrossEntropy:
         src.emit("else:")
         src.emit(f"{o} = {src.const('F', self.again)}({a}, {key})", 2)
 
-    def rule(self, src, g, o, ins, attrs, names, depth):
+    def rule(self, src, g, o, ins, attrs, names, depth, seed=None):
         scaled = f"{g} / {self.n}" if self.n != 1 else g
+        if seed is not None:  # the loss's own backward: g / n once, here (a 0-d float32 division is ~1 us)
+            scaled = src.const("S", seed / self.n if self.n != 1 else seed)
         copy = f"p = {src.const('B', self.grad)}; p[...] = {src.const('B', self.softmax)}" if self.grad is not None \
             else f"p = {src.const('B', self.softmax)}.copy()"  # (a gradient that may be kept: its own array)
         src.emit(f"{copy}; p[{attrs['key']}] -= 1; {names[0]} = np.multiply(p, {scaled}, out=p)", depth)
