@@ -41,7 +41,7 @@ class Step:
     def __init__(self, op, ins, pick, attrs, keywords, bound, general):
         self.op, self.ins, self.pick, self.attrs, self.keywords, self.bound = op, ins, pick, attrs, keywords, bound
         self.direct, self.general = (), general
-        self.kernel = self.rule = None  # the memory plan's out= versions of forward and rule (kernels.py)
+        self.kernel = self.rule = None  # kernels.py objects that write its forward / rule, out= into buffers
 
 
 class Plan:
