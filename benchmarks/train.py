@@ -292,7 +292,7 @@ def ratio(times, a, b) -> float:
     return statistics.median(x / y for x, y in zip(times[a], times[b]))
 
 
-def bench_digits(quick: bool, conditions: str):
+def bench_digits(quick: bool, conditions: str, jit_only: bool = False):
     Xtr, Xte, ytr, yte = nn.train_test_split(*nn.load_digits(), test_fraction=0.2, seed=0)
     state = init_state()
     try:
@@ -324,7 +324,9 @@ def bench_digits(quick: bool, conditions: str):
             for batch in (32, 256):
                 steppers = {"jit": JitStep(state, dtype), "eager": TracegradStep(state, dtype),
                             "numpy": NumpyStep(state, dtype)}
-                if torch is not None:
+                if jit_only:  # --jit-only: the jit against hand-written numpy, nothing else
+                    del steppers["eager"]
+                elif torch is not None:
                     steppers["torch"] = TorchStep(state, dtype)
                 data = minibatches(Xtr, ytr, batch, 400, dtype)
                 times = race(steppers, data, rounds, 100 if batch == 32 else 20)
@@ -332,13 +334,16 @@ def bench_digits(quick: bool, conditions: str):
                 print(f"{condition} {np.dtype(dtype).name} batch {batch:3d}: "
                       + "  ".join(f"{k} {v:7.1f} us" for k, v in med.items()))
                 eager_target, jit_target = targets[batch]
+                if jit_only:
+                    print(f"    vs numpy: jit {ratio(times, 'jit', 'numpy'):.2f}x (target <= {jit_target}x)")
+                    continue
                 vs_torch = ""
                 if torch is not None:
                     vs_torch = (f"; vs torch: jit {ratio(times, 'jit', 'torch'):.2f}x, "
                                 f"eager {ratio(times, 'eager', 'torch'):.2f}x")
                 print(f"    vs numpy: eager {ratio(times, 'eager', 'numpy'):.2f}x (target <= {eager_target}x), "
                       f"jit {ratio(times, 'jit', 'numpy'):.2f}x (target <= {jit_target}x){vs_torch}")
-    for dtype in (np.float64, np.float32):
+    for dtype in (np.float64, np.float32) if not jit_only else ():
         epochs = 60
         step = JitStep(state, dtype)
         order = np.random.default_rng(1)
@@ -415,6 +420,8 @@ def main():
     parser.add_argument("--quick", action="store_true", help="10 micrograd steps (extrapolated), fewer rounds")
     parser.add_argument("--profile", action="store_true", help="also profile a digits step with pyinstrument")
     parser.add_argument("--skip-micrograd", action="store_true", help="skip section 1")
+    parser.add_argument("--jit-only", action="store_true",
+                        help="section 2 with only the jit and hand-written numpy (no eager, torch, accuracy; no section 3)")
     parser.add_argument("--conditions", default="default,pinned",
                         help="section 2's conditions, in this order: default (glibc's malloc settings, default "
                              "BLAS threads: as users run it), pinned (fixed malloc thresholds, one BLAS thread)")
@@ -423,8 +430,9 @@ def main():
           f"numpy BLAS threads {blas_threads()} at start")
     if not args.skip_micrograd:
         bench_moons(args.quick)
-    bench_digits(args.quick, args.conditions)
-    bench_memory()
+    bench_digits(args.quick, args.conditions, args.jit_only)
+    if not args.jit_only:
+        bench_memory()
     if args.profile:
         profile_digits()
 

@@ -244,6 +244,14 @@ class SGD(Optimizer):
             nesterov=nesterov, maximize=maximize,
             **_torch_only_flags("SGD", foreach=foreach, differentiable=differentiable, fused=fused)))
 
+    def plain_groups(self):
+        """param_groups while step() is w -= lr·g for every parameter (SGD's own update: no momentum,
+        weight decay or maximize), else None. autograd.jit inlines such a step into a replay."""
+        for g in self.param_groups:
+            if g["momentum"] or g["weight_decay"] or g["maximize"]:
+                return None
+        return self.param_groups if type(self)._step is SGD._step else None
+
     def _step(self) -> None:
         for group in self.param_groups:
             if group["momentum"] or group["weight_decay"] or group["maximize"]:

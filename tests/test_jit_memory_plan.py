@@ -38,7 +38,7 @@ def test_replays_with_planned_buffers_give_the_bits_of_a_normal_run(activation, 
     plan = next(iter(jitted.plans.values()))
     kernels = [s.op.name for s in plan.steps if s.kernel is not None]
     rules = [s.op.name for s in plan.steps if s.rule is not None]
-    assert kernels == ["linear", activation] * 2 + ["linear"]  # every layer but the loss
+    assert kernels == ["linear", activation] * 2 + ["linear", "cross_entropy"]  # every op
     assert rules.count(activation) == 2 and rules.count("linear") == 3
 
 

@@ -2,8 +2,10 @@
 replay it as a list of numpy calls. An optional layer on top of the engine core.
 
     replay.py    `jit` / `Jit`: the jitted function, its signatures and checks
-    plan.py      the recorded plan: slots, rule calls, the replay loop
-    inputs.py    following arguments into the graph (slices, converted copies, seeds)
+    plan.py      the recorded plan: slots, rule calls, the interpreted replay (the reference)
+    codegen.py   a training step's plan as one generated straight-line function (the fast replay)
+    kernels.py   the memory plan: the hottest ops with out= into buffers reused by every replay
+    inputs.py    following arguments into the graph (slices, reshapes, converted copies, seeds)
     snapshot.py  saving and restoring the state a step changes (for the check)
 """
 from ..mode import replayable

@@ -39,7 +39,7 @@ def maker_of(a, data, converted, name):
     source}) of one of these or of any other array (re-copied each call: it may have changed)."""
     for i, d in enumerate(data):
         if a is d and a is not None:
-            return lambda data, i=i: data[i]
+            return argument(i)
     if type(a) is not np.ndarray:
         return None
     if id(a) in converted:
@@ -67,6 +67,30 @@ def maker_of(a, data, converted, name):
     shape, dtype, strides = a.shape, a.dtype, a.strides
     offset = a.__array_interface__["data"][0] - data[i].__array_interface__["data"][0]
     return lambda data: np.ndarray(shape, dtype, buffer=data[i], offset=offset, strides=strides)
+
+
+def argument(i: int):
+    """The maker of argument i's data itself (`.argument` tells the generated code to read it directly)."""
+    def make(data):
+        return data[i]
+    make.argument = i
+    return make
+
+
+def reshaped_from(a, data):
+    """The index of the argument `a` is a reshape of (x.reshape(-1): a view of a contiguous x, a
+    copy of another), or None. A copy is recognised by its numbers: equal ones from another source
+    would be followed too, and the check on the second call reports that as a mismatch."""
+    for i, d in enumerate(data):
+        if type(d) is not np.ndarray or d.size != a.size or d.dtype != a.dtype or not a.ndim or a.size < 2:
+            continue
+        if np.may_share_memory(a, d):
+            same_start = a.__array_interface__["data"][0] == d.__array_interface__["data"][0]
+            if same_start and a.flags.c_contiguous and d.flags.c_contiguous:
+                return i
+        elif np.array_equal(a, np.reshape(d, a.shape)):
+            return i
+    return None
 
 
 def arrays_in(value):

@@ -1,7 +1,8 @@
 """A replay's memory plan (autograd.jit.plan): the hottest ops' forward and rule as numpy calls
-with out=, writing into one buffer per slot that every replay reuses. Each kernel gives the
-same bits as the op's table entry (the same ufuncs and BLAS calls in the same order); only
-where the result lands changes.
+with out=, writing into one buffer per slot that every replay reuses, written as lines of the
+generated replay (codegen.py) by each kernel's `forward` and `rule`. Each kernel gives the same
+bits as the op's table entry (the same ufuncs and BLAS calls in the same order); only where the
+result lands changes.
 
 A buffer is only handed to a slot nobody outside the replay can hold: not the result, not a
 gradient that becomes a .grad, and only read by ops listed in SAFE (whose forward and rule
@@ -11,70 +12,138 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..ops.network import _cross_entropy
+from ..value import _normalize
+
 # ops whose forward and rule make new arrays from what they read (no pass-through, no views)
 SAFE = {"linear", "tanh", "relu", "sigmoid", "cross_entropy"}
 
 
-def _empty(template):
-    """A buffer of the slot's shape and dtype (template: the plan's zero-stride stand-in)."""
-    return np.empty(template.shape, template.dtype)
+class Placer:
+    """Makes the plan's buffers, each starting at its own place within a 4 KiB page, away from the
+    arrays it will meet. An elementwise op whose input and output start at the same offset modulo
+    4 KiB runs at about half speed on x86 ("4K aliasing": a load looks like it depends on an earlier
+    store): np.multiply on two (32, 128) arrays took 2.2 us into such a buffer, 1.2 us into another.
+    malloc gives arrays of one size nearly the same offset, so a hand-written step meets it often."""
+
+    PAGE, LINE = 4096, 64
+
+    def __init__(self, arrays=()):
+        self.taken = [a.ctypes.data % self.PAGE for a in arrays if type(a) is np.ndarray]
+
+    def empty(self, shape, dtype, avoid=()):
+        """np.empty(shape, dtype) starting as far as can be from the offsets taken and `avoid`'s."""
+        dtype = np.dtype(dtype)
+        taken = self.taken + [a.ctypes.data % self.PAGE for a in avoid]
+
+        def gap(c):  # the distance to the nearest offset taken, round the page
+            return min([min((c - t) % self.PAGE, (t - c) % self.PAGE) for t in taken] or [self.PAGE])
+        offset = max(range(0, self.PAGE, self.LINE), key=gap)
+        size = int(np.prod(shape)) * dtype.itemsize
+        raw = np.empty(size + self.PAGE, np.uint8)
+        start = (offset - raw.ctypes.data) % self.PAGE
+        self.taken.append(offset)
+        return raw[start:start + size].view(dtype).reshape(shape)
+
+    def like(self, template):
+        """A buffer of a slot's shape and dtype (template: the plan's zero-stride stand-in)."""
+        return self.empty(template.shape, template.dtype)
 
 
-def forward_kernel(op: str, out, ins):
-    """fn(*inputs) computing `op` into the buffer `out`, or None for an op without one (or for
-    inputs, ins: their templates, that the table's forward treats otherwise)."""
-    if any(type(t) is not np.ndarray for t in ins):
-        return None
-    if op == "linear" and ins[0].ndim == 2 and (len(ins) == 2 or ins[2].dtype == out.dtype):
-        def linear(x, w, b=None):
-            np.matmul(x, w.T, out=out)  # x @ wᵀ into the slot's buffer: no array per layer per step
-            # (digits, pinned: 1.24× → 1.15–1.23× numpy's time with the other kernels; see ARCHITECTURE)
-            if b is not None:
-                np.add(out, b, out=out)
-            return out
-        return linear
-    if op == "tanh":
-        return lambda a: np.tanh(a, out=out)
-    if op == "relu":
-        return lambda a: np.maximum(a, 0, out=out)
-    return None
+class Linear:
+    """x @ wᵀ (+ b) on a 2-D x and its rule, as network._linear and _linear_grad: the product
+    into the slot's buffer and the bias added in place; gradients into buffers where given."""
+
+    def __init__(self, out, grads):
+        self.out, self.grads = out, grads
+
+    def _into(self, src, j):
+        buffer = self.grads[j]
+        return "" if buffer is None else f", out={src.const('B', buffer)}"
+
+    def forward(self, src, o, ins, attrs):
+        src.emit(f"{o} = np.matmul({ins[0]}, {ins[1]}.T, out={src.const('B', self.out)})")
+        if len(ins) == 3:
+            src.emit(f"np.add({o}, {ins[2]}, out={o})")
+
+    def rule(self, src, g, o, ins, attrs, names, depth, seed=None):
+        if names[0]:  # (none for an input batch: one matrix product less)
+            src.emit(f"{names[0]} = np.matmul({g}, {ins[1]}{self._into(src, 0)})", depth)
+        if names[1]:
+            src.emit(f"{names[1]} = np.matmul({g}.T, {ins[0]}{self._into(src, 1)})", depth)
+        if len(ins) == 3 and names[2]:
+            src.emit(f"{names[2]} = np.add.reduce({g}, axis=0{self._into(src, 2)})", depth)
 
 
-def rule_kernel(op: str, buffers, needs):
-    """fn(g, out, *inputs) giving the rule's contributions, those at position j into
-    buffers[j] when it is an array (else a fresh array, as the table's rule), or None."""
-    if op == "linear":
-        def linear_grad(g, out, x, w, b=None):
-            if g.ndim != 2:
-                return None
-            gx = np.matmul(g, w, out=buffers[0]) if needs[0] else None  # g @ w, as _linear_grad
-            gw = np.matmul(g.T, x, out=buffers[1]) if needs[1] else None
-            if b is None:
-                return gx, gw
-            return gx, gw, np.add.reduce(g, axis=0, out=buffers[2]) if needs[2] else None
-        return linear_grad
-    if op == "tanh" and buffers[0] is not None:
-        t = buffers[0]
+class Elementwise:
+    """tanh and relu: the forward into the slot's buffer; the rule (given a buffer for the
+    gradient) g·(1 - out²) or g·(a > 0), as the table's, without an array per step."""
 
-        def tanh_grad(g, out, a):  # g·(1 - out²) in one buffer: three arrays less per layer
-            np.multiply(out, out, out=t)
-            np.subtract(1, t, out=t)
-            return (np.multiply(g, t, out=t),)
-        return tanh_grad
-    if op == "relu" and buffers[0] is not None:
-        t, mask = buffers[0], np.empty(buffers[0].shape, bool)
+    def __init__(self, op, out, grad):
+        self.op, self.out, self.grad = op, out, grad
+        self.mask = None if op != "relu" or grad is None else np.empty(grad.shape, bool)
 
-        def relu_grad(g, out, a):  # g·(a > 0) into buffers: the mask and the product
-            np.greater(a, 0, out=mask)
-            return (np.multiply(g, mask, out=t),)
-        return relu_grad
-    return None
+    def forward(self, src, o, ins, attrs):
+        call = "np.tanh({}, out={})" if self.op == "tanh" else "np.maximum({}, 0, out={})"
+        src.emit(f"{o} = " + call.format(ins[0], src.const("B", self.out)))
+
+    def rule(self, src, g, o, ins, attrs, names, depth, seed=None):
+        t = src.const("B", self.grad)
+        if self.op == "tanh":  # np.square: the bits of out·out, ~1 us less than np.multiply at (32, 128)
+            src.emit(f"np.square({o}, out={t}); np.subtract(1.0, {t}, out={t}); "
+                     f"{names[0]} = np.multiply({g}, {t}, out={t})", depth)
+        else:
+            mask = src.const("B", self.mask)
+            src.emit(f"np.greater({ins[0]}, 0, out={mask}); {names[0]} = np.multiply({g}, {mask}, out={t})", depth)
+
+
+class CrossEntropy:
+    """cross_entropy on (rows, classes) logits, "mean" or "sum", as network._cross_entropy and its
+    rule with every array but a[key] in a buffer; the softmax kept in one for the rule. The check
+    that the row maxima are finite is made on the loss instead (two calls less): a loss that is
+    not finite (an infinite or NaN maximum always gives one) is computed again by the table."""
+
+    def __init__(self, a, reduction, grad, place):
+        n, dtype = a.shape[0], a.dtype
+        self.n = n if reduction == "mean" else 1
+        self.top, self.sums, self.lse = (place.empty((n, 1), dtype) for _ in range(3))
+        self.rows, self.softmax, self.grad = place.empty(n, dtype), place.empty(a.shape, dtype), grad
+        self.number = float if dtype == np.float64 else _normalize  # as Plan.forward keeps the loss
+
+        def again(a, key):
+            loss, e = _cross_entropy(a, key, reduction)
+            self.softmax[...] = e
+            return self.number(loss)
+        self.again = again
+
+    def forward(self, src, o, ins, attrs):
+        a, key = ins[0], attrs["key"]
+        top, sums, lse, rows, e = (src.const("B", b) for b in (self.top, self.sums, self.lse, self.rows, self.softmax))
+        src.emit(f"np.maximum.reduce({a}, axis=-1, keepdims=True, out={top})")
+        src.emit(f"np.exp(np.subtract({a}, {top}, out={e}), out={e})")
+        src.emit(f"np.add.reduce({e}, axis=-1, keepdims=True, out={sums})")
+        src.emit(f"np.add(np.log({sums}, out={lse}), {top}, out={lse})  # logsumexp(a), then minus a[target]:")
+        src.emit(f"np.subtract({src.const('B', self.lse[:, 0])}, {a}[{key}], out={rows})")
+        src.emit(f"{o} = np.add.reduce({rows}, axis=None) / {self.n}")
+        src.emit(f"if _isfinite({o}):")
+        src.emit(f"np.divide({e}, {sums}, out={e}); {o} = {src.const('F', self.number)}({o})", 2)
+        src.emit("else:")
+        src.emit(f"{o} = {src.const('F', self.again)}({a}, {key})", 2)
+
+    def rule(self, src, g, o, ins, attrs, names, depth, seed=None):
+        scaled = f"{g} / {self.n}" if self.n != 1 else g
+        if seed is not None:  # the loss's own backward: g / n once, here (a 0-d float32 division is ~1 us)
+            scaled = src.const("S", seed / self.n if self.n != 1 else seed)
+        copy = f"p = {src.const('B', self.grad)}; p[...] = {src.const('B', self.softmax)}" if self.grad is not None \
+            else f"p = {src.const('B', self.softmax)}.copy()"  # (a gradient that may be kept: its own array)
+        src.emit(f"{copy}; p[{attrs['key']}] -= 1; {names[0]} = np.multiply(p, {scaled}, out=p)", depth)
 
 
 def plan_memory(plan) -> None:
     """Give the plan's steps their kernels (step.kernel, step.rule) and buffers, after its first
     backward sorted each step's gradient targets into direct and general."""
     n_in, steps = plan.n_in, plan.steps
+    place = Placer([node.data for node in plan.leaves])
     readers = {}  # slot -> the ops that read it
     for step in steps:
         for i in step.ins:
@@ -82,11 +151,7 @@ def plan_memory(plan) -> None:
     kept = {plan.result[1]} if plan.result[0] in ("slot", "detached") else set()
     for k, step in enumerate(steps):
         slot = n_in + k
-        template = plan.templates[slot].data
-        if type(template) is not np.ndarray or not template.ndim or step.attrs or step.bound:
-            continue
-        if slot not in kept and readers.get(slot, set()) <= SAFE:
-            step.kernel = forward_kernel(step.op.name, _empty(template), [plan.templates[i].data for i in step.ins])
+        template, ins = plan.templates[slot].data, [plan.templates[i].data for i in step.ins]
         # a gradient buffer for input j: a direct target inside the graph whose own rule is a kernel
         direct = dict(step.direct)
         buffers = []
@@ -94,6 +159,19 @@ def plan_memory(plan) -> None:
             consumer = steps[i - n_in] if i >= n_in else None
             own = (j in direct and consumer is not None and consumer.op.name in SAFE
                    and type(plan.templates[i].data) is np.ndarray and plan.templates[i].data.ndim)
-            buffers.append(_empty(plan.templates[i].data) if own else None)
-        needs = step.keywords.get("needs", (True,) * len(step.ins))
-        step.rule = rule_kernel(step.op.name, buffers, needs)
+            buffers.append(place.like(plan.templates[i].data) if own else None)
+        if step.op.name == "cross_entropy":  # (its loss is a new number each call: it may be the result)
+            if (len(ins) == 1 and type(ins[0]) is np.ndarray and ins[0].ndim == 2 and ins[0].dtype.kind == "f"
+                    and step.attrs.get("reduction") in ("mean", "sum")):
+                step.kernel = step.rule = CrossEntropy(ins[0], step.attrs["reduction"], buffers[0], place)
+            continue
+        if type(template) is not np.ndarray or not template.ndim or step.attrs or step.bound:
+            continue
+        name, forward = step.op.name, slot not in kept and readers.get(slot, set()) <= SAFE
+        if name == "linear" and template.ndim == 2 and ins[0].ndim == 2 and all(type(t) is np.ndarray for t in ins) \
+                and (len(ins) == 2 or ins[2].dtype == template.dtype):
+            kernel = Linear(place.like(template) if forward else None, buffers)
+            step.kernel, step.rule = (kernel if forward else None), kernel
+        elif name in ("tanh", "relu"):
+            kernel = Elementwise(name, place.like(template) if forward else None, buffers[0])
+            step.kernel, step.rule = (kernel if forward else None), (kernel if buffers[0] is not None else None)

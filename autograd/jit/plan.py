@@ -10,9 +10,10 @@ import numpy as np
 
 from .. import ops
 from ..engine import backprop, fit, store_grads, topological_order
+from .codegen import generate
 from .kernels import plan_memory
-from .inputs import JitError, arrays_in, kind, maker_of, rebuild, warn
-from .snapshot import copy_tree, has_replayable_methods, restore, snapshot, values_in
+from .inputs import JitError, argument, arrays_in, kind, maker_of, rebuild, reshaped_from, warn
+from .snapshot import copy_tree, has_replayable_methods, restore, same, snapshot, values_in
 from ..mode import MODE
 from ..value import Value, _new, _normalize, _record
 
@@ -40,7 +41,7 @@ class Step:
     def __init__(self, op, ins, pick, attrs, keywords, bound, general):
         self.op, self.ins, self.pick, self.attrs, self.keywords, self.bound = op, ins, pick, attrs, keywords, bound
         self.direct, self.general = (), general
-        self.kernel = self.rule = None  # the memory plan's out= versions of forward and rule (kernels.py)
+        self.kernel = self.rule = None  # kernels.py objects that write its forward / rule, out= into buffers
 
 
 class Plan:
@@ -87,6 +88,7 @@ class Plan:
         self.fresh = [False] * len(self.events)
         self.result = self._result(out, slot, nodes)
         self.attrs = MappingProxyType({"plan": self})
+        self.code = None  # the straight-line replay (codegen.py), made after the first replay
 
     # -- building ------------------------------------------------------------------------------
     @staticmethod
@@ -131,7 +133,7 @@ class Plan:
         made, self.leaves, self.makers = [], [], []
         for node in inputs:
             i = passed.get(id(node))
-            make = (lambda data, i=i: data[i]) if i is not None else maker_of(node.data, data, converted, name)
+            make = argument(i) if i is not None else maker_of(node.data, data, converted, name)
             if make is None:
                 self.leaves.append(node)
             else:
@@ -153,13 +155,18 @@ class Plan:
     @staticmethod
     def _bind(node, data, name):
         """Attributes that hold an argument's array (cross_entropy's targets, a where mask):
-        [(attribute, argument index, remake)] so a replay puts the new argument there."""
+        [(attribute, argument index, remake, the captured array, the shape it was reshaped to or None)]
+        so a replay puts the new one there."""
         bound = []
         for key, value in node.attrs.items():
             for a in arrays_in(value):
                 i = next((k for k, d in enumerate(data) if a is d), None)
                 if i is not None:
-                    bound.append((key, i, rebuild(value, data[i])))
+                    bound.append((key, i, rebuild(value, data[i]), data[i], None))
+                elif reshaped_from(a, data) is not None:  # targets.reshape(-1): reshaped again each call
+                    i, shape, remake = reshaped_from(a, data), a.shape, rebuild(value, a)
+                    bound.append((key, i, lambda new, remake=remake, shape=shape: remake(np.reshape(new, shape)),
+                                  a, shape))
                 elif any(type(d) is np.ndarray and np.may_share_memory(a, d) for d in data):
                     raise JitError(f"jit: {name} gives {node.op} a part or a view of an argument as its "
                                    f"{key!r} (e.g. y[:10] or y.T); a replay would keep the captured numbers. "
@@ -213,7 +220,16 @@ class Plan:
 
     def replay(self, args):
         """Run the plan: the forward, then the events (backward into .grad, noted calls)."""
-        data = [a.data if type(a) is Value else a for a in args]
+        if self.code is not None:
+            return self.code(args)
+        out = self.interpret(args)
+        if self.checked and self.has_backward:  # targets sorted, buffers planned, fresh gradients known
+            self.code = generate(self, args)
+        return out
+
+    def interpret(self, args):
+        """replay(), step by step: the readable reference the generated code follows."""
+        data = [a.data if isinstance(a, Value) else a for a in args]
         vals, saved, rebound = self.forward(data)
         targets = self.fixed_targets or [node if node is not None else args[i] for i, node in self.grad_targets]
         for k, event in enumerate(self.events):
@@ -249,14 +265,10 @@ class Plan:
         vals += [node.data for node in self.leaves]
         saved, rebound = [], {}  # what saves=True forwards kept; the attributes given new arrays
         for step in self.steps:
-            if step.kernel is not None:  # the memory plan: out= into the slot's buffer (kernels.py)
-                vals.append(step.kernel(*step.pick(vals)))
-                saved.append(None)
-                continue
             attrs = step.attrs
             if step.bound:
                 attrs = rebound[len(saved)] = dict(attrs)
-                for key, i, remake in step.bound:
+                for key, i, remake, _, _ in step.bound:
                     attrs[key] = remake(data[i])
             r = step.op.forward(*step.pick(vals), **attrs)
             if step.op.saves:
@@ -279,14 +291,12 @@ class Plan:
             if gk is None:
                 continue
             step = self.steps[k]
-            contributions = step.rule(gk, vals[n_in + k], *step.pick(vals)) if step.rule is not None else None
-            if contributions is None:  # the table's rule, with this replay's attributes
-                keywords = step.keywords
-                if step.bound:
-                    keywords = {**keywords, **rebound[k]}
-                if step.op.saves:
-                    keywords = {**keywords, "saved": saved[k]}
-                contributions = step.op.backward(gk, vals[n_in + k], *step.pick(vals), **keywords)
+            keywords = step.keywords  # the table's rule, with this replay's attributes
+            if step.bound:
+                keywords = {**keywords, **rebound[k]}
+            if step.op.saves:
+                keywords = {**keywords, "saved": saved[k]}
+            contributions = step.op.backward(gk, vals[n_in + k], *step.pick(vals), **keywords)
             for j, i in step.direct:
                 grads[i] = contributions[j]
             for j, i in step.general:
@@ -339,7 +349,7 @@ class Plan:
             restore(before)
         out, events = capturing(fn, args)
         if isinstance(out, Value) and isinstance(replayed, Value):
-            self._same(replayed.data, out.data, "the result")
+            same(self.name, replayed.data, out.data, "the result")
         # the Values the real run used (leaves made inside the function are new objects each call)
         used = set(topological_order([e[1] for e in events if e[0] == "backward"]
                                      + ([out] if isinstance(out, Value) else [])))
@@ -347,14 +357,14 @@ class Plan:
         for v, data, grad in after_replay:
             if v in used or id(v) not in leaves:
                 name = v.label or "an input"
-                self._same(data, v.data, f"{name}'s data after the call")
-                self._same(grad, v._grad, f"{name}'s gradient after the call")
+                same(self.name, data, v.data, f"{name}'s data after the call")
+                same(self.name, grad, v._grad, f"{name}'s gradient after the call")
         if replay_grads is not None and out.requires_grad:
             run_grads = backprop([out], [1.0 if type(out.data) is float else np.ones_like(out.data)])
             for (i, node), g in zip(self.grad_targets, replay_grads):
                 node = node if node is not None else args[i]
                 if node in used:
-                    self._same(g, run_grads.get(node), f"the gradient of {node.label or 'an input'}")
+                    same(self.name, g, run_grads.get(node), f"the gradient of {node.label or 'an input'}")
         self.verified = True
         return out
 
@@ -371,28 +381,8 @@ class Plan:
                 todo += [v for v in vars(obj).values() if has_replayable_methods(v)]
         return found
 
-    def _same(self, replayed, run, what):
-        if replayed is None or run is None:
-            if replayed is None and run is None:
-                return
-            a, b = ("none", "an array") if replayed is None else ("an array", "none")
-            raise JitError(f"jit: replaying {self.name} gave {a} for {what} but running it gave {b}: "
-                           + _MISMATCH)
-        a, b = np.asarray(replayed), np.asarray(run)
-        tol = 1e-5 if np.float32 in (a.dtype, b.dtype) else 1e-9
-        if a.shape != b.shape or not np.allclose(a, b, rtol=tol, atol=tol, equal_nan=True):
-            raise JitError(f"jit: replaying {self.name} gave {what} {a.ravel()[:3]} but running it gave "
-                           f"{b.ravel()[:3]}: " + _MISMATCH)
-
     def __str__(self):
         return self.name
 
     def __repr__(self):
         return f"<jit plan of {self.name}: {len(self.steps)} ops, {self.n_in} inputs, {len(self.events)} events>"
-
-
-_MISMATCH = ("the function depends on something its graph does not show: Python code that changes Values "
-             "(p.data -= ...) instead of a method marked @replayable (an optimizer's step), an optimizer or "
-             "other object created inside the function (create it outside), an argument converted or copied "
-             "in a way jit does not follow (np.array(x), x.astype(...)), a branch on a value, a random draw, "
-             "or an op after the optimizer's step. Do that outside and pass the result in, or drop @jit.")

@@ -1,13 +1,14 @@
 """Saving and restoring what a training step touches, for jit's check on a signature's second
 call (autograd.jit.replay): Values (data and grad) and the state of objects whose methods it
 repeats (an optimizer's buffers and step count), put back in place, so that anything else
-holding the same lists and arrays still sees them.
+holding the same lists and arrays still sees them; and the comparison of the two runs (`same`).
 """
 from __future__ import annotations
 
 import numpy as np
 
 from ..value import Value
+from .inputs import JitError
 
 
 def copy_tree(x):
@@ -86,3 +87,24 @@ def has_replayable_methods(obj) -> bool:
     if isinstance(obj, (Value, type)) or not hasattr(obj, "__dict__"):
         return False
     return any(getattr(getattr(type(obj), name, None), "replayable", False) for name in dir(type(obj)))
+
+
+def same(name, replayed, run, what):
+    """The check on a signature's second call: the replay of `name` and the real run agree on `what`."""
+    if replayed is None or run is None:
+        if replayed is None and run is None:
+            return
+        a, b = ("none", "an array") if replayed is None else ("an array", "none")
+        raise JitError(f"jit: replaying {name} gave {a} for {what} but running it gave {b}: " + _MISMATCH)
+    a, b = np.asarray(replayed), np.asarray(run)
+    tol = 1e-5 if np.float32 in (a.dtype, b.dtype) else 1e-9
+    if a.shape != b.shape or not np.allclose(a, b, rtol=tol, atol=tol, equal_nan=True):
+        raise JitError(f"jit: replaying {name} gave {what} {a.ravel()[:3]} but running it gave "
+                       f"{b.ravel()[:3]}: " + _MISMATCH)
+
+
+_MISMATCH = ("the function depends on something its graph does not show: Python code that changes Values "
+             "(p.data -= ...) instead of a method marked @replayable (an optimizer's step), an optimizer or "
+             "other object created inside the function (create it outside), an argument converted or copied "
+             "in a way jit does not follow (np.array(x), x.astype(...)), a branch on a value, a random draw, "
+             "or an op after the optimizer's step. Do that outside and pass the result in, or drop @jit.")
