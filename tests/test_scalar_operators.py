@@ -7,8 +7,9 @@ import math
 import numpy as np
 import pytest
 
-from autograd import AnomalyError, Value, detect_anomaly, no_grad
+from autograd import AnomalyError, Value, detect_anomaly, grad, no_grad, topological_order
 from autograd.engine import backprop
+from autograd.viz.player.steps import record
 from autograd.value import apply1, apply2
 
 SPECIAL = [-2.5, -1.0, -0.0, 0.0, 0.5, 3.0, math.inf, -math.inf, math.nan]
@@ -100,3 +101,58 @@ def test_arrays_and_other_number_types_keep_the_table_path():
     assert (s * np.float64(2.0)).data == 3.0 and type((s * np.float64(2.0)).data) is float
     assert (s + True).data == 2.5 and type((True + s).data) is float
     assert (Value(np.float32(1.5)) * 2.0).dtype == np.float32
+
+
+def _random_graph(seed, n=600):
+    """A seeded random scalar expression in which most results are used more than once."""
+    rng = np.random.default_rng(seed)
+    leaves = [Value(float(v), label=f"x{i}") for i, v in enumerate(rng.uniform(-1, 1, 6))]
+    slots = list(leaves)
+    for k in range(n):
+        i, j = rng.integers(0, len(slots), 2)
+        a, b = slots[i], slots[j]
+        slots[i] = [a + b, a * b, a - 0.5, -a, (a * 0.5).tanh(), a / (1.0 + b * b), (0.5 * a) ** 2][k % 7]
+    return leaves, sum(slots[1:], slots[0])
+
+
+def test_backprop_finishes_every_node_after_all_the_nodes_it_feeds():
+    leaves, loss = _random_graph(3)
+    finished = []
+    nodes = topological_order(loss)
+    for node in nodes:
+        node.register_hook(lambda g, node=node: finished.append(node))
+    loss.backward()
+    position = {id(n): k for k, n in enumerate(finished)}
+    assert len(position) == len(finished) == len([n for n in nodes if n.requires_grad])
+    for node in nodes:   # a hook runs when the node's gradient is complete: after every consumer
+        for p in node.parents:
+            if p.requires_grad:
+                assert position[id(node)] < position[id(p)]
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_the_step_recorder_sums_in_backprops_order(seed):
+    leaves, loss = _random_graph(seed)
+    recording = record(loss)
+    loss.backward()
+    final = recording.final_grads
+    for k, node in enumerate(recording.nodes):
+        if node.requires_grad:
+            assert final[k] == node.grad and type(final[k]) is float   # bit-equal, not approximately
+
+
+def test_several_outputs_and_an_output_that_feeds_another():
+    x = Value(0.5)
+    y = x * x
+    z = (y * 3.0).tanh() + y
+    dx, = grad([z, y], [x], grad_outputs=[1.0, 2.0])
+    assert dx.data == pytest.approx((3 * (1 - math.tanh(0.75) ** 2) + 1 + 2) * 2 * 0.5, rel=1e-15)
+
+
+def test_a_deep_chain_backpropagates_without_recursion():
+    x, w = Value(0.5), Value(1.0)
+    y = x
+    for _ in range(20_000):
+        y = (y + x) * w
+    y.backward()
+    assert x.grad == 20_001.0 and w.grad == pytest.approx(0.5 * 20_001 * 20_000 / 2 + 0.5 * 20_000, rel=1e-12)
