@@ -1,4 +1,5 @@
-"""Reverse-mode traversal: one topological order, one gradient loop, `grad` and `backward`.
+"""Reverse-mode traversal: the topological order (drawer, recorder), the gradient loop (nodes
+visited deepest first, see by_depth), `grad` and `backward`.
 
 `backprop` is pure: it returns {node: gradient} and touches no `.grad`. `backward()`
 adds that result into `.grad`; `grad()` picks the requested inputs out of it.
@@ -186,10 +187,12 @@ def backprop(outputs, seeds, create_graph: bool = False) -> dict:
         if op == "neuron" and type(g) is float and scalar and node.attrs.get("row") is not None:
             neuron_row(g, node, grads, rows, shared, queue)
             continue
-        fresh = [p for p in dict.fromkeys(node.parents) if p.requires_grad and p not in grads]
-        if node.op == "getitem" and slices is not None and _slice_into(g, node, p0, grads, slices):
-            _queue(fresh, grads, buckets)
-            continue
+        if node.op == "getitem" and slices is not None:
+            first = p0 not in grads
+            if _slice_into(g, node, p0, grads, slices):
+                if first:  # its first gradient: its turn comes at its depth (as below)
+                    queue(p0._depth, []).append(p0)
+                continue
         parents = node._pn
         if parents is None:
             parents = (p0,) if p1 is None else (p0, p1)
@@ -207,7 +210,8 @@ def backprop(outputs, seeds, create_graph: bool = False) -> dict:
                 _check_gradient(c, node, [q is p for q in parents].index(True), p)  # by identity: == is elementwise
             prev = grads.get(p)
             grads[p] = c if prev is None else prev + c  # (a fresh array: an owned slice buffer stays owned)
-        _queue(fresh, grads, buckets)
+            if prev is None:  # its first gradient: its turn comes at its depth
+                queue(p._depth, []).append(p)
     return grads
 
 
@@ -228,13 +232,6 @@ def by_depth(buckets):
             yield nodes[0]
         else:
             yield from reversed(nodes)
-
-
-def _queue(nodes, grads, buckets):
-    """Put in its bucket each of nodes that has a gradient now (those of a rule's general path)."""
-    for p in nodes:
-        if p in grads:
-            buckets.setdefault(p._depth, []).append(p)
 
 
 def _rule(op, g, node, p0, p1, pn, create_graph):
