@@ -1,7 +1,7 @@
 """Record backpropagation one node at a time, so it can be watched and explained.
 
 `record(loss)` replays the backward pass of a scalar `loss` from zeroed gradients,
-in reverse topological order, with exactly the math of `autograd.engine.backprop`
+in backprop's order (the deepest node first), with exactly the math of `autograd.engine.backprop`
 (the op table's derivative rules, then `engine.fit` to undo broadcasting). Each
 step keeps the node processed, its upstream gradient, every parent's local
 derivative (formula and, for scalars, its number), the contribution passed on and
@@ -26,7 +26,7 @@ import numpy as np
 from autograd.engine import topological_order
 from autograd.ops import OPS
 from autograd.value import Value
-from autograd.engine import extra_keywords, fit
+from autograd.engine import by_depth, extra_keywords, fit
 
 from ..names import readable
 from .explain import backward_line, fill_formula, formula_of, forward_line, grad_name, node_names, preview
@@ -162,12 +162,17 @@ def record(loss: Value, forward: bool = False) -> Recording:
                     uses[p] = uses.get(p, 0) + 1
     received: dict = {}  # node -> contributions so far
     first = True
-    for i in reversed(range(len(nodes))):
-        node = nodes[i]
+    # the nodes in the order backprop visits them (engine.by_depth), so the sums are the same
+    buckets = {loss._depth: [loss]}
+    for node in by_depth(buckets):
         g = grads.get(node)
         if g is None or not node.op or not node.requires_grad:
             continue
+        fresh = [p for p in dict.fromkeys(node.parents) if p.requires_grad and p not in grads]
         step = _backward_step(node, g, grads, names, index, root, uses, received)
+        for p in fresh:  # a first gradient: its turn comes at its depth
+            if p in grads:
+                buckets.setdefault(p._depth, []).append(p)
         step.index = len(steps)
         if first:
             step.grads = {root: grads[loss], **step.grads}
