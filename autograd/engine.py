@@ -183,20 +183,20 @@ def backprop(outputs, seeds, create_graph: bool = False) -> dict:
             continue
         if node.op == "getitem" and slices is not None and _slice_into(g, node, p0, grads, slices):
             continue
-        parents = node._pn
-        if parents is None:
-            parents = (p0,) if p1 is None else (p0, p1)
-        contributions = _rule(table[node.op], g, node, p0, p1, node._pn, create_graph)
-        for p, c in zip(parents, contributions):
+        pn = node._pn
+        contributions = _rule(table[node.op], g, node, p0, p1, pn, create_graph)
+        for p, c in zip(pn if pn is not None else (p0,) if p1 is None else (p0, p1), contributions):
             if c is None or not p.requires_grad:
                 continue
             if create_graph:
                 c = _fit_value(c, p)
             else:
-                d = p.data  # fit() unless c already has p's type, shape and dtype (the usual case)
-                if type(c) is not type(d) or type(d) is not float and (c.shape != d.shape or c.dtype != d.dtype):
+                d = p.data  # fit() unless c already has p's type, shape and dtype (the usual case; a dtype
+                # is compared by identity, numpy's builtin ones being singletons: fit() decides the rest)
+                if type(c) is not type(d) or type(d) is not float and (c.shape != d.shape or c.dtype is not d.dtype):
                     c = fit(c, p)
             if anomaly:
+                parents = node.parents
                 _check_gradient(c, node, [q is p for q in parents].index(True), p)  # by identity: == is elementwise
             prev = grads.get(p)
             grads[p] = c if prev is None else prev + c  # (a fresh array: an owned slice buffer stays owned)
@@ -258,6 +258,12 @@ def _rule(op, g, node, p0, p1, pn, create_graph):
     if create_graph:
         return rule(g, node, *parents, **extra_keywords(op, node, parents, True), **attrs)
     if op.needs or op.saves:  # rules that take extra keywords (see autograd.ops)
+        if pn is not None and not op.saves and len(pn) == 3 and not attrs:
+            a, b, c = pn  # linear(x, W, b), once per layer per step: no lists, no dict merged by ** (~1 µs)
+            return rule(g, node.data, a.data, b.data, c.data, needs=(a.requires_grad, b.requires_grad, c.requires_grad))
+        if pn is None and p1 is None and not op.needs:  # cross_entropy and the other one-input saving ops: ditto
+            saved = None if node._extra is None else node._extra.get("saved")
+            return rule(g, node.data, p0.data, saved=saved, **attrs) if attrs else rule(g, node.data, p0.data, saved=saved)
         return rule(g, node.data, *[p.data for p in parents], **extra_keywords(op, node, parents, False), **attrs)
     if pn is not None:
         return rule(g, node.data, *[p.data for p in parents], **attrs)
@@ -356,7 +362,7 @@ def store_grads(pairs) -> bool:
         if type(node.data) is not float:
             if type(g) is not np.ndarray:
                 g, fresh = np.asarray(g), False  # a 0-d float32 node gets a 0-d array, not a numpy scalar
-            elif g.base is not None or not g.flags.writeable or id(g) in owned:
+            elif g.base is not None or id(g) in owned or not g.flags.writeable:
                 g, fresh = g.copy(), False
             owned.add(id(g))
         node._grad = g if node._grad is None else node._grad + g
