@@ -94,3 +94,55 @@ def test_three_input_apply_under_no_grad_anomaly_and_constants():
     assert z.parents[2] not in grads and z._depth == 1
     with pytest.raises(Exception, match="linear"):
         linear(np.ones((3, 2)), Value(np.ones((2, 5))), Value(np.ones(5)))
+
+
+
+def test_recycled_arrays_come_back_only_when_nothing_holds_them():
+    from autograd import recycle
+
+    recycle.clear()
+    shape, dtype = (256, 160), np.dtype(np.float64)  # 320 KiB: pooled
+    a = recycle.empty(shape, dtype)
+    b = recycle.empty(shape, dtype)
+    assert b is not a  # a is held here
+    a_id, view = id(a), a[3:]
+    del a
+    c = recycle.empty(shape, dtype)
+    assert id(c) != a_id and c is not b  # a view holds its base; b is held
+    del view
+    d = recycle.empty(shape, dtype)
+    assert id(d) == a_id and d.shape == shape and d.dtype == dtype  # nothing held it: handed out again
+    tiny = recycle.matmul(np.ones((2, 3)), np.ones((3, 4)))  # small results: plain arrays, never pooled
+    assert all(tiny is not x for pool in recycle._POOLS.values() for x in pool)
+
+
+def test_a_recycled_training_step_gives_the_bits_of_fresh_arrays_and_spares_old_graphs():
+    from autograd import recycle
+
+    rng = np.random.default_rng(0)
+    x, y = rng.normal(size=(300, 64)), rng.integers(0, 10, 300)  # (300, 128) float64 activations: pooled
+
+    def train(steps, keep_graphs):
+        model = nn.MLP(64, [128, 128, 10], activation="tanh", seed=3)
+        opt = nn.SGD(model.parameters(), lr=0.1)
+        losses, graphs = [], []
+        for _ in range(steps):
+            loss = nn.cross_entropy(model(x), y)
+            opt.zero_grad()
+            loss.backward()
+            opt.step()
+            losses.append(loss.item())
+            if keep_graphs:
+                graphs.append(loss)
+        return losses, [p.data.copy() for p in model.parameters()], graphs
+
+    recycle.clear()
+    reused = train(5, keep_graphs=False)  # each step's arrays come back to the next step
+    fresh = train(5, keep_graphs=True)  # every graph alive: nothing can be reused
+    assert reused[0] == fresh[0] and all(np.array_equal(p, q) for p, q in zip(reused[1], fresh[1]))
+    h1 = fresh[2][0].parents[0].parents[0]  # step 1's second tanh output, kept alive by its graph
+    assert h1.op == "tanh" and h1.data.nbytes >= recycle.MIN_BYTES
+    before, grad_before = h1.data.copy(), h1.grad.copy()
+    train(3, keep_graphs=False)
+    assert np.array_equal(h1.data, before) and np.array_equal(h1.grad, grad_before)  # not overwritten
+    assert recycle._KEPT[0] <= recycle.MAX_BYTES

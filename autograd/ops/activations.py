@@ -5,8 +5,9 @@ import math
 
 import numpy as np
 
+from .. import recycle
 from ..arguments import along
-from . import call, data, defmethod, defop, exp, expose, scalar_safe
+from . import call, data, defmethod, defop, exp, expose
 from .reductions import _logsumexp
 
 
@@ -38,8 +39,11 @@ def _sigmoid_grad(g, out, a):
 
 def _tanh_grad(g, out, a):
     if type(g) is np.ndarray and type(out) is np.ndarray and out.ndim and g.shape == out.shape and g.dtype == out.dtype:
-        d = out * out  # g·(1 - out²) in one fresh array: two temporaries less per node (each an mmap
-        np.subtract(1, d, out=d)  # and its page faults above 128 KiB under glibc's defaults), the same bits
+        # g·(1 - out²) in one fresh (or recycled) array: two temporaries less per node (each an mmap
+        # and its page faults above 128 KiB under glibc's defaults), the same bits
+        d = np.multiply(out, out, out=recycle.empty(out.shape, out.dtype)) if out.nbytes >= recycle.MIN_BYTES \
+            else out * out
+        np.subtract(1, d, out=d)
         d *= g
         return (d,)
     return (g * (1 - out * out),)
@@ -55,8 +59,16 @@ def _log_softmax(x, axis=-1):
     return x - _logsumexp(x, axis=axis, keepdims=True)
 
 
+def _tanh(x):
+    if type(x) is float:
+        return math.tanh(x)  # (never raises: tanh(±inf) = ±1)
+    if type(x) is np.ndarray and x.nbytes >= recycle.MIN_BYTES and x.dtype.kind == "f":  # a layer's activation
+        return np.tanh(x, out=recycle.empty(x.shape, x.dtype))
+    return np.tanh(x)
+
+
 # fmt: off
-defop("tanh", scalar_safe(math.tanh, np.tanh), _tanh_grad,
+defop("tanh", _tanh, _tanh_grad,
       "tanh", ("1 - out²",), doc="tanh(a)", method=True)
 defop("sigmoid", _sigmoid, _sigmoid_grad,
       "σ", ("out·(1 - out)",), doc="1 / (1 + e^-a), computed without overflow", method=True)
