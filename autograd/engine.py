@@ -322,7 +322,10 @@ def _seed(out, grad):
             raise ValueError(
                 f"backward() on a tensor of shape {out.shape} needs a starting gradient: reduce it first "
                 f"(out.sum().backward()) or pass one of the same shape, e.g. out.backward(np.ones({out.shape}))")
-        return 1.0 if type(out.data) is float else np.ones(out.shape, out.dtype)
+        if type(out.data) is float:
+            return 1.0
+        d = out.data  # a loss is mostly 0-d: np.array(1, dtype) is C, np.ones' Python wrapper ~1 µs a step
+        return np.array(1, d.dtype) if not d.ndim else np.ones(d.shape, d.dtype)
     grad = grad.data if isinstance(grad, _value.Value) else grad
     if np.shape(grad) != out.shape:
         raise ValueError(f"backward(): the gradient has shape {np.shape(grad)} but the output has shape {out.shape}")
