@@ -20,6 +20,7 @@ import numpy as np
 
 MIN_BYTES = 128 << 10  # glibc's default mmap threshold: smaller arrays come from malloc's free lists
 MAX_BYTES = 32 << 20  # the most the pools keep, over all shapes (then arrays are plain np.empty)
+MAX_PER_SHAPE = 16  # a step of the digits MLP uses 8 of one shape; more only scans longer (graphs kept alive)
 _POOLS: dict = {}  # (shape, dtype) -> the arrays kept for that shape
 _KEPT = [0]  # bytes in the pools
 _refs = sys.getrefcount
@@ -37,7 +38,7 @@ def empty(shape: tuple, dtype) -> np.ndarray:
         if _refs(a) == 3:  # the pool's list, this loop's name, getrefcount's argument: no one else
             return a
     a = np.empty(shape, dtype)
-    if _KEPT[0] + a.nbytes <= MAX_BYTES:
+    if len(pool) < MAX_PER_SHAPE and _KEPT[0] + a.nbytes <= MAX_BYTES:
         pool.append(a)
         _KEPT[0] += a.nbytes
     return a

@@ -146,3 +146,4 @@ def test_a_recycled_training_step_gives_the_bits_of_fresh_arrays_and_spares_old_
     train(3, keep_graphs=False)
     assert np.array_equal(h1.data, before) and np.array_equal(h1.grad, grad_before)  # not overwritten
     assert recycle._KEPT[0] <= recycle.MAX_BYTES
+    assert all(len(pool) <= recycle.MAX_PER_SHAPE for pool in recycle._POOLS.values())  # 5 graphs kept: capped
