@@ -191,13 +191,11 @@ def backprop(outputs, seeds, create_graph: bool = False) -> dict:
             if create_graph:
                 c = _fit_value(c, p)
             else:
-                d = p.data  # fit() unless c already has p's type, shape and dtype (the usual case; a dtype
-                # is compared by identity, numpy's builtin ones being singletons: fit() decides the rest)
-                if type(c) is not type(d) or type(d) is not float and (c.shape != d.shape or c.dtype is not d.dtype):
+                d = p.data  # fit() unless c already has p's type, shape and dtype (the usual case)
+                if type(c) is not type(d) or type(d) is not float and (c.shape != d.shape or c.dtype != d.dtype):
                     c = fit(c, p)
             if anomaly:
-                parents = node.parents
-                _check_gradient(c, node, [q is p for q in parents].index(True), p)  # by identity: == is elementwise
+                _check_gradient(c, node, [q is p for q in node.parents].index(True), p)  # by identity: == is elementwise
             prev = grads.get(p)
             grads[p] = c if prev is None else prev + c  # (a fresh array: an owned slice buffer stays owned)
     return grads
@@ -261,9 +259,6 @@ def _rule(op, g, node, p0, p1, pn, create_graph):
         if pn is not None and not op.saves and len(pn) == 3 and not attrs:
             a, b, c = pn  # linear(x, W, b), once per layer per step: no lists, no dict merged by ** (~1 µs)
             return rule(g, node.data, a.data, b.data, c.data, needs=(a.requires_grad, b.requires_grad, c.requires_grad))
-        if pn is None and p1 is None and not op.needs:  # cross_entropy and the other one-input saving ops: ditto
-            saved = None if node._extra is None else node._extra.get("saved")
-            return rule(g, node.data, p0.data, saved=saved, **attrs) if attrs else rule(g, node.data, p0.data, saved=saved)
         return rule(g, node.data, *[p.data for p in parents], **extra_keywords(op, node, parents, False), **attrs)
     if pn is not None:
         return rule(g, node.data, *[p.data for p in parents], **attrs)
@@ -322,10 +317,7 @@ def _seed(out, grad):
             raise ValueError(
                 f"backward() on a tensor of shape {out.shape} needs a starting gradient: reduce it first "
                 f"(out.sum().backward()) or pass one of the same shape, e.g. out.backward(np.ones({out.shape}))")
-        if type(out.data) is float:
-            return 1.0
-        d = out.data  # a loss is mostly 0-d: np.array(1, dtype) is C, np.ones' Python wrapper ~1 µs a step
-        return np.array(1, d.dtype) if not d.ndim else np.ones(d.shape, d.dtype)
+        return 1.0 if type(out.data) is float else np.array(1, out.dtype) if not out.shape else np.ones(out.shape, out.dtype)
     grad = grad.data if isinstance(grad, _value.Value) else grad
     if np.shape(grad) != out.shape:
         raise ValueError(f"backward(): the gradient has shape {np.shape(grad)} but the output has shape {out.shape}")

@@ -1,5 +1,5 @@
 """The plain training loop's speed paths give the numbers of the general ones: the written-out
-three-input apply, linear's and cross_entropy's rule calls, tanh's and sigmoid's in-place rules,
+three-input apply, linear's rule call, tanh's and sigmoid's in-place rules,
 sigmoid's one-array forward (within 2 ulp of the exact value, tails included), and a layer that
 records its linear node without going through autograd.linear."""
 import math
