@@ -193,11 +193,9 @@ def backprop(outputs, seeds, create_graph: bool = False) -> dict:
                 if first:  # its first gradient: its turn comes at its depth (as below)
                     queue(p0._depth, []).append(p0)
                 continue
-        parents = node._pn
-        if parents is None:
-            parents = (p0,) if p1 is None else (p0, p1)
-        contributions = _rule(table[node.op], g, node, p0, p1, node._pn, create_graph)
-        for p, c in zip(parents, contributions):
+        pn = node._pn
+        contributions = _rule(table[node.op], g, node, p0, p1, pn, create_graph)
+        for p, c in zip(pn if pn is not None else (p0,) if p1 is None else (p0, p1), contributions):
             if c is None or not p.requires_grad:
                 continue
             if create_graph:
@@ -207,7 +205,7 @@ def backprop(outputs, seeds, create_graph: bool = False) -> dict:
                 if type(c) is not type(d) or type(d) is not float and (c.shape != d.shape or c.dtype != d.dtype):
                     c = fit(c, p)
             if anomaly:
-                _check_gradient(c, node, [q is p for q in parents].index(True), p)  # by identity: == is elementwise
+                _check_gradient(c, node, [q is p for q in node.parents].index(True), p)  # by identity: == is elementwise
             prev = grads.get(p)
             grads[p] = c if prev is None else prev + c  # (a fresh array: an owned slice buffer stays owned)
             if prev is None:  # its first gradient: its turn comes at its depth
@@ -243,6 +241,9 @@ def _rule(op, g, node, p0, p1, pn, create_graph):
     if create_graph:
         return rule(g, node, *parents, **extra_keywords(op, node, parents, True), **attrs)
     if op.needs or op.saves:  # rules that take extra keywords (see autograd.ops)
+        if pn is not None and not op.saves and len(pn) == 3 and not attrs:
+            a, b, c = pn  # linear(x, W, b), once per layer per step: no lists, no dict merged by ** (~1 µs)
+            return rule(g, node.data, a.data, b.data, c.data, needs=(a.requires_grad, b.requires_grad, c.requires_grad))
         return rule(g, node.data, *[p.data for p in parents], **extra_keywords(op, node, parents, False), **attrs)
     if pn is not None:
         return rule(g, node.data, *[p.data for p in parents], **attrs)
@@ -301,7 +302,7 @@ def _seed(out, grad):
             raise ValueError(
                 f"backward() on a tensor of shape {out.shape} needs a starting gradient: reduce it first "
                 f"(out.sum().backward()) or pass one of the same shape, e.g. out.backward(np.ones({out.shape}))")
-        return 1.0 if type(out.data) is float else np.ones(out.shape, out.dtype)
+        return 1.0 if type(out.data) is float else np.array(1, out.dtype) if not out.shape else np.ones(out.shape, out.dtype)
     grad = grad.data if isinstance(grad, _value.Value) else grad
     if np.shape(grad) != out.shape:
         raise ValueError(f"backward(): the gradient has shape {np.shape(grad)} but the output has shape {out.shape}")
@@ -341,7 +342,7 @@ def store_grads(pairs) -> bool:
         if type(node.data) is not float:
             if type(g) is not np.ndarray:
                 g, fresh = np.asarray(g), False  # a 0-d float32 node gets a 0-d array, not a numpy scalar
-            elif g.base is not None or not g.flags.writeable or id(g) in owned:
+            elif g.base is not None or id(g) in owned or not g.flags.writeable:
                 g, fresh = g.copy(), False
             owned.add(id(g))
         node._grad = g if node._grad is None else node._grad + g

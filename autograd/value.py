@@ -70,6 +70,15 @@ def apply(name: str, inputs, attrs=_NO_ATTRS) -> "Value":
         return apply1(name, inputs[0], attrs)
     op = ops.OPS[name]
     attrs = attrs or _NO_ATTRS
+    if len(inputs) == 3 and not op.saves:  # linear(x, W, b), a layer per step: no lists of parents, data, flags
+        a, b, c = [x if type(x) is Value else const(x) for x in inputs]
+        try:
+            out = op.forward(a.data, b.data, c.data, **attrs)
+        except (ValueError, IndexError, TypeError) as e:
+            raise shape_error(name, (a, b, c), e) from None
+        if type(out) is not np.ndarray or not out.ndim:
+            out = _normalize(out)
+        return _record(name, out, None, None, (a, b, c), attrs, a.requires_grad or b.requires_grad or c.requires_grad)
     parents = tuple([x if type(x) is Value else const(x) for x in inputs])
     try:
         out = op.forward(*[p.data for p in parents], **attrs) if attrs else op.forward(*[p.data for p in parents])

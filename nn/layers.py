@@ -16,7 +16,7 @@ import numpy as np
 
 from autograd.arguments import ShapeError
 from autograd.functional import linear, neuron, neurons
-from autograd.value import Value, const
+from autograd.value import Value, apply, const
 
 from .activations import get_activation, identity
 from .init import init_weight, rng_from
@@ -73,14 +73,18 @@ class Layer(Module):
             if is_example(x):
                 return self._forward_example(list(x) if isinstance(x, (list, tuple)) else [x])
             x = as_batch(x)
-        elif type(x) is Value and not x.ndim:
+        shape = x.shape  # (once: a Value's shape is a property)
+        if not shape and type(x) is Value:
             return self._forward_example([x])
-        if not x.ndim or x.shape[-1] != self.nin:
+        if not shape or shape[-1] != self.nin:
             raise ShapeError(
                 f"{self._who()}: expects inputs of shape (..., {self.nin}), e.g. (batch, {self.nin}) or "
                 f"({self.nin},) (weight shape {self.weight.shape}), got shape {np.shape(x)}; check the "
                 f"previous layer's width or the number of features in x")
-        z = linear(x, self.weight, self.bias)  # one graph node (and one fused backward) per layer
+        if self.bias is None:
+            z = linear(x, self.weight)  # one graph node (and one fused backward) per layer
+        else:  # linear()'s node without its argument checks (done above; the parameters are ours)
+            z = apply("linear", (x, self.weight, self.bias))
         z.label = f"{self.name}.z"
         if self._act is identity:
             return z

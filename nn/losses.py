@@ -116,6 +116,9 @@ def _weights(w, x: Value, loss: str, name: str) -> np.ndarray:
     return w
 
 
+_UNSIGNED = {}  # an integer dtype -> the unsigned one of its size
+
+
 def cross_entropy(input, target, weight=None, ignore_index: int = -100, reduction: str = "mean",
                   label_smoothing: float = 0.0) -> Value:
     """-log softmax(input)[target] (torch.nn.functional.cross_entropy, the same arguments).
@@ -139,7 +142,10 @@ def cross_entropy(input, target, weight=None, ignore_index: int = -100, reductio
         classes = zshape[-1]
         # One pass finds both kinds of bad index: seen as unsigned, a negative one is huge.
         # (ignore_index: negative by default, so it is never met there; a class number must be looked for)
-        if (not y.size or np.maximum.reduce(y.view(y.dtype.str.replace("i", "u")), axis=None) < classes) and \
+        unsigned = _UNSIGNED.get(y.dtype)  # (made once per dtype: parsing "<u8" costs ~0.5 µs a step)
+        if unsigned is None:
+            unsigned = _UNSIGNED[y.dtype] = np.dtype(y.dtype.str.replace("i", "u"))
+        if (not y.size or np.maximum.reduce(y.view(unsigned), axis=None) < classes) and \
                 (ignore_index < 0 or not (y == ignore_index).any()):
             if reduction not in REDUCTIONS:
                 raise ValueError(f"cross_entropy: unknown reduction {reduction!r}; use one of {REDUCTIONS}")

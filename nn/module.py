@@ -140,7 +140,7 @@ class Module:
     def zero_grad(self) -> None:
         """Forget every parameter's gradient (the next backward starts from zero)."""
         for p in self.parameters():
-            p.grad = None
+            p._grad = None  # what the .grad setter does for None, without its checks
 
     def train(self, mode: bool = True) -> "Module":
         for _, m in self.named_modules():

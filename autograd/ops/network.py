@@ -9,6 +9,7 @@ import math
 
 import numpy as np
 
+from .. import recycle
 from . import call, data, defop, reshape, shape, sum_, swap_last
 
 
@@ -16,7 +17,7 @@ def _linear(x, w, b=None):
     if x.ndim > 2:  # (..., in) as one (rows, in) product: numpy runs x3d @ w.T as a slow loop (50× at (32, 32, 64))
         out = (x.reshape(-1, x.shape[-1]) @ w.T).reshape(x.shape[:-1] + (w.shape[0],))
     else:
-        out = x @ w.T
+        out = recycle.matmul(x, w.T)
     if b is None:
         return out
     if b.dtype == out.dtype or out.dtype == np.result_type(out, b):  # then in place: no second array
@@ -32,11 +33,13 @@ def _rows(t):  # (n, features): batch axes flattened, a vector as one row
 def _linear_grad(g, out, x, w, b=None, needs=(True, True, True)):
     if g.ndim != 2 and type(g) is np.ndarray and g.ndim > 1:  # (..., out): one 2-D product (see _linear)
         gx = (_rows(g) @ w).reshape(g.shape[:-1] + (w.shape[1],)) if needs[0] else None
+    elif type(g) is np.ndarray:  # (first order: large results into recycled arrays, see autograd.recycle)
+        gx = recycle.matmul(g, w) if needs[0] else None  # skipped for an input batch: one matrix product less
     else:
-        gx = g @ w if needs[0] else None  # skipped for an input batch: one matrix product less
+        gx = g @ w if needs[0] else None
     if g.ndim != 2:  # (..., out): the weight gradient sums over every leading axis
         g, x = _rows(g), _rows(x)
-    gw = g.T @ x if needs[1] else None
+    gw = (recycle.matmul(g.T, x) if type(g) is np.ndarray else g.T @ x) if needs[1] else None
     return (gx, gw) if b is None else (gx, gw, sum_(g, axis=0) if needs[2] else None)
 
 
@@ -47,7 +50,8 @@ def _cross_entropy(a, key, reduction="mean"):
     m = np.maximum.reduce(a, axis=-1, keepdims=True)
     if not math.isfinite(np.add.reduce(m, axis=None)):  # as in _logsumexp
         m = np.where(np.isfinite(m), m, 0)
-    e = np.exp(a - m)
+    e = np.subtract(a, m)
+    np.exp(e, out=e)  # in place: one (n, classes) temporary less
     total = np.add.reduce(e, axis=-1, keepdims=True)
     per_row = (np.log(total) + m)[..., 0] - a[key]  # logsumexp(a) - a[target], row by row
     n = per_row.size if reduction == "mean" else 1  # the mean as sum / n: .mean() costs ~1 µs more
