@@ -7,16 +7,7 @@ import pytest
 
 import nn
 from autograd import jit, recycle
-
-
-def step_of(model, opt):
-    def step(x, y):
-        loss = nn.cross_entropy(model(x), y)
-        opt.zero_grad()
-        loss.backward()
-        opt.step()
-        return loss
-    return step
+from test_jit_memory_plan import step_of  # the plain training step: forward, zero_grad, backward, step
 
 
 def twins(sizes, make_opt=lambda m: nn.SGD(m, lr=0.1), activation="tanh", dtype=np.float64):
