@@ -23,6 +23,7 @@ import numpy as np
 
 from autograd.arguments import ShapeError
 from autograd.functional import linear, stack
+from autograd.ops.lstm import transposed
 from autograd.ops.sequence import lstm_cell, lstm_step
 from autograd.value import Value, const
 
@@ -309,7 +310,8 @@ class LSTM(_Recurrent):
                                 f"batch, hidden_size); got {type(hx).__name__}")
             states = list(zip(self._state(hx[0], steps[0], batched, "h0"),
                               self._state(hx[1], steps[0], batched, "c0")))
-        output, finals = self._run(steps, batched, states, self._whole(input))
+        with transposed(*(self.layer(k)[1].data for k in range(self.num_layers))):  # W_hhᵀ once per forward
+            output, finals = self._run(steps, batched, states, self._whole(input))
         return output, (stack([s[0] for s in finals], axis=0), stack([s[1] for s in finals], axis=0))
 
 

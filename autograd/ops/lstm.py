@@ -3,6 +3,8 @@
 op (imported by sequence.py, their family)."""
 from __future__ import annotations
 
+from contextlib import contextmanager
+
 import numpy as np
 
 from ..arguments import ShapeError
@@ -132,14 +134,32 @@ def lstm_cell(z, c=None):
 # (grad(loss, h3) works; the transformer demo measures the gradient through time that way).
 
 
+_TRANSPOSED = {}  # id(W_hh) -> (W_hh, its contiguous transpose), only while `transposed` holds them
+
+
+@contextmanager
+def transposed(*weights):
+    """While this holds, lstm_step multiplies by one contiguous copy of each W_hhᵀ made here, instead of
+    handing BLAS the transposed view h @ W_hh.T, a slower kernel: 62-99 µs vs 43 µs at batch 32, hidden
+    128, float32. nn.LSTM.forward holds it over its steps, so the copy is made once per forward, not once
+    per step, and nothing has to check that W_hh's numbers are unchanged (the weights do not change
+    during a forward). The demo's LSTM step: 3.2-3.7% less CPU (benchmarks/sequence.py, alternating runs).
+    (Also tried: a copy kept across steps and checked each time, +1.6%; scipy's gemm, -3%, but its
+    second BLAS ignores threadpoolctl limits set before it loads: 118 ms wall instead of 15 on 2 busy
+    cores. Neither kept.)"""
+    for w in weights:
+        _TRANSPOSED[id(w)] = (w, np.ascontiguousarray(w.T))
+    try:
+        yield
+    finally:
+        for w in weights:
+            _TRANSPOSED.pop(id(w), None)
+
+
 def _lstm_step(p, h, c, w_hh):
-    # (h @ w_hh.T hands BLAS a transposed view, a slower kernel here: 62-99 µs vs 43 µs for a contiguous
-    # W_hhᵀ at batch 32, hidden 128, float32. Tried and measured on whole training steps, alternating:
-    # a W_hhᵀ copy kept while W_hh's numbers stay the same (checked each step) +1.6%, the check's traffic
-    # costs what the kernel saves; scipy's gemm into a copy of p -3%, but scipy's BLAS is a second
-    # library whose threads a threadpoolctl limit set before it loads does not reach: the demo's LSTM
-    # step took 118 ms wall instead of 15 on 2 busy cores. Neither kept.)
-    return _lstm_cell(p + h @ w_hh.T, c, own=True)  # own: the fresh z becomes the gates in place
+    held = _TRANSPOSED.get(id(w_hh))
+    w_t = held[1] if held is not None and held[0] is w_hh else w_hh.T  # outside `transposed`: the view
+    return _lstm_cell(p + h @ w_t, c, own=True)  # own: the fresh z becomes the gates in place
 
 
 def _lstm_step_grad(G, out, p, h, c, w_hh, saved=None):
