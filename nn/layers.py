@@ -85,11 +85,14 @@ class Layer(Module):
             z = linear(x, self.weight)  # one graph node (and one fused backward) per layer
         else:  # linear()'s node without its argument checks (done above; the parameters are ours)
             z = apply("linear", (x, self.weight, self.bias))
-        z.label = f"{self.name}.z"
+        labels = self.__dict__.get("_labels")
+        if labels is None or labels[0] is not self.name:  # (made once, not two f-strings per call)
+            labels = self.__dict__["_labels"] = (self.name, f"{self.name}.z", f"{self.name}.out")
+        z.label = labels[1]
         if self._act is identity:
             return z
         out = self._act(z)
-        out.label = f"{self.name}.out"
+        out.label = labels[2]
         return out
 
     def _forward_example(self, xs):

@@ -54,8 +54,8 @@ class Linear:
     """x @ wᵀ (+ b) on a 2-D x and its rule, as network._linear and _linear_grad: the product
     into the slot's buffer and the bias added in place; gradients into buffers where given."""
 
-    def __init__(self, out, grads):
-        self.out, self.grads = out, grads
+    def __init__(self, out, grads, ones):
+        self.out, self.grads, self.ones = out, grads, ones  # ones: the bias gradient as ones @ g
 
     def _into(self, src, j):
         buffer = self.grads[j]
@@ -72,7 +72,8 @@ class Linear:
         if names[1]:
             src.emit(f"{names[1]} = np.matmul({g}.T, {ins[0]}{self._into(src, 1)})", depth)
         if len(ins) == 3 and names[2]:
-            src.emit(f"{names[2]} = np.add.reduce({g}, axis=0{self._into(src, 2)})", depth)
+            # as network.column_sums: the bits of the eager step's bias gradient
+            src.emit(f"{names[2]} = np.matmul({src.const('B', self.ones)}, {g}{self._into(src, 2)})", depth)
 
 
 class Elementwise:
@@ -170,7 +171,7 @@ def plan_memory(plan) -> None:
         name, forward = step.op.name, slot not in kept and readers.get(slot, set()) <= SAFE
         if name == "linear" and template.ndim == 2 and ins[0].ndim == 2 and all(type(t) is np.ndarray for t in ins) \
                 and (len(ins) == 2 or ins[2].dtype == template.dtype):
-            kernel = Linear(place.like(template) if forward else None, buffers)
+            kernel = Linear(place.like(template) if forward else None, buffers, np.ones(template.shape[0], template.dtype))
             step.kernel, step.rule = (kernel if forward else None), kernel
         elif name in ("tanh", "relu"):
             kernel = Elementwise(name, place.like(template) if forward else None, buffers[0])

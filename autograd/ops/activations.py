@@ -41,8 +41,9 @@ def _tanh_grad(g, out, a):
     if type(g) is np.ndarray and type(out) is np.ndarray and out.ndim and g.shape == out.shape and g.dtype == out.dtype:
         # g·(1 - out²) in one fresh (or recycled) array: two temporaries less per node (each an mmap
         # and its page faults above 128 KiB under glibc's defaults), the same bits
-        d = np.multiply(out, out, out=recycle.empty(out.shape, out.dtype)) if out.nbytes >= recycle.MIN_BYTES \
-            else out * out
+        # (np.square: the bits of out·out, ~1 µs less than np.multiply at (32, 128), as the jit's kernel)
+        d = np.square(out, out=recycle.empty(out.shape, out.dtype)) if out.nbytes >= recycle.MIN_BYTES \
+            else np.square(out)
         np.subtract(1, d, out=d)
         d *= g
         return (d,)

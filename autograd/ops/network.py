@@ -40,7 +40,25 @@ def _linear_grad(g, out, x, w, b=None, needs=(True, True, True)):
     if g.ndim != 2:  # (..., out): the weight gradient sums over every leading axis
         g, x = _rows(g), _rows(x)
     gw = (recycle.matmul(g.T, x) if type(g) is np.ndarray else g.T @ x) if needs[1] else None
-    return (gx, gw) if b is None else (gx, gw, sum_(g, axis=0) if needs[2] else None)
+    return (gx, gw) if b is None else (gx, gw, column_sums(g) if needs[2] else None)
+
+
+_ONES = {}  # (rows, dtype) -> np.ones(rows, dtype), for column_sums
+
+
+def column_sums(g):
+    """g summed over its rows (a bias gradient), as the matrix-vector product ones @ g: BLAS's gemv
+    beats np.add.reduce over axis 0, 0.6 vs 1.25 µs at (32, 128) and 1.7 vs 5.7 µs at (256, 128) float32.
+    (autograd.jit's Linear kernel sums the same way: a replay matches the eager step bit for bit.)"""
+    if type(g) is not np.ndarray or g.ndim != 2 or g.dtype.kind != "f":
+        return sum_(g, axis=0)
+    key = (g.shape[0], g.dtype)
+    ones = _ONES.get(key)
+    if ones is None:
+        if len(_ONES) >= 64:  # (batch sizes seen: a handful; never a growing cache)
+            _ONES.clear()
+        ones = _ONES[key] = np.ones(g.shape[0], g.dtype)
+    return ones @ g
 
 
 def _cross_entropy(a, key, reduction="mean"):
