@@ -132,13 +132,15 @@ def backprop(outputs, seeds, create_graph: bool = False) -> dict:
     scalar = _SCALAR if not (create_graph or anomaly) else ()
     rows = {}  # weight matrix -> the gradient array this backward made for it (see neuron_row)
     shared = {}  # id(parents tuple or weight matrix) -> its numbers, made once (see neuron_row)
-    slices = set() if not (create_graph or anomaly) else None  # nodes whose gradient _slice_into owns
+    # nodes whose gradient array this backward made and nobody else holds yet (a sum of two
+    # contributions below, a getitem buffer of _slice_into): further contributions go in in place
+    owned = set() if not (create_graph or anomaly) else None
     for node in by_depth(buckets):
         g = get(node)
         if g is None:
             continue
-        if slices:
-            slices.discard(node)  # from here on its gradient may be shared (an add passes g on as is)
+        if owned:
+            owned.discard(node)  # from here on its gradient may be shared (an add passes g on as is)
         if node._extra is not None and "hooks" in node._extra:
             g = _run_hooks(node, g, grads, create_graph)
         if not node.op:
@@ -187,9 +189,9 @@ def backprop(outputs, seeds, create_graph: bool = False) -> dict:
         if op == "neuron" and type(g) is float and scalar and node.attrs.get("row") is not None:
             neuron_row(g, node, grads, rows, shared, queue)
             continue
-        if node.op == "getitem" and slices is not None:
+        if node.op == "getitem" and owned is not None:
             first = p0 not in grads
-            if _slice_into(g, node, p0, grads, slices):
+            if _slice_into(g, node, p0, grads, owned):
                 if first:  # its first gradient: its turn comes at its depth (as below)
                     queue(p0._depth, []).append(p0)
                 continue
@@ -207,9 +209,18 @@ def backprop(outputs, seeds, create_graph: bool = False) -> dict:
             if anomaly:
                 _check_gradient(c, node, [q is p for q in node.parents].index(True), p)  # by identity: == is elementwise
             prev = get(p)
-            grads[p] = c if prev is None else prev + c  # (a fresh array: an owned slice buffer stays owned)
-            if prev is None and (p.op or p._extra is not None):  # its first gradient: its turn comes at its
-                queue(p._depth, []).append(p)  # depth; a leaf has none unless it has hooks (a step: 6 turns less)
+            if prev is None:
+                grads[p] = c
+                if p.op or p._extra is not None:  # its first gradient: its turn comes at its depth; a leaf
+                    queue(p._depth, []).append(p)  # has none unless it has hooks (a training step: 6 turns less)
+            elif owned is not None and p in owned:
+                # in place into the sum made below: a weight used at every step of a sequence (an LSTM's
+                # W_hh, 32 steps) gets no fresh (4H, H) array per step (nn.LSTM(32, 128) step: 10.0 -> 9.7 ms CPU)
+                prev += c
+            else:
+                grads[p] = prev = prev + c
+                if owned is not None and type(prev) is np.ndarray:
+                    owned.add(p)
     return grads
 
 
