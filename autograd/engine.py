@@ -6,6 +6,7 @@ adds that result into `.grad`; `grad()` picks the requested inputs out of it.
 """
 from __future__ import annotations
 
+import math
 import operator
 from itertools import chain
 
@@ -14,7 +15,7 @@ import numpy as np
 from . import ops
 from . import value as _value
 from .mode import MODE, check_finite
-from .scalar_rules import division_or_power, neuron_row
+from .scalar_rules import neuron_row
 from .slices import slice_into as _slice_into
 
 
@@ -121,7 +122,8 @@ def backprop(outputs, seeds, create_graph: bool = False, stored=None) -> dict:
     Visits the nodes that receive a gradient from the deepest down (see `by_depth`): a node
     used twice receives both contributions before its turn. With create_graph the gradients
     are Values (differentiable). With `stored` (a list, from backward): a float node's gradient
-    is added into its .grad at its turn, and the node and its .grad before are appended.
+    is added into its .grad at its turn, and the node (its .grad was None) or (node, its .grad
+    before) appended.
     """
     grads, buckets = {}, {}
     for out, seed in zip(outputs, seeds):
@@ -152,9 +154,12 @@ def backprop(outputs, seeds, create_graph: bool = False, stored=None) -> dict:
                 # .grad set here, the node in the cache, not in a pass over all nodes by store_grads
                 # (100k-op expression: backward 0.085 -> 0.075 s)
                 old = node._grad
-                node._grad = g if old is None else old + g
-                stored.append(node)
-                stored.append(old)
+                if old is None:
+                    node._grad = g
+                    stored.append(node)
+                else:
+                    node._grad = old + g
+                    stored.append((node, old))
             if op in scalar:
                 # A float node of these elementwise ops has float inputs (0-d float64 results are
                 # Python floats, see value._normalize), so these are the rules' own expressions;
@@ -174,16 +179,22 @@ def backprop(outputs, seeds, create_graph: bool = False, stored=None) -> dict:
                     elif op == "sigmoid":
                         out = node.data
                         c0 = g * out * (1 - out)
-                    else:  # pow: None where math.pow refuses, which the entry's own rule takes
-                        (c0,) = division_or_power(g, node, p0, None) or _rule(table[op], g, node, p0, None, None, False)
+                    else:  # pow, its entry's float rule written out (a call less per node: backward -3%)
+                        e = node.attrs["exponent"]
+                        try:
+                            c0 = g * 0.0 if e == 0 else g * e * math.pow(p0.data, e - 1)  # x**0: 0, not 0·inf
+                        except (ValueError, OverflowError, ZeroDivisionError):  # math.pow refuses: the entry's rule
+                            (c0,) = _rule(table[op], g, node, p0, None, None, False)
                 elif op == "add":
                     c0 = c1 = g
                 elif op == "mul":
                     c0, c1 = g * p1.data, g * p0.data
                 elif op == "sub":
                     c0, c1 = g, -g
-                else:  # div: None for a zero divisor, which the entry's own rule takes
-                    c0, c1 = division_or_power(g, node, p0, p1) or _rule(table[op], g, node, p0, p1, None, False)
+                elif p1.data:  # div, as its entry computes it
+                    c0, c1 = g / p1.data, -g * node.data / p1.data
+                else:  # div by zero: the entry's own rule
+                    c0, c1 = _rule(table[op], g, node, p0, p1, None, False)
                 if p0.requires_grad:
                     prev = get(p0)
                     if prev is None:  # its first gradient: its turn comes at its depth
@@ -348,21 +359,24 @@ def backward(out, grad=None) -> None:
         MODE.capture.append(("backward", out, seed, grads, grad))
         store_grads(grads.items())
         return
-    stored = []  # float nodes whose .grad backprop set, each followed by its .grad before
+    stored = []  # the float nodes whose .grad backprop set: node (it was None) or (node, .grad before)
     try:
         grads = backprop([out], [seed], stored=stored)
     except BaseException:
         _unstore(stored)  # as before: a backward that fails changes no .grad
         raise
-    if len(stored) != 2 * len(grads):  # the nodes backprop did not store (arrays; all after a hook)
+    if len(stored) != len(grads):  # the nodes backprop did not store (arrays; all after a hook)
         store_grads([(n, g) for n, g in grads.items() if type(g) is not float or type(n.data) is not float]
                     if stored else grads.items())
 
 
 def _unstore(stored):
-    """Put back the .grad values backprop replaced (stored: node, its .grad before, ...)."""
-    for k in range(len(stored) - 2, -1, -2):
-        stored[k]._grad = stored[k + 1]
+    """Put back the .grad values backprop replaced (see backward's `stored`)."""
+    for x in stored:
+        if type(x) is tuple:
+            x[0]._grad = x[1]
+        else:
+            x._grad = None
     stored.clear()
 
 
