@@ -1,25 +1,8 @@
-"""Float rules that `engine.backprop` runs without the op table's call: div and pow (their
-special cases left to the table), and a neuron's rule for one row of a weight matrix."""
+"""A float rule that `engine.backprop` runs without the op table's call: a neuron's rule for one
+row of a weight matrix (div's and pow's are written out in backprop's float loop)."""
 from __future__ import annotations
 
-import math
-
 import numpy as np
-
-
-def division_or_power(g, node, a, b):
-    """div's and pow's float rules, as their table entries compute them; None where those
-    entries take another path (a zero divisor, a power math.pow refuses)."""
-    if b is not None:
-        b = b.data
-        return (g / b, -g * node.data / b) if b else None
-    exponent = node.attrs["exponent"]
-    if exponent == 0:
-        return (g * 0.0,)
-    try:
-        return (g * exponent * math.pow(a.data, exponent - 1),)
-    except (ValueError, OverflowError, ZeroDivisionError):
-        return None
 
 
 def neuron_row(g, node, grads, rows, shared, queue):

@@ -107,3 +107,41 @@ def test_a_random_scalar_expression_gives_the_general_paths_gradients_exactly():
     loss = sum(slots)
     fast, general = backprop([loss], [1.0]), general_path(loss)
     assert all(fast[n] == g for n, g in general.items()) and fast.keys() == general.keys()
+
+
+def test_leaves_reached_only_through_array_ops_get_their_gradients_float_and_array_alike():
+    # (array leaves get no turn of their own in backprop; a float leaf must still have its .grad stored)
+    w, b = Value(2.0), Value(np.array([0.5, -1.0, 2.0]))
+    x = Value(np.arange(3.0), requires_grad=False)
+    loss = (w * x + b).tanh().sum()
+    loss.backward()
+    t = np.tanh(2.0 * np.arange(3.0) + np.array([0.5, -1.0, 2.0]))
+    assert w.grad == pytest.approx(float(np.sum((1 - t * t) * np.arange(3.0))))
+    np.testing.assert_allclose(b.grad, 1 - t * t)
+    loss.backward()  # a second backward adds into both
+    assert w.grad == pytest.approx(2 * float(np.sum((1 - t * t) * np.arange(3.0))))
+    np.testing.assert_allclose(b.grad, 2 * (1 - t * t))
+
+
+def test_a_weight_used_at_many_steps_sums_its_contributions_in_place_without_touching_shared_arrays():
+    W = Value(np.array([[0.5, -0.2], [0.1, 0.3]]))
+    h = Value(np.array([1.0, -1.0]))
+    states = [h]
+    for _ in range(4):
+        states.append((W @ states[-1]).tanh())
+    loss = sum(s.sum() for s in states[1:])
+    (gW, gh) = __import__("autograd").grad(loss, [W, h])
+    eps, num = 1e-6, np.zeros((2, 2))
+    for i in range(2):
+        for j in range(2):
+            def f(d):
+                Wd = W.data.copy(); Wd[i, j] += d
+                s, total = h.data, 0.0
+                for _ in range(4):
+                    s = np.tanh(Wd @ s); total += s.sum()
+                return total
+            num[i, j] = (f(eps) - f(-eps)) / (2 * eps)
+    np.testing.assert_allclose(gW.data, num, rtol=1e-6, atol=1e-8)
+    loss.backward()
+    np.testing.assert_allclose(W.grad, num, rtol=1e-6, atol=1e-8)
+    assert W.grad is not states[1].grad
