@@ -18,6 +18,7 @@ import math
 
 import numpy as np
 
+from autograd import recycle
 from autograd.mode import enable_grad, replayable
 from autograd.value import Value
 
@@ -264,18 +265,18 @@ class SGD(Optimizer):
                 g = p._grad
                 if g is None:
                     continue
-                if type(p.data) is float:
-                    p.data = float(p.data - lr * g)
-                    continue
-                s = scratch.get(id(p)) if type(lr) is float else None  # (a numpy lr may change the dtype)
-                if s is None or type(g) is not np.ndarray or s.shape != g.shape or s.dtype != g.dtype:
-                    s = scratch[id(p)] = np.empty_like(g) if type(g) is np.ndarray and type(lr) is float else None
-                    if s is None:
-                        p.data -= lr * g
-                        continue
-                # lr·g into a kept array: no temporary per parameter per step (its mmap + page faults
-                # at 128 KiB and up under glibc's defaults; within noise with malloc pinned)
-                p.data -= np.multiply(lr, g, out=s)
+                d = p.data
+                if type(d) is float:
+                    p.data = float(d - lr * g)
+                elif type(g) is np.ndarray and g.nbytes >= recycle.MIN_BYTES and type(lr) is float:
+                    # lr·g into a kept array: no temporary per parameter per step (its mmap + page faults
+                    # at 128 KiB and up under glibc's defaults); smaller ones come from malloc's free lists
+                    s = scratch.get(id(p))  # (checked: a numpy lr may change the dtype, .grad its shape)
+                    if s is None or s.shape != g.shape or s.dtype != g.dtype:
+                        s = scratch[id(p)] = np.empty_like(g)
+                    p.data -= np.multiply(lr, g, out=s)
+                else:
+                    p.data -= lr * g
 
     def _update(self, w, g, group, state):
         momentum, decay = group["momentum"], group["weight_decay"]
