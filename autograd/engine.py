@@ -154,7 +154,7 @@ def backprop(outputs, seeds, create_graph: bool = False, stored=None) -> dict:
         if type(g) is float:
             if stored is not None and type(node.data) is float:
                 # .grad set here, the node in the cache, not in a pass over all nodes by store_grads
-                # (100k-op expression: backward 0.085 -> 0.075 s)
+                # (100k-op expression: backward 85 -> 72 ms CPU, with by_depth's chain below)
                 old = node._grad
                 if old is None:
                     node._grad = g
@@ -264,7 +264,8 @@ def by_depth(buckets):
     and a sort beforehand (100k-op expression: backward 0.14 -> 0.10 s CPU). The step recorder
     (viz.player.steps) visits the nodes the same way, so it sums in the same order."""
     # chain() takes the nodes out of each bucket in C, and the next bucket only once the last
-    # node of this one is visited: no generator resumed per node (100k-op expression: -4 ms)
+    # node of this one is visited: no generator resumed per node (measured with the in-loop
+    # .grad stores: 100k-op expression backward 85 -> 72 ms; 1M-op chain backward 0.59 -> 0.56 s)
     return chain.from_iterable(_deepest_first(buckets))
 
 

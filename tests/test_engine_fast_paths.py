@@ -145,3 +145,50 @@ def test_a_weight_used_at_many_steps_sums_its_contributions_in_place_without_tou
     loss.backward()
     np.testing.assert_allclose(W.grad, num, rtol=1e-6, atol=1e-8)
     assert W.grad is not states[1].grad
+
+
+def scalar_graph():
+    x, w = Value(0.75), Value(-1.5)
+    h = (x * w + 2.0).tanh() ** 2 / (w - 3.0)
+    return x, w, h * x + (-h).relu() + x.exp()
+
+
+def test_backward_stores_float_gradients_as_store_grads_did():
+    # backprop adds a float node's gradient into .grad at its turn: the same bits as a pass after it
+    x, w, out = scalar_graph()
+    expected = backprop([out], [1.0])
+    x.grad, w.grad = 0.25, -0.5  # accumulating onto gradients already there
+    out.backward()
+    assert x.grad == 0.25 + expected[x] and w.grad == -0.5 + expected[w]
+    assert out.grad == 1.0 and all(node.grad == g for node, g in expected.items() if node not in (x, w))
+
+
+def test_backward_with_arrays_and_floats_stores_both():
+    a = Value(np.array([0.5, -1.0, 2.0]))
+    s = Value(0.3)
+    out = (a * 2.0).sum() * s + s * s
+    expected = backprop([out], [1.0])
+    out.backward()
+    assert np.array_equal(a.grad, expected[a]) and a.grad.dtype == a.data.dtype
+    assert s.grad == expected[s]
+
+
+def test_a_failing_backward_changes_no_grad():
+    x, w, out = scalar_graph()
+    x.grad = 0.125
+
+    def fail(g):
+        raise RuntimeError("hook failed")
+
+    w.register_hook(fail)  # w comes after nodes whose .grad backprop would already have set
+    with pytest.raises(RuntimeError, match="hook failed"):
+        out.backward()
+    assert x.grad == 0.125 and all(n._grad is None for n in (w, out) + out.parents)
+
+
+def test_a_hook_sees_no_grad_changed_before_backward_returns():
+    x, w, out = scalar_graph()
+    seen = []
+    w.register_hook(lambda g: seen.append((out._grad, x._grad)))
+    out.backward()
+    assert seen == [(None, None)] and out.grad == 1.0 and x.grad != 0.0
