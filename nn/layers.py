@@ -18,11 +18,11 @@ from autograd.arguments import ShapeError
 from autograd.functional import linear, neuron, neurons
 from autograd.value import Value, apply, apply1, const
 
-from .activations import get_activation, identity
+from .activations import get_activation, identity, relu, sigmoid, tanh
 from .init import init_weight, rng_from
 from .module import Module, ModuleList
 
-_TABLE_ACTIVATIONS = frozenset(("tanh", "sigmoid", "relu"))  # activations that are one op of the table
+_TABLE_ACTIVATIONS = {tanh: "tanh", sigmoid: "sigmoid", relu: "relu"}  # activation -> its op in the table
 
 
 def _is_scalar(v) -> bool:
@@ -93,8 +93,8 @@ class Layer(Module):
         z.label = labels[1]
         if self._act is identity:
             return z
-        # tanh/sigmoid/relu: the op's node straight from apply1 (z is a Value; two calls less than _act)
-        out = apply1(self.activation, z) if self.activation in _TABLE_ACTIVATIONS else self._act(z)
+        op = _TABLE_ACTIVATIONS.get(self._act)  # tanh/sigmoid/relu: the op's node straight from apply1
+        out = apply1(op, z) if op is not None else self._act(z)  # (z is a Value: two calls less than _act)
         out.label = labels[2]
         return out
 

@@ -88,3 +88,33 @@ def test_the_lstm_cell_formula_keeps_its_gate_apart_from_the_upstream_gradient()
     L.label = "L"
     text = " ".join(s.text for s in record(L).steps)
     assert "c̃·i(1-i)" in text and "tanh(z_g)" in text
+
+
+def test_a_forwards_transposed_weights_are_seen_by_its_own_thread_only():
+    import threading
+
+    from autograd.ops.lstm import _HELD, _lstm_step, transposed
+    rng = np.random.default_rng(0)
+    w = rng.standard_normal((16, 4))
+    p, h, c = rng.standard_normal((2, 16)), rng.standard_normal((2, 4)), rng.standard_normal((2, 4))
+    seen = {}
+    with transposed(w):
+        w *= 0.5  # changed in place after the copy (as an optimizer in another thread would)
+        worker = threading.Thread(target=lambda: seen.setdefault("other", _lstm_step(p, h, c, w)))
+        worker.start()
+        worker.join()
+    np.testing.assert_array_equal(seen["other"][0], _lstm_step(p, h, c, w.copy())[0])  # the live numbers, not the copy
+    assert not _HELD.__dict__.get("transposed")
+
+
+def test_transposed_leaves_no_copy_behind_when_a_copy_fails():
+    from autograd.ops.lstm import _HELD, transposed
+
+    class Refuses:
+        @property
+        def T(self):
+            raise MemoryError("no room for the copy")
+    with pytest.raises(MemoryError):
+        with transposed(np.ones((8, 2)), Refuses()):
+            pass
+    assert not _HELD.__dict__.get("transposed")

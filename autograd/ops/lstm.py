@@ -3,6 +3,7 @@
 op (imported by sequence.py, their family)."""
 from __future__ import annotations
 
+import threading
 from contextlib import contextmanager
 
 import numpy as np
@@ -134,7 +135,9 @@ def lstm_cell(z, c=None):
 # (grad(loss, h3) works; the transformer demo measures the gradient through time that way).
 
 
-_TRANSPOSED = {}  # id(W_hh) -> (W_hh, its contiguous transpose), only while `transposed` holds them
+_HELD = threading.local()  # .transposed: id(W_hh) -> (W_hh, its contiguous transpose), while `transposed` holds
+# them, in this thread only: another thread's lstm_step (a jit replay, a call of its own) may run while
+# W_hh changes, and must not see this forward's copy
 
 
 @contextmanager
@@ -147,17 +150,19 @@ def transposed(*weights):
     (Also tried: a copy kept across steps and checked each time, +1.6%; scipy's gemm, -3%, but its
     second BLAS ignores threadpoolctl limits set before it loads: 118 ms wall instead of 15 on 2 busy
     cores. Neither kept.)"""
-    for w in weights:
-        _TRANSPOSED[id(w)] = (w, np.ascontiguousarray(w.T))
+    held = _HELD.__dict__.setdefault("transposed", {})
     try:
+        for w in weights:  # (inside the try: an exception midway leaves no copy behind)
+            held[id(w)] = (w, np.ascontiguousarray(w.T))
         yield
     finally:
         for w in weights:
-            _TRANSPOSED.pop(id(w), None)
+            held.pop(id(w), None)
 
 
 def _lstm_step(p, h, c, w_hh):
-    held = _TRANSPOSED.get(id(w_hh))
+    held = _HELD.__dict__.get("transposed")
+    held = held.get(id(w_hh)) if held else None
     w_t = held[1] if held is not None and held[0] is w_hh else w_hh.T  # outside `transposed`: the view
     return _lstm_cell(p + h @ w_t, c, own=True)  # own: the fresh z becomes the gates in place
 
