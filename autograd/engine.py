@@ -1,5 +1,6 @@
-"""Reverse-mode traversal: the topological order (drawer, recorder), the gradient loop (nodes
-visited deepest first, see by_depth), `grad` and `backward`.
+"""Reverse-mode traversal: the gradient loop (nodes visited deepest first, see order.by_depth),
+`grad` and `backward`. The walk orders live in order.py, the fitting of a gradient to its node's
+shape in fitting.py.
 
 `backprop` is pure: it returns {node: gradient} and touches no `.grad`. `backward()`
 adds that result into `.grad`; `grad()` picks the requested inputs out of it.
@@ -7,108 +8,16 @@ adds that result into `.grad`; `grad()` picks the requested inputs out of it.
 from __future__ import annotations
 
 import math
-import operator
-from itertools import chain
 
 import numpy as np
 
 from . import ops
 from . import value as _value
+from .fitting import _fit_value, fit  # noqa: F401  (fit: engine.fit for the jit and the step recorder)
 from .mode import MODE, check_finite
+from .order import by_depth, topological_order  # noqa: F401  (engine.topological_order, as before)
 from .scalar_rules import neuron_row
 from .slices import slice_into as _slice_into
-
-
-def topological_order(roots, requires_grad_only: bool = False) -> list:
-    """Every node the roots depend on, each once, inputs before the nodes that use them.
-
-    A node is always deeper than its inputs (its depth is 1 + the deepest input's, 0 for
-    a leaf), so the reachable nodes sorted by depth are in topological order: one walk
-    that collects them (no recursion: a million-node chain is fine) and one sort in C.
-    Nodes of equal depth keep the order of a depth-first walk over the inputs in order
-    (x before W before b), which the drawer and the step recorder number them by.
-    """
-    roots = [roots] if isinstance(roots, _value.Value) else list(roots)
-    stack = list(dict.fromkeys(roots))[::-1]  # each root once
-    seen = set(stack)
-    found = []
-    pop, push, add, keep = stack.pop, stack.append, seen.add, found.append
-    # The inputs straight from the slots (see Value.__slots__), the second pushed first so
-    # that the first input is walked first. Written out for one and two inputs (no tuple
-    # per node): this loop runs over every node of every backward (100k-op expression:
-    # 0.6 of the old backward's 2.1 s in a profile).
-    while stack:
-        node = pop()
-        keep(node)
-        pn = node._pn
-        if pn is None:
-            p0 = node._p0
-            if p0 is None:
-                continue  # a leaf
-            p1 = node._p1
-            if p1 is not None and p1 not in seen and (p1.requires_grad or not requires_grad_only):
-                add(p1)
-                push(p1)
-            if p0 not in seen and (p0.requires_grad or not requires_grad_only):
-                add(p0)
-                push(p0)
-            continue
-        for p in pn[::-1]:
-            if p not in seen and (p.requires_grad or not requires_grad_only):
-                add(p)
-                push(p)
-    found.sort(key=_DEPTH)
-    return found
-
-
-_DEPTH = operator.attrgetter("_depth")
-
-
-def _mismatch(g_shape, node):
-    return RuntimeError(f"internal: a gradient of shape {g_shape} cannot flow into "
-                        f"{node.op or 'leaf'} node {node.label!r} of shape {node.shape}")
-
-
-def fit(g, node):
-    """Sum a raw gradient back to node's shape and dtype (undoes broadcasting)."""
-    if type(node.data) is float:
-        if type(g) is float:
-            return g
-        return float(g) if isinstance(g, (float, np.floating)) else float(np.sum(g))
-    if type(g) is np.ndarray and g.shape == node.data.shape and g.dtype == node.data.dtype:
-        return g  # the common case: nothing to undo
-    g = np.asarray(g)
-    target = node.data.shape
-    if g.shape != target:
-        lead = g.ndim - len(target)
-        if lead < 0 or any(gs == 1 and ts != 1 for gs, ts in zip(g.shape[lead:], target)):
-            try:
-                return np.array(np.broadcast_to(g, target), dtype=node.data.dtype)
-            except ValueError:
-                raise _mismatch(g.shape, node) from None
-        if lead:
-            g = g.sum(axis=tuple(range(lead)))
-        axes = tuple(i for i, n in enumerate(target) if n == 1 and g.shape[i] != 1)
-        if axes:
-            g = g.sum(axis=axes, keepdims=True)
-        if g.shape != target:
-            raise _mismatch(g.shape, node)
-    return g.astype(node.data.dtype, copy=False)
-
-
-def _fit_value(g, node):
-    """`fit` for gradients that are themselves Values (create_graph=True)."""
-    g = _value.const(g)
-    target = node.shape
-    if g.shape == target:
-        return g
-    if not target:
-        return g.sum()
-    lead = g.ndim - len(target)
-    if lead < 0:
-        return g.broadcast_to(target)
-    axes = tuple(range(lead)) + tuple(lead + i for i, n in enumerate(target) if n == 1 and g.shape[lead + i] != 1)
-    return g.sum(axis=axes, keepdims=True).reshape(target)
 
 
 # Ops whose first-order rule on Python floats backprop runs inline (no rule call, no tuple of
@@ -154,7 +63,7 @@ def backprop(outputs, seeds, create_graph: bool = False, stored=None) -> dict:
         if type(g) is float:
             if stored is not None and type(node.data) is float:
                 # .grad set here, the node in the cache, not in a pass over all nodes by store_grads
-                # (100k-op expression: backward 85 -> 72 ms CPU, with by_depth's chain below)
+                # (100k-op expression: backward 85 -> 72 ms CPU, with order.by_depth's chain)
                 old = node._grad
                 if old is None:
                     node._grad = g
@@ -253,30 +162,6 @@ def backprop(outputs, seeds, create_graph: bool = False, stored=None) -> dict:
                 if owned is not None and type(prev) is np.ndarray:
                     owned.add(p)
     return grads
-
-
-def by_depth(buckets):
-    """The nodes of buckets ({depth: [node, ...]}) from the deepest down, the last in a bucket
-    first (as the depth sort's reverse of a first-input-first walk had it: `x*3 + x*x` adds the
-    x*x terms first); buckets filled meanwhile (only ever shallower: inputs are shallower than
-    their results) are taken in turn. backprop puts a node in when it gets its first gradient, so
-    every node comes after all the nodes it feeds: a reverse topological order without a walk
-    and a sort beforehand (100k-op expression: backward 0.14 -> 0.10 s CPU). The step recorder
-    (viz.player.steps) visits the nodes the same way, so it sums in the same order."""
-    # chain() takes the nodes out of each bucket in C, and the next bucket only once the last
-    # node of this one is visited: no generator resumed per node (measured with the in-loop
-    # .grad stores: 100k-op expression backward 85 -> 72 ms; 1M-op chain backward 0.59 -> 0.56 s)
-    return chain.from_iterable(_deepest_first(buckets))
-
-
-def _deepest_first(buckets):
-    pop = buckets.pop
-    for depth in range(max(buckets, default=-1), -1, -1):
-        nodes = pop(depth, None)
-        if nodes is not None:
-            if len(nodes) > 1:
-                nodes.reverse()
-            yield nodes
 
 
 def _rule(op, g, node, p0, p1, pn, create_graph):

@@ -87,15 +87,12 @@ class Layer(Module):
             z = linear(x, self.weight)  # one graph node (and one fused backward) per layer
         else:  # linear()'s node without its argument checks (done above; the parameters are ours)
             z = apply("linear", (x, self.weight, self.bias))
-        labels = self.__dict__.get("_labels")
-        if labels is None or labels[0] is not self.name:  # (made once, not two f-strings per call)
-            labels = self.__dict__["_labels"] = (self.name, f"{self.name}.z", f"{self.name}.out")
-        z.label = labels[1]
+        z.label = f"{self.name}.z"
         if self._act is identity:
             return z
         op = _TABLE_ACTIVATIONS.get(self._act)  # tanh/sigmoid/relu: the op's node straight from apply1
         out = apply1(op, z) if op is not None else self._act(z)  # (z is a Value: two calls less than _act)
-        out.label = labels[2]
+        out.label = f"{self.name}.out"
         return out
 
     def _forward_example(self, xs):

@@ -16,8 +16,6 @@ from . import call, data, defop, reshape, shape, sum_, swap_last
 def _linear(x, w, b=None):
     if x.ndim > 2:  # (..., in) as one (rows, in) product: numpy runs x3d @ w.T as a slow loop (50× at (32, 32, 64))
         out = (x.reshape(-1, x.shape[-1]) @ w.T).reshape(x.shape[:-1] + (w.shape[0],))
-    elif x.shape[0] * w.shape[0] * x.itemsize < recycle.MIN_BYTES:  # (a small batch: no call to recycle)
-        out = x @ w.T
     else:
         out = recycle.matmul(x, w.T)
     if b is None:

@@ -162,7 +162,7 @@ def record(loss: Value, forward: bool = False) -> Recording:
                     uses[p] = uses.get(p, 0) + 1
     received: dict = {}  # node -> contributions so far
     first = True
-    # the nodes in the order backprop visits them (engine.by_depth), so the sums are the same
+    # the nodes in the order backprop visits them (order.by_depth), so the sums are the same
     buckets = {loss._depth: [loss]}
     for node in by_depth(buckets):
         g = grads.get(node)
