@@ -30,9 +30,10 @@ def backprop(outputs, seeds, create_graph: bool = False, stored=None) -> dict:
 
     Visits the nodes that receive a gradient from the deepest down (see `by_depth`): a node
     used twice receives both contributions before its turn. With create_graph the gradients
-    are Values (differentiable). With `stored` (a list, from backward): a float node's gradient
-    is added into its .grad at its turn, and the node (its .grad was None) or (node, its .grad
-    before) appended.
+    are Values (differentiable). With `stored` (a list, from backward): each node's gradient is
+    added into its .grad at its turn (an array leaf's, which has no turn, at the end), and the
+    node (its .grad was None) or (node, its .grad before) appended; a hook empties the list
+    again and stops this (see backward).
     """
     grads, buckets = {}, {}
     for out, seed in zip(outputs, seeds):
@@ -46,20 +47,28 @@ def backprop(outputs, seeds, create_graph: bool = False, stored=None) -> dict:
     rows = {}  # weight matrix -> the gradient array this backward made for it (see neuron_row)
     shared = {}  # id(parents tuple or weight matrix) -> its numbers, made once (see neuron_row)
     # nodes whose gradient array this backward made and nobody else holds yet (a sum of two
-    # contributions below, a getitem buffer of _slice_into): further contributions go in in place
+    # contributions below, a getitem buffer of _slice_into, a fresh=True rule's result): further
+    # contributions go in in place, and .grad keeps it without store_grads' copy checks
     owned = set() if not (create_graph or anomaly) else None
+    leaves, kept = [], set()  # (with stored) array leaves to store at the end; ids of arrays in a .grad
     for node in by_depth(buckets):
         g = get(node)
         if g is None:
             continue
-        if owned:
+        mine = False
+        if owned and node in owned:
             owned.discard(node)  # from here on its gradient may be shared (an add passes g on as is)
+            mine = True
         if node._extra is not None and "hooks" in node._extra:
             if stored:  # a hook may read any .grad: as before, none changes until backprop returns
                 _unstore(stored)
             stored = None
             g = _run_hooks(node, g, grads, create_graph)
         op = node.op
+        if stored is not None and type(g) is not float:
+            # .grad set here, not in a second pass over every node (store_grads; digits step: -2 µs); a
+            # fresh=True rule will not pass g on, so an array this backward made is kept without checks
+            _keep(node, g, mine and (not op or table[op].fresh), kept, stored)
         if type(g) is float:
             if stored is not None and type(node.data) is float:
                 # .grad set here, the node in the cache, not in a pass over all nodes by store_grads
@@ -134,16 +143,19 @@ def backprop(outputs, seeds, create_graph: bool = False, stored=None) -> dict:
                     queue(p0._depth, []).append(p0)
                 continue
         pn = node._pn
-        contributions = _rule(table[node.op], g, node, p0, p1, pn, create_graph)
+        entry = table[op]
+        fresh = owned is not None and entry.fresh
+        contributions = _rule(entry, g, node, p0, p1, pn, create_graph)
         for p, c in zip(pn if pn is not None else (p0,) if p1 is None else (p0, p1), contributions):
             if c is None or not p.requires_grad:
                 continue
+            made = fresh  # a fresh=True rule's result is p's own, unless fit() has to change it
             if create_graph:
                 c = _fit_value(c, p)
             else:
                 d = p.data  # fit() unless c already has p's type, shape and dtype (the usual case)
                 if type(c) is not type(d) or type(d) is not float and (c.shape != d.shape or c.dtype != d.dtype):
-                    c = fit(c, p)
+                    c, made = fit(c, p), False
             if anomaly:
                 _check_gradient(c, node, [q is p for q in node.parents].index(True), p)  # by identity: == is elementwise
             prev = get(p)
@@ -153,6 +165,10 @@ def backprop(outputs, seeds, create_graph: bool = False, stored=None) -> dict:
                 # hooks (a training step: 6 turns less; a float node's turn stores its .grad, see backward)
                 if p.op or p._extra is not None or type(c) is float:
                     queue(p._depth, []).append(p)
+                elif stored is not None:
+                    leaves.append(p)
+                if made:
+                    owned.add(p)
             elif owned is not None and p in owned:
                 # in place into the sum made below: a weight used at every step of a sequence (an LSTM's
                 # W_hh, 32 steps) gets no fresh (4H, H) array per step (nn.LSTM(32, 128) step: 10.0 -> 9.7 ms CPU)
@@ -161,7 +177,25 @@ def backprop(outputs, seeds, create_graph: bool = False, stored=None) -> dict:
                 grads[p] = prev = prev + c
                 if owned is not None and type(prev) is np.ndarray:
                     owned.add(p)
+    if stored is not None:
+        for p in leaves:
+            _keep(p, grads[p], owned is not None and p in owned, kept, stored)
     return grads
+
+
+def _keep(node, g, mine, kept, stored):
+    """Add g into node.grad during backprop (see `stored`): as it is when `mine` (this backward made
+    it and nobody else will see it), else as store_grads does (a copy of a view or of an array
+    already kept), `kept` holding the ids of arrays kept so far."""
+    if not mine:
+        g, _ = _own(node, g, kept)
+    old = node._grad
+    if old is None:
+        node._grad = g
+        stored.append(node)
+    else:
+        node._grad = old + g
+        stored.append((node, old))
 
 
 def _rule(op, g, node, p0, p1, pn, create_graph):
@@ -176,6 +210,9 @@ def _rule(op, g, node, p0, p1, pn, create_graph):
         if pn is not None and not op.saves and len(pn) == 3 and not attrs:
             a, b, c = pn  # linear(x, W, b), once per layer per step: no lists, no dict merged by ** (~1 µs)
             return rule(g, node.data, a.data, b.data, c.data, needs=(a.requires_grad, b.requires_grad, c.requires_grad))
+        if p1 is None and pn is None and not op.needs:  # cross_entropy(z), once per step: no dicts merged (~1 µs)
+            extra = node._extra
+            return rule(g, node.data, p0.data, saved=None if extra is None else extra.get("saved"), **attrs)
         return rule(g, node.data, *[p.data for p in parents], **extra_keywords(op, node, parents, False), **attrs)
     if pn is not None:
         return rule(g, node.data, *[p.data for p in parents], **attrs)
@@ -258,15 +295,14 @@ def backward(out, grad=None) -> None:
         MODE.capture.append(("backward", out, seed, grads, grad))
         store_grads(grads.items())
         return
-    stored = []  # the float nodes whose .grad backprop set: node (it was None) or (node, .grad before)
+    stored = []  # the nodes whose .grad backprop set: node (it was None) or (node, .grad before)
     try:
         grads = backprop([out], [seed], stored=stored)
     except BaseException:
         _unstore(stored)  # as before: a backward that fails changes no .grad
         raise
-    if len(stored) != len(grads):  # the nodes backprop did not store (arrays; all after a hook)
-        store_grads([(n, g) for n, g in grads.items() if type(g) is not float or type(n.data) is not float]
-                    if stored else grads.items())
+    if not stored:  # a hook stopped backprop's storing (hooks may read any .grad): all of them now
+        store_grads(grads.items())
 
 
 def _unstore(stored):
@@ -286,19 +322,31 @@ def store_grads(pairs) -> bool:
     (add gives g to both inputs) or as views (reshape, broadcast): those are copied.
     Fresh results (g @ x, a batch sum) are kept as they are. True when none needed a copy.
     """
-    owned, fresh = set(), True
+    kept, fresh = set(), True
     for node, g in pairs:
-        if type(g) is float and type(node.data) is float:  # a scalar node: nothing to own or copy (~10%)
-            node._grad = g if node._grad is None else node._grad + g
-            continue
-        if type(node.data) is not float:
-            if type(g) is not np.ndarray:
-                g, fresh = np.asarray(g), False  # a 0-d float32 node gets a 0-d array, not a numpy scalar
-            elif g.base is not None or id(g) in owned or not g.flags.writeable:
-                g, fresh = g.copy(), False
-            owned.add(id(g))
+        if type(g) is not float or type(node.data) is not float:  # (a scalar node: nothing to own or copy)
+            g, copied = _own(node, g, kept)
+            if copied:
+                fresh = False
         node._grad = g if node._grad is None else node._grad + g
     return fresh
+
+
+def _own(node, g, kept):
+    """(g as an array node's .grad may keep it, True if that took a copy): views and arrays
+    already kept (ids in `kept`, which this adds to) or read-only are copied; numbers become arrays."""
+    if type(node.data) is float:
+        return g, False
+    if type(g) is not np.ndarray:
+        g = np.asarray(g)  # a 0-d float32 node gets a 0-d array, not a numpy scalar
+        kept.add(id(g))
+        return g, True
+    if g.base is not None or id(g) in kept or not g.flags.writeable:
+        g = g.copy()
+        kept.add(id(g))
+        return g, True
+    kept.add(id(g))
+    return g, False
 
 
 def grad(outputs, inputs, grad_outputs=None, create_graph: bool = False,

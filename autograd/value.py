@@ -71,17 +71,8 @@ def apply(name: str, inputs, attrs=_NO_ATTRS) -> "Value":
         return apply1(name, inputs[0], attrs)
     op = ops.OPS[name]
     attrs = attrs or _NO_ATTRS
-    if len(inputs) == 3 and not op.saves:  # linear(x, W, b), a layer per step: no lists of parents, data, flags
-        a, b, c = inputs
-        if type(a) is not Value or type(b) is not Value or type(c) is not Value:  # (no list per layer)
-            a, b, c = [x if type(x) is Value else const(x) for x in inputs]
-        try:
-            out = op.forward(a.data, b.data, c.data, **attrs)
-        except (ValueError, IndexError, TypeError) as e:
-            raise shape_error(name, (a, b, c), e) from None
-        if type(out) is not np.ndarray or not out.ndim:
-            out = _normalize(out)
-        return _record(name, out, None, None, (a, b, c), attrs, a.requires_grad or b.requires_grad or c.requires_grad)
+    if len(inputs) == 3 and not op.saves and attrs is _NO_ATTRS:
+        return apply3(name, *inputs)
     parents = tuple([x if type(x) is Value else const(x) for x in inputs])
     try:
         out = op.forward(*[p.data for p in parents], **attrs) if attrs else op.forward(*[p.data for p in parents])
@@ -114,6 +105,39 @@ def apply2(name: str, a, b) -> "Value":
     if ALTERED[0]:
         return _record(name, out, a, b, None, _NO_ATTRS, a.requires_grad or b.requires_grad)
     return _node2(name, out, a, b)
+
+
+def apply3(name: str, a, b, c) -> "Value":
+    """apply(name, (a, b, c)) for an op without attrs: linear(x, W, bias), a layer per step (no lists
+    of parents, data or flags; no ** call; the node written out: ~0.5 µs a layer)."""
+    if type(a) is not Value or type(b) is not Value or type(c) is not Value:
+        a, b, c = [x if type(x) is Value else const(x) for x in (a, b, c)]
+    try:
+        out = ops.OPS[name].forward(a.data, b.data, c.data)
+    except (ValueError, IndexError, TypeError) as e:
+        raise shape_error(name, (a, b, c), e) from None
+    if type(out) is not np.ndarray or not out.ndim:
+        out = _normalize(out)
+    requires_grad = a.requires_grad or b.requires_grad or c.requires_grad
+    if ALTERED[0]:
+        return _record(name, out, None, None, (a, b, c), _NO_ATTRS, requires_grad)
+    node = _alloc(Value)
+    node.data = out
+    node._grad = None
+    node.label = ""
+    node.op = name
+    node._p0 = node._p1 = None
+    node._pn = (a, b, c)
+    depth = a._depth
+    if b._depth > depth:
+        depth = b._depth
+    if c._depth > depth:
+        depth = c._depth
+    node._depth = depth + 1
+    node.attrs = _NO_ATTRS
+    node.requires_grad = requires_grad
+    node._extra = None
+    return node
 
 
 def apply1(name: str, x, attrs=_NO_ATTRS) -> "Value":

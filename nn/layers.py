@@ -16,7 +16,7 @@ import numpy as np
 
 from autograd.arguments import ShapeError
 from autograd.functional import linear, neuron, neurons
-from autograd.value import Value, apply, apply1, const
+from autograd.value import Value, apply1, apply3, const
 
 from .activations import get_activation, identity, relu, sigmoid, tanh
 from .init import init_weight, rng_from
@@ -86,7 +86,7 @@ class Layer(Module):
         if self.bias is None:
             z = linear(x, self.weight)  # one graph node (and one fused backward) per layer
         else:  # linear()'s node without its argument checks (done above; the parameters are ours)
-            z = apply("linear", (x, self.weight, self.bias))
+            z = apply3("linear", x, self.weight, self.bias)
         z.label = f"{self.name}.z"
         if self._act is identity:
             return z

@@ -10,7 +10,7 @@ import numpy as np
 
 from autograd.arguments import ShapeError
 from autograd.functional import stack
-from autograd.value import Value, apply
+from autograd.value import Value, apply, apply1
 
 REDUCTIONS = ("mean", "sum", "none")
 
@@ -151,7 +151,7 @@ def cross_entropy(input, target, weight=None, ignore_index: int = -100, reductio
                 raise ValueError(f"cross_entropy: unknown reduction {reduction!r}; use one of {REDUCTIONS}")
             # One fused node, logsumexp(z) - z[target] per row, whose backward is softmax(z) - onehot.
             key = (_row_numbers(len(y)), y) if len(zshape) == 2 else (int(y),)
-            return apply("cross_entropy", (z,), {"key": key, "reduction": reduction})
+            return apply1("cross_entropy", z, {"key": key, "reduction": reduction})
     rows, y_rows = _class_rows(z, y, ignore_index, "cross_entropy")
     return _nll(rows.log_softmax(axis=-1), y_rows, y.shape, weight, ignore_index, reduction, label_smoothing,
                 "cross_entropy")

@@ -76,6 +76,23 @@ def test_masked_logits_of_minus_infinity_give_a_finite_loss_and_zero_gradient_th
     assert np.all(np.isfinite(z.grad)) and z.grad[0, 1] == 0.0 and z.grad[1, 2] == 0.0
 
 
+@pytest.mark.parametrize("row", [[np.inf, 0.0, 1.0], [-np.inf, -np.inf, -np.inf], [np.nan, 0.0, 1.0],
+                                 [1e308, -1e308, 0.0]], ids=["plus-inf", "all-minus-inf", "nan", "huge"])
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_a_non_finite_row_gives_the_mean_of_the_per_row_losses_and_the_same_softmax(row, dtype):
+    # mean and sum test the loss's finiteness after the fact (and then shift such rows by 0, as
+    # reduction="none" does up front): the same numbers either way
+    a = np.array([[0.5, -1.0, 2.0], row, [3.0, 1.0, -2.0]], dtype=dtype)
+    y = np.array([2, 1, 0])
+    with np.errstate(all="ignore"):
+        per_row = nn.cross_entropy(Value(a), y, reduction="none")
+        mean, total = nn.cross_entropy(Value(a), y), nn.cross_entropy(Value(a), y, reduction="sum")
+        expected = np.add.reduce(per_row.data, axis=None)
+    np.testing.assert_array_equal(total.data, expected)
+    np.testing.assert_array_equal(mean.data, expected / 3)
+    np.testing.assert_array_equal(mean._extra["saved"], per_row._extra["saved"])
+
+
 def test_batch_mode_draws_one_node_per_layer_and_one_for_the_loss(rng):
     model = nn.MLP(4, [5, 5, 3], activation="tanh", seed=0)
     loss = nn.cross_entropy(model(rng.normal(size=(8, 4))), rng.integers(0, 3, size=8))

@@ -20,6 +20,9 @@ it back to each input's shape in one place (`engine._fit`).
 Two opt-in flags save work on the first-order path: a ``needs=True`` backward gets ``needs=``
 (per input: does it require grad? a layer's input batch does not) and skips the rest; a
 ``saves=True`` forward returns ``(out, saved)`` and its backward gets ``saved=`` (None: recompute).
+``fresh=True`` promises that the first-order backward returns new arrays, a different one per input,
+that nothing else holds (not g itself, not a view): the engine then sums into them in place and
+keeps them as `.grad` without the copy checks of `engine.store_grads`.
 """
 from __future__ import annotations
 
@@ -41,6 +44,7 @@ class Op:
     doc: str = ""
     needs: bool = False  # backward takes needs=(bool per input) and skips unneeded gradients
     saves: bool = False  # forward returns (out, saved); backward takes saved= (None: recompute)
+    fresh: bool = False  # first-order backward returns new arrays, one per input, that nothing else holds
 
     def describe(self, attrs) -> str:
         """The display label with this node's static arguments filled in."""
@@ -51,11 +55,11 @@ OPS: dict[str, Op] = {}
 
 
 def defop(name, forward, backward, label, formula, elementwise=True, doc="", needs=False, saves=False,
-          method=None, function=None, args=None):
+          method=None, function=None, args=None, fresh=False):
     """Register op `name`. `method` / `function` expose it as `Value.<method>` and
     `autograd.<function>` (True: the op's own name); `args(x, *args, **kwargs) -> (inputs, attrs)`
     checks and converts the call's arguments (None: the op takes x alone)."""
-    OPS[name] = Op(name, forward, backward, label, tuple(formula), elementwise, doc, needs, saves)
+    OPS[name] = Op(name, forward, backward, label, tuple(formula), elementwise, doc, needs, saves, fresh)
     if method or function:
         expose(name, method=method, function=function, args=args)
 

@@ -70,9 +70,9 @@ def _tanh(x):
 
 # fmt: off
 defop("tanh", _tanh, _tanh_grad,
-      "tanh", ("1 - out²",), doc="tanh(a)", method=True)
+      "tanh", ("1 - out²",), doc="tanh(a)", method=True, fresh=True)
 defop("sigmoid", _sigmoid, _sigmoid_grad,
-      "σ", ("out·(1 - out)",), doc="1 / (1 + e^-a), computed without overflow", method=True)
+      "σ", ("out·(1 - out)",), doc="1 / (1 + e^-a), computed without overflow", method=True, fresh=True)
 defop("relu", lambda a: (0.0 if a < 0 else a) if type(a) is float else np.maximum(a, 0), lambda g, out, a: (g * (data(a) > 0),),
       "ReLU", ("1 if a > 0 else 0",), doc="max(a, 0)", method=True)
 defop("softmax", _softmax, lambda g, out, a, axis=-1: (out * (g - call("sum", g * out, axis=axis, keepdims=True)),),
