@@ -20,9 +20,10 @@ it back to each input's shape in one place (`engine._fit`).
 Two opt-in flags save work on the first-order path: a ``needs=True`` backward gets ``needs=``
 (per input: does it require grad? a layer's input batch does not) and skips the rest; a
 ``saves=True`` forward returns ``(out, saved)`` and its backward gets ``saved=`` (None: recompute).
-``fresh=True`` promises that the first-order backward returns new arrays, a different one per input,
-that nothing else holds (not g itself, not a view): the engine then sums into them in place and
-keeps them as `.grad` without the copy checks of `engine.store_grads`.
+``fresh=True`` promises that the first-order backward, given arrays, returns for each input None or
+a new array of exactly that input's shape and dtype that nothing else holds (not g, not a view of
+anything another node sees): the engine then skips its fit check, sums into them in place and keeps
+them as `.grad` without the copy checks of `engine.store_grads` (tests/test_fresh_rules.py checks it).
 """
 from __future__ import annotations
 
@@ -44,7 +45,7 @@ class Op:
     doc: str = ""
     needs: bool = False  # backward takes needs=(bool per input) and skips unneeded gradients
     saves: bool = False  # forward returns (out, saved); backward takes saved= (None: recompute)
-    fresh: bool = False  # first-order backward returns new arrays, one per input, that nothing else holds
+    fresh: bool = False  # first-order backward returns new arrays of its inputs' shapes and dtypes (see above)
 
     def describe(self, attrs) -> str:
         """The display label with this node's static arguments filled in."""

@@ -34,6 +34,8 @@ def _sigmoid_grad(g, out, a):
         d = g * out  # (g·out)·(1 - out), the product in place: a temporary less, the same bits
         d *= np.subtract(1, out)
         return (d,)
+    if type(g) is np.ndarray:  # a 0-d array: numpy hands back a scalar, fresh=True promises an array
+        return (np.asarray(g * out * (1 - out)),)
     return (g * out * (1 - out),)
 
 
@@ -47,6 +49,8 @@ def _tanh_grad(g, out, a):
         np.subtract(1, d, out=d)
         d *= g
         return (d,)
+    if type(g) is np.ndarray:  # (as sigmoid's)
+        return (np.asarray(g * (1 - out * out)),)
     return (g * (1 - out * out),)
 
 

@@ -31,7 +31,9 @@ def _rows(t):  # (n, features): batch axes flattened, a vector as one row
 
 
 def _linear_grad(g, out, x, w, b=None, needs=(True, True, True)):
-    if type(g) is np.ndarray and g.ndim == 2 == x.ndim and \
+    """(g @ W, gᵀ @ x, Σ g over the batch); first order, each of its input's own shape and dtype (fresh=True)."""
+    if type(g) is np.ndarray and g.ndim == 2 == x.ndim and g.dtype is x.dtype is w.dtype and \
+            (b is None or b.dtype is g.dtype) and \
             (g.shape[0] if g.shape[0] > w.shape[0] else w.shape[0]) * w.shape[1] * g.itemsize < recycle.MIN_BYTES:
         # a small batch (gx and gw both under recycle's threshold): the three products as they are, with
         # no size tests per product and the bias's ones looked up here (digits step, batch 32: -1.5 µs)
@@ -50,7 +52,12 @@ def _linear_grad(g, out, x, w, b=None, needs=(True, True, True)):
     if g.ndim != 2:  # (..., out): the weight gradient sums over every leading axis
         g, x = _rows(g), _rows(x)
     gw = (recycle.matmul(g.T, x) if type(g) is np.ndarray else g.T @ x) if needs[1] else None
-    return (gx, gw) if b is None else (gx, gw, column_sums(g) if needs[2] else None)
+    grads = (gx, gw) if b is None else (gx, gw, column_sums(g) if needs[2] else None)
+    if type(g) is np.ndarray and (not (g.dtype is x.dtype is w.dtype) or b is not None and b.dtype is not g.dtype):
+        # mixed dtypes (a float64 batch into a float32 layer): each gradient in its input's dtype, as
+        # fresh=True promises the engine (which then skips its own fit)
+        grads = tuple(c if c is None or c.dtype is t.dtype else c.astype(t.dtype) for c, t in zip(grads, (x, w, b)))
+    return grads
 
 
 _ONES = {}  # (rows, dtype) -> np.ones(rows, dtype), for column_sums
