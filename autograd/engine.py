@@ -23,6 +23,7 @@ from .slices import slice_into as _slice_into
 # Ops whose first-order rule on Python floats backprop runs inline (no rule call, no tuple of
 # contributions, no fit check): a scalar graph's backward spends its time on exactly these.
 _SCALAR = frozenset(("add", "sub", "mul", "div", "neg", "pow", "relu", "tanh", "exp", "sigmoid"))
+_IN_PLACE = frozenset(("neuron", "getitem"))  # ops whose contributions backprop may add in place itself
 
 
 def backprop(outputs, seeds, create_graph: bool = False, stored=None) -> dict:
@@ -65,15 +66,16 @@ def backprop(outputs, seeds, create_graph: bool = False, stored=None) -> dict:
             stored = None
             g = _run_hooks(node, g, grads, create_graph)
         op = node.op
-        if stored is not None and type(g) is not float:
-            # .grad set here, not in a second pass over every node (store_grads; digits step: -2 µs); a
-            # fresh=True rule will not pass g on, so an array this backward made is kept without checks
-            if mine and node._grad is None and (not op or table[op].fresh):
-                node._grad = g  # (the usual case written out: a call less per node)
-                stored.append(node)
-            else:
-                _keep(node, g, mine and (not op or table[op].fresh), kept, stored)
-        if type(g) is float:
+        if type(g) is not float:
+            if stored is not None:
+                # .grad set here, not in a second pass over every node (store_grads; digits step: -2 µs); a
+                # fresh=True rule will not pass g on, so an array this backward made is kept without checks
+                if mine and node._grad is None and (not op or table[op].fresh):
+                    node._grad = g  # (the usual case written out: a call less per node)
+                    stored.append(node)
+                else:
+                    _keep(node, g, mine and (not op or table[op].fresh), kept, stored)
+        else:
             if stored is not None and type(node.data) is float:
                 # .grad set here, the node in the cache, not in a pass over all nodes by store_grads
                 # (100k-op expression: backward 85 -> 72 ms CPU, with order.by_depth's chain)
@@ -108,7 +110,7 @@ def backprop(outputs, seeds, create_graph: bool = False, stored=None) -> dict:
                         try:
                             c0 = g * 0.0 if e == 0 else g * e * math.pow(p0.data, e - 1)  # x**0: 0, not 0·inf
                         except (ValueError, OverflowError, ZeroDivisionError):  # math.pow refuses: the entry's rule
-                            (c0,) = _rule(table[op], g, node, p0, None, None, False)
+                            (c0,) = _rule(table[op], g, node, (p0,), False)
                 elif op == "add":
                     c0 = c1 = g
                 elif op == "mul":
@@ -118,7 +120,7 @@ def backprop(outputs, seeds, create_graph: bool = False, stored=None) -> dict:
                 elif p1.data:  # div, as its entry computes it
                     c0, c1 = g / p1.data, -g * node.data / p1.data
                 else:  # div by zero: the entry's own rule
-                    c0, c1 = _rule(table[op], g, node, p0, p1, None, False)
+                    c0, c1 = _rule(table[op], g, node, (p0, p1), False)
                 if p0.requires_grad:
                     prev = get(p0)
                     if prev is None:  # its first gradient: its turn comes at its depth
@@ -136,20 +138,22 @@ def backprop(outputs, seeds, create_graph: bool = False, stored=None) -> dict:
                 continue
         if not op:
             continue
-        p0, p1 = node._p0, node._p1
-        if op == "neuron" and type(g) is float and scalar and node.attrs.get("row") is not None:
-            neuron_row(g, node, grads, rows, shared, queue)
-            continue
-        if node.op == "getitem" and owned is not None:
-            first = p0 not in grads
-            if _slice_into(g, node, p0, grads, owned):
-                if first:  # its first gradient: its turn comes at its depth (as below)
-                    queue(p0._depth, []).append(p0)
+        p0 = node._p0
+        if op in _IN_PLACE:  # (one set lookup rather than two string tests per node)
+            if op == "neuron" and type(g) is float and scalar and node.attrs.get("row") is not None:
+                neuron_row(g, node, grads, rows, shared, queue)
                 continue
-        pn = node._pn
+            if op == "getitem" and owned is not None:
+                first = p0 not in grads
+                if _slice_into(g, node, p0, grads, owned):
+                    if first:  # its first gradient: its turn comes at its depth (as below)
+                        queue(p0._depth, []).append(p0)
+                    continue
+        parents = node._pn
+        if parents is None:
+            parents = (p0,) if node._p1 is None else (p0, node._p1)
         entry = table[op]
-        contributions = _rule(entry, g, node, p0, p1, pn, create_graph)
-        parents = pn if pn is not None else (p0,) if p1 is None else (p0, p1)
+        contributions = _rule(entry, g, node, parents, create_graph)
         if entry.fresh and owned is not None:
             # a fresh=True rule's results have their inputs' shapes and dtypes and are nobody else's (see
             # ops.Op): no fit check, each kept as its input's own (digits step: ~600 bytecodes less of ~5,000)
@@ -223,27 +227,28 @@ def _keep(node, g, mine, kept, stored):
         stored.append((node, old))
 
 
-def _rule(op, g, node, p0, p1, pn, create_graph):
-    """op's backward on this node: its contributions, one per input."""
+def _rule(op, g, node, parents, create_graph):
+    """op's backward on this node (its inputs `parents`): its contributions, one per input."""
     rule, attrs = op.backward, node.attrs
-    parents = pn if pn is not None else (p0,) if p1 is None else (p0, p1)
     # The rule is called without * or ** unpacking where it can be (each builds a
     # list or a dict per node): this runs once per node of every backward.
     if create_graph:
         return rule(g, node, *parents, **extra_keywords(op, node, parents, True), **attrs)
+    n = len(parents)
     if op.needs or op.saves:  # rules that take extra keywords (see autograd.ops)
-        if pn is not None and not op.saves and len(pn) == 3 and not attrs:
-            a, b, c = pn  # linear(x, W, b), once per layer per step: no lists, no dict merged by ** (~1 µs)
+        if n == 3 and not op.saves and not attrs:
+            a, b, c = parents  # linear(x, W, b), once per layer per step: no lists, no dict merged by ** (~1 µs)
             return rule(g, node.data, a.data, b.data, c.data, needs=(a.requires_grad, b.requires_grad, c.requires_grad))
-        if p1 is None and pn is None and not op.needs:  # cross_entropy(z), once per step: no dicts merged (~1 µs)
+        if n == 1 and not op.needs:  # cross_entropy(z), once per step: no dicts merged (~1 µs)
             extra = node._extra
-            return rule(g, node.data, p0.data, saved=None if extra is None else extra.get("saved"), **attrs)
+            return rule(g, node.data, parents[0].data, saved=None if extra is None else extra.get("saved"), **attrs)
         return rule(g, node.data, *[p.data for p in parents], **extra_keywords(op, node, parents, False), **attrs)
-    if pn is not None:
-        return rule(g, node.data, *[p.data for p in parents], **attrs)
-    if p1 is None:
-        return rule(g, node.data, p0.data, **attrs) if attrs else rule(g, node.data, p0.data)
-    return rule(g, node.data, p0.data, p1.data, **attrs) if attrs else rule(g, node.data, p0.data, p1.data)
+    if n == 1:
+        return rule(g, node.data, parents[0].data, **attrs) if attrs else rule(g, node.data, parents[0].data)
+    if n == 2:
+        a, b = parents
+        return rule(g, node.data, a.data, b.data, **attrs) if attrs else rule(g, node.data, a.data, b.data)
+    return rule(g, node.data, *[p.data for p in parents], **attrs)
 
 
 def extra_keywords(op, node, parents, create_graph) -> dict:

@@ -110,8 +110,10 @@ def apply2(name: str, a, b) -> "Value":
 def apply3(name: str, a, b, c) -> "Value":
     """apply(name, (a, b, c)) for an op without attrs: linear(x, W, bias), a layer per step (no lists
     of parents, data or flags; no ** call; the node written out: ~0.5 µs a layer)."""
-    if type(a) is not Value or type(b) is not Value or type(c) is not Value:
-        a, b, c = [x if type(x) is Value else const(x) for x in (a, b, c)]
+    if type(a) is not Value:  # (a layer's input batch, an array: wrapped as a constant leaf)
+        a = const(a)
+    if type(b) is not Value or type(c) is not Value:
+        b, c = const(b), const(c)
     try:
         out = ops.OPS[name].forward(a.data, b.data, c.data)
     except (ValueError, IndexError, TypeError) as e:

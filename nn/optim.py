@@ -261,6 +261,7 @@ class SGD(Optimizer):
         scratch = self.__dict__.setdefault("_scratch", {})  # id(parameter) -> the array lr·g goes to
         for group in self.param_groups:
             lr = group["lr"]
+            big = recycle.MIN_BYTES if type(lr) is float else math.inf  # (the test per parameter: one compare)
             for p in group["params"]:
                 g = p._grad
                 if g is None:
@@ -268,15 +269,15 @@ class SGD(Optimizer):
                 d = p.data
                 if type(d) is float:
                     p.data = float(d - lr * g)
-                elif type(g) is np.ndarray and g.nbytes >= recycle.MIN_BYTES and type(lr) is float:
+                elif type(g) is not np.ndarray or g.nbytes < big:
+                    d -= lr * g  # in place: d is p.data
+                else:
                     # lr·g into a kept array: no temporary per parameter per step (its mmap + page faults
                     # at 128 KiB and up under glibc's defaults); smaller ones come from malloc's free lists
                     s = scratch.get(id(p))  # (checked: a numpy lr may change the dtype, .grad its shape)
                     if s is None or s.shape != g.shape or s.dtype != g.dtype:
                         s = scratch[id(p)] = np.empty_like(g)
-                    p.data -= np.multiply(lr, g, out=s)
-                else:
-                    p.data -= lr * g
+                    d -= np.multiply(lr, g, out=s)
 
     def _update(self, w, g, group, state):
         momentum, decay = group["momentum"], group["weight_decay"]
