@@ -178,3 +178,31 @@ def test_a_frozen_layer_whose_gradient_nobody_reads_is_skipped():
         assert_same(m1, m2)
     source = next(iter(jitted.plans.values())).code.source
     assert "# tanh" not in source.split("# backward()")[1]  # the first layer's rules are gone
+
+
+def test_two_backwards_of_one_loss_keep_the_softmax_for_the_second():
+    """cross_entropy's rule works in its softmax's buffer only when one backward runs a replay; a step
+    that calls backward() twice (gradients added up) needs the softmax intact for the second."""
+    rng = np.random.default_rng(8)
+    (m1, o1), (m2, o2) = twins([8, 16, 3], dtype=np.float32)
+
+    def twice(model, opt):
+        def step(x, y):
+            loss = nn.cross_entropy(model(x), y)
+            opt.zero_grad()
+            loss.backward()
+            loss.backward()
+            opt.step()
+            return loss
+        return step
+    eager, jitted = twice(m1, o1), jit(twice(m2, o2))
+    for _ in range(5):
+        x, y = rng.normal(size=(16, 8)).astype(np.float32), rng.integers(0, 3, 16)
+        assert jitted(x, y).item() == eager(x, y).item()
+        assert_same(m1, m2)
+    plan = next(iter(jitted.plans.values()))
+    assert plan.code is not None and not plan.steps[-1].rule.alone
+    single = jit(step_of(*twins([8, 16, 3])[0]))
+    for _ in range(3):
+        single(rng.normal(size=(16, 8)), rng.integers(0, 3, 16))
+    assert next(iter(single.plans.values())).steps[-1].rule.alone
