@@ -13,7 +13,6 @@ from __future__ import annotations
 import numpy as np
 
 from ..ops.network import _cross_entropy
-from ..value import _normalize
 
 # ops whose forward and rule make new arrays from what they read (no pass-through, no views)
 SAFE = {"linear", "tanh", "relu", "sigmoid", "cross_entropy"}
@@ -105,13 +104,16 @@ class CrossEntropy:
     `alone`: the rule runs at most once a replay (one backward), so it may work in the softmax's
     own buffer."""
 
+    SHORT = 32  # rows of up to this many classes get their maxima from a transposed copy (at 64: about even)
+
     def __init__(self, a, reduction, grad, place, alone=False):
         n, dtype = a.shape[0], a.dtype
         self.n, self.alone = (n if reduction == "mean" else 1), alone
         self.top, self.sums, self.lse = (place.empty((n, 1), dtype) for _ in range(3))
         self.rows, self.softmax, self.grad = place.empty(n, dtype), place.empty(a.shape, dtype), grad
-        self.columns = place.empty(a.shape[::-1], dtype)  # the logits transposed, for the row maxima
-        self.number = float if dtype == np.float64 else np.asarray  # as Plan.forward keeps it (_normalize)
+        # the logits transposed, for the row maxima of short rows (see forward)
+        self.columns = place.empty(a.shape[::-1], dtype) if a.shape[1] <= self.SHORT else None
+        self.number = float if dtype == np.float64 else np.asarray  # as Plan.forward keeps it
 
         def again(a, key):
             loss, e = _cross_entropy(a, key, reduction)
@@ -122,12 +124,15 @@ class CrossEntropy:
     def forward(self, src, o, ins, attrs):
         a, key = ins[0], attrs["key"]
         top, sums, lse, rows, e = (src.const("B", b) for b in (self.top, self.sums, self.lse, self.rows, self.softmax))
-        # the row maxima as a maximum down the columns of a transposed copy: numpy reduces a short
-        # last axis row by row (f32 (32, 10): 2.3 -> 1.2 us, (256, 10): 14 -> 2.2 us); a maximum is
-        # exact, so the same numbers (a NaN row gives a NaN loss: computed again by the table)
-        columns = src.const("B", self.columns)
-        src.emit(f"copyto({columns}, {a}.T)")
-        src.emit(f"maximum.reduce({columns}, axis=0, out={src.const('B', self.top[:, 0])})")
+        if self.columns is not None:
+            # short rows' maxima as a maximum down the columns of a transposed copy: numpy reduces a short
+            # last axis row by row (f32 (32, 10): 2.3 -> 1.2 us, (256, 10): 14 -> 2.2 us); a maximum is
+            # exact, so the same numbers (a NaN row gives a NaN loss: computed again by the table)
+            columns = src.const("B", self.columns)
+            src.emit(f"copyto({columns}, {a}.T)")
+            src.emit(f"maximum.reduce({columns}, axis=0, out={src.const('B', self.top[:, 0])})")
+        else:
+            src.emit(f"maximum.reduce({a}, axis=-1, keepdims=True, out={top})")
         src.emit(f"exp(subtract({a}, {top}, {e}), {e})")
         src.emit(f"add.reduce({e}, axis=-1, keepdims=True, out={sums})")
         src.emit(f"add(log({sums}, {lse}), {top}, {lse})  # logsumexp(a), then minus a[target]:")
