@@ -68,3 +68,18 @@ def test_a_plain_copy_of_an_argument_is_followed_too():
     for _ in range(4):
         x, y = rng.normal(size=(16, 8)), rng.integers(0, 3, 16)
         assert loss_fn(x, y).item() == nn.cross_entropy(model(x), y).item()
+
+
+def test_a_zero_state_made_inside_is_not_taken_for_a_zero_argument():
+    """A constant equal to an argument whose numbers are all the same (zeros) stays a constant: the
+    argument may change later while the constant does not."""
+    model = nn.Linear(3, 2, seed=0)
+
+    @jit
+    def f(x, h):
+        return (model(x) + np.zeros((4, 2))).sum() + (Value(h, requires_grad=True) * 0).sum()
+    x = np.ones((4, 3))
+    for h in (np.zeros((4, 2)), np.zeros((4, 2)), np.ones((4, 2)), np.full((4, 2), 7.0)):
+        assert f(x, h).item() == pytest.approx(model(x).data.sum())
+    plan = next(iter(f.plans.values()))
+    assert any(not node.requires_grad and np.shape(node.data) == (4, 2) for node in plan.leaves)

@@ -75,11 +75,13 @@ def stacked_from(a, data):
     (np.stack([x[t] for t ...]) is x, np.stack([x[:, t] ...]) is x with axis 1 moved first): what
     nn.LSTM does with a plain numpy sequence, an array no op or Value() conversion records. Recognised
     by shape and numbers, as reshaped_from; None when no argument matches. Only for constants: a leaf
-    that needs a gradient is a parameter, never an argument's copy."""
+    that needs a gradient is a parameter, never an argument's copy; and only for an argument of two or
+    more different numbers: a zero state made inside the function is not taken for a zero argument."""
     if type(a) is not np.ndarray or a.ndim < 2 or a.size < 2:
         return None
     for i, d in enumerate(data):
-        if type(d) is not np.ndarray or d.ndim != a.ndim or d.size != a.size or d.dtype.kind not in "fiub":
+        if type(d) is not np.ndarray or d.ndim != a.ndim or d.size != a.size or d.dtype.kind not in "fiub" \
+                or np.all(d == d.flat[0]):
             continue
         for axis in range(d.ndim):
             moved = np.moveaxis(d, axis, 0)

@@ -213,7 +213,8 @@ def plan_memory(plan) -> None:
         if name == "linear" and template.ndim == 2 and ins[0].ndim == 2 and all(type(t) is np.ndarray for t in ins) \
                 and (len(ins) == 2 or ins[2].dtype == template.dtype):
             w = ins[1]
-            transposed = place.empty(w.shape[::-1], w.dtype) if forward and Linear.direct(template.shape[0], w) else None
+            transposed = place.empty(w.shape[::-1], w.dtype) if (forward and ins[0].dtype == w.dtype == template.dtype
+                                                          and Linear.direct(template.shape[0], w)) else None
             kernel = Linear(place.like(template) if forward else None, buffers, np.ones(template.shape[0], template.dtype),
                             transposed)
             step.kernel, step.rule = (kernel if forward else None), kernel
