@@ -157,7 +157,7 @@ def test_a_new_parameter_dtype_means_a_new_capture(rng):
 
 def test_an_argument_converted_inside_the_function_is_caught_on_the_second_call(rng):
     model = nn.MLP(8, [4, 3], seed=0)
-    loss_fn = jit(lambda x, y: nn.cross_entropy(model(np.array(x)), y))  # a copy: frozen at capture
+    loss_fn = jit(lambda x, y: nn.cross_entropy(model(x * 2), y))  # computed from x outside the graph: frozen
     loss_fn(*digits_like(rng))
     with pytest.raises(JitError, match=r"depends on something its graph does not show.*converted or copied"):
         loss_fn(*digits_like(rng))

@@ -33,7 +33,7 @@ def test_from_the_third_call_the_generated_function_replays_alone():
     source = plan.code.source
     assert source.startswith("def replay(args):")
     assert "# linear, into its buffer" in source and "# cross_entropy, into its buffer" in source
-    assert "np.tanh(v7, out=B" in source and "np.square(v8, out=B" in source  # kernels written out, not called
+    assert "tanh(v7, B" in source and "square(v8, B" in source  # kernels written out, not called
     assert "w -= lr·g in place" in source and "SGD.zero_grad, written out" in source
 
     def refuse(args):
@@ -178,3 +178,66 @@ def test_a_frozen_layer_whose_gradient_nobody_reads_is_skipped():
         assert_same(m1, m2)
     source = next(iter(jitted.plans.values())).code.source
     assert "# tanh" not in source.split("# backward()")[1]  # the first layer's rules are gone
+
+
+def test_two_backwards_of_one_loss_keep_the_softmax_for_the_second():
+    """cross_entropy's rule works in its softmax's buffer only when one backward runs a replay; a step
+    that calls backward() twice (gradients added up) needs the softmax intact for the second."""
+    rng = np.random.default_rng(8)
+    (m1, o1), (m2, o2) = twins([8, 16, 3], dtype=np.float32)
+
+    def twice(model, opt):
+        def step(x, y):
+            loss = nn.cross_entropy(model(x), y)
+            opt.zero_grad()
+            loss.backward()
+            loss.backward()
+            opt.step()
+            return loss
+        return step
+    eager, jitted = twice(m1, o1), jit(twice(m2, o2))
+    for _ in range(5):
+        x, y = rng.normal(size=(16, 8)).astype(np.float32), rng.integers(0, 3, 16)
+        assert jitted(x, y).item() == eager(x, y).item()
+        assert_same(m1, m2)
+    plan = next(iter(jitted.plans.values()))
+    assert plan.code is not None and not plan.steps[-1].rule.alone
+    single = jit(step_of(*twins([8, 16, 3])[0]))
+    for _ in range(3):
+        single(rng.normal(size=(16, 8)), rng.integers(0, 3, 16))
+    assert next(iter(single.plans.values())).steps[-1].rule.alone
+
+
+@pytest.mark.parametrize("classes", [3, 32, 33])
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_row_maxima_of_short_and_long_rows_give_the_bits_of_a_normal_run(classes, dtype):
+    """cross_entropy's kernel takes the row maxima of up to 32 classes down a transposed copy, of more
+    row by row: either way the loss, the gradients and the weights are a normal run's."""
+    rng = np.random.default_rng(9)
+    (m1, o1), (m2, o2) = twins([8, 16, classes], dtype=dtype)
+    eager, jitted = step_of(m1, o1), jit(step_of(m2, o2))
+    for _ in range(5):
+        x, y = rng.normal(size=(16, 8)).astype(dtype) * 4, rng.integers(0, classes, 16)
+        assert jitted(x, y).item() == eager(x, y).item()
+        assert_same(m1, m2)
+    source = next(iter(jitted.plans.values())).code.source
+    assert ("maximum.reduce(B" in source and "axis=0" in source) == (classes <= 32)
+
+
+def test_a_small_float32_layer_multiplies_by_a_fresh_copy_of_its_transposed_weight():
+    """x @ wᵀ as x @ (wᵀ copied contiguous) where BLAS gives that the same bits: copied every replay,
+    so the optimizer's updates and a change made to the weight in place outside the step are seen."""
+    rng = np.random.default_rng(10)
+    (m1, o1), (m2, o2) = twins([64, 128, 10], dtype=np.float32)
+    eager, jitted = step_of(m1, o1), jit(step_of(m2, o2))
+    for k in range(6):
+        x, y = rng.normal(size=(32, 64)).astype(np.float32), rng.integers(0, 10, 32)
+        assert jitted(x, y).item() == eager(x, y).item()
+        assert_same(m1, m2)
+        if k == 3:
+            for m in (m1, m2):
+                m.parameters()[0].data *= np.float32(0.5)
+    first = next(iter(jitted.plans.values())).steps[0]
+    if first.kernel.transposed is None:  # (a BLAS whose kernels differ there: the plain product, same bits)
+        pytest.skip("x @ wᵀ and x @ copy(wᵀ) differ in this BLAS")
+    assert first.kernel.transposed.shape == (64, 128)

@@ -1,6 +1,7 @@
 """How a jit plan follows a call's arguments into the graph (autograd.jit.replay): which of the
 graph's arrays are made from them (the arguments themselves, views such as x[t], copies made
-into Values) and which attributes hold them; and the errors and warnings jit raises.
+into Values, copies stacked from their slices) and which attributes hold them; and the errors and
+warnings jit raises.
 """
 from __future__ import annotations
 
@@ -67,6 +68,27 @@ def maker_of(a, data, converted, name):
     shape, dtype, strides = a.shape, a.dtype, a.strides
     offset = a.__array_interface__["data"][0] - data[i].__array_interface__["data"][0]
     return lambda data: np.ndarray(shape, dtype, buffer=data[i], offset=offset, strides=strides)
+
+
+def stacked_from(a, data):
+    """The maker of `a` when it is a copy of an argument made by stacking its slices along one axis
+    (np.stack([x[t] for t ...]) is x, np.stack([x[:, t] ...]) is x with axis 1 moved first): what
+    nn.LSTM does with a plain numpy sequence, an array no op or Value() conversion records. Recognised
+    by shape and numbers, as reshaped_from; None when no argument matches. Only for constants: a leaf
+    that needs a gradient is a parameter, never an argument's copy; and only for an argument of two or
+    more different numbers: a zero state made inside the function is not taken for a zero argument."""
+    if type(a) is not np.ndarray or a.ndim < 2 or a.size < 2:
+        return None
+    for i, d in enumerate(data):
+        if type(d) is not np.ndarray or d.ndim != a.ndim or d.size != a.size or d.dtype.kind not in "fiub" \
+                or np.all(d == d.flat[0]):
+            continue
+        for axis in range(d.ndim):
+            moved = np.moveaxis(d, axis, 0)
+            if moved.shape == a.shape and np.array_equal(moved, a):
+                return lambda data, i=i, axis=axis, dtype=a.dtype: np.ascontiguousarray(
+                    np.moveaxis(data[i], axis, 0), dtype=dtype)
+    return None
 
 
 def argument(i: int):

@@ -13,7 +13,6 @@ from __future__ import annotations
 import numpy as np
 
 from ..ops.network import _cross_entropy
-from ..value import _normalize
 
 # ops whose forward and rule make new arrays from what they read (no pass-through, no views)
 SAFE = {"linear", "tanh", "relu", "sigmoid", "cross_entropy"}
@@ -52,28 +51,52 @@ class Placer:
 
 class Linear:
     """x @ wᵀ (+ b) on a 2-D x and its rule, as network._linear and _linear_grad: the product
-    into the slot's buffer and the bias added in place; gradients into buffers where given."""
+    into the slot's buffer and the bias added in place; gradients into buffers where given.
+    `transposed`: a buffer for a contiguous copy of wᵀ, made each replay, for small float32
+    products (see `direct`)."""
 
-    def __init__(self, out, grads, ones):
+    # rows·in·out up to which a float32 x @ wᵀ runs as x @ (a contiguous copy of wᵀ): OpenBLAS's
+    # direct sgemm path (no packing) takes only untransposed operands. (32, 64) @ (64, 128): 9.5 ->
+    # 4.2 us, the copy 2.9 us; at (32, 128) @ (128, 128) the copy (9.5 us) costs more than it saves
+    DIRECT = 32 * 64 * 128
+
+    def __init__(self, out, grads, ones, transposed=None):
         self.out, self.grads, self.ones = out, grads, ones  # ones: the bias gradient as ones @ g
+        self.transposed = transposed
+
+    @classmethod
+    def direct(cls, rows, w) -> bool:
+        """Is x @ wᵀ's float32 product small enough for the copy to pay (DIRECT), and bit for bit the
+        same with the copy? Checked on random numbers, x C- and F-ordered: BLAS picks its kernels by
+        shape and layout, not by value, so one product per layout tells."""
+        if w.dtype != np.float32 or w.ndim != 2 or rows * w.size > cls.DIRECT:
+            return False
+        rng = np.random.default_rng(0)
+        x, w = rng.standard_normal((rows, w.shape[1]), np.float32), rng.standard_normal(w.shape, np.float32)
+        wt = np.ascontiguousarray(w.T)
+        return all(np.array_equal(x @ w.T, x @ wt) for x in (x, np.asfortranarray(x)))
 
     def _into(self, src, j):
         buffer = self.grads[j]
-        return "" if buffer is None else f", out={src.const('B', buffer)}"
+        return "" if buffer is None else f", {src.const('B', buffer)}"
 
     def forward(self, src, o, ins, attrs):
-        src.emit(f"{o} = np.matmul({ins[0]}, {ins[1]}.T, out={src.const('B', self.out)})")
+        if self.transposed is not None:  # wᵀ copied (w changes every step), then the direct product
+            t = src.const("B", self.transposed)
+            src.emit(f"copyto({t}, {ins[1]}.T); {o} = matmul({ins[0]}, {t}, {src.const('B', self.out)})")
+        else:
+            src.emit(f"{o} = matmul({ins[0]}, {ins[1]}.T, {src.const('B', self.out)})")
         if len(ins) == 3:
-            src.emit(f"np.add({o}, {ins[2]}, out={o})")
+            src.emit(f"add({o}, {ins[2]}, {o})")
 
     def rule(self, src, g, o, ins, attrs, names, depth, seed=None):
         if names[0]:  # (none for an input batch: one matrix product less)
-            src.emit(f"{names[0]} = np.matmul({g}, {ins[1]}{self._into(src, 0)})", depth)
+            src.emit(f"{names[0]} = matmul({g}, {ins[1]}{self._into(src, 0)})", depth)
         if names[1]:
-            src.emit(f"{names[1]} = np.matmul({g}.T, {ins[0]}{self._into(src, 1)})", depth)
+            src.emit(f"{names[1]} = matmul({g}.T, {ins[0]}{self._into(src, 1)})", depth)
         if len(ins) == 3 and names[2]:
             # as network.column_sums: the bits of the eager step's bias gradient
-            src.emit(f"{names[2]} = np.matmul({src.const('B', self.ones)}, {g}{self._into(src, 2)})", depth)
+            src.emit(f"{names[2]} = matmul({src.const('B', self.ones)}, {g}{self._into(src, 2)})", depth)
 
 
 class Elementwise:
@@ -85,31 +108,36 @@ class Elementwise:
         self.mask = None if op != "relu" or grad is None else np.empty(grad.shape, bool)
 
     def forward(self, src, o, ins, attrs):
-        call = "np.tanh({}, out={})" if self.op == "tanh" else "np.maximum({}, 0, out={})"
+        call = "tanh({}, {})" if self.op == "tanh" else "maximum({}, 0, out={})"  # (maximum: out= by name)
         src.emit(f"{o} = " + call.format(ins[0], src.const("B", self.out)))
 
     def rule(self, src, g, o, ins, attrs, names, depth, seed=None):
         t = src.const("B", self.grad)
         if self.op == "tanh":  # np.square: the bits of out·out, ~1 us less than np.multiply at (32, 128)
-            src.emit(f"np.square({o}, out={t}); np.subtract(1.0, {t}, out={t}); "
-                     f"{names[0]} = np.multiply({g}, {t}, out={t})", depth)
+            src.emit(f"square({o}, {t}); subtract(1.0, {t}, {t}); {names[0]} = multiply({g}, {t}, {t})", depth)
         else:
             mask = src.const("B", self.mask)
-            src.emit(f"np.greater({ins[0]}, 0, out={mask}); {names[0]} = np.multiply({g}, {mask}, out={t})", depth)
+            src.emit(f"greater({ins[0]}, 0, {mask}); {names[0]} = multiply({g}, {mask}, {t})", depth)
 
 
 class CrossEntropy:
     """cross_entropy on (rows, classes) logits, "mean" or "sum", as network._cross_entropy and its
     rule with every array but a[key] in a buffer; the softmax kept in one for the rule. The check
     that the row maxima are finite is made on the loss instead (two calls less): a loss that is
-    not finite (an infinite or NaN maximum always gives one) is computed again by the table."""
+    not finite (an infinite or NaN maximum always gives one) is computed again by the table.
+    `alone`: the rule runs at most once a replay (one backward), so it may work in the softmax's
+    own buffer."""
 
-    def __init__(self, a, reduction, grad, place):
+    SHORT = 32  # rows of up to this many classes get their maxima from a transposed copy (at 64: about even)
+
+    def __init__(self, a, reduction, grad, place, alone=False):
         n, dtype = a.shape[0], a.dtype
-        self.n = n if reduction == "mean" else 1
+        self.n, self.alone = (n if reduction == "mean" else 1), alone
         self.top, self.sums, self.lse = (place.empty((n, 1), dtype) for _ in range(3))
         self.rows, self.softmax, self.grad = place.empty(n, dtype), place.empty(a.shape, dtype), grad
-        self.number = float if dtype == np.float64 else _normalize  # as Plan.forward keeps the loss
+        # the logits transposed, for the row maxima of short rows (see forward)
+        self.columns = place.empty(a.shape[::-1], dtype) if a.shape[1] <= self.SHORT else None
+        self.number = float if dtype == np.float64 else np.asarray  # as Plan.forward keeps it
 
         def again(a, key):
             loss, e = _cross_entropy(a, key, reduction)
@@ -120,14 +148,22 @@ class CrossEntropy:
     def forward(self, src, o, ins, attrs):
         a, key = ins[0], attrs["key"]
         top, sums, lse, rows, e = (src.const("B", b) for b in (self.top, self.sums, self.lse, self.rows, self.softmax))
-        src.emit(f"np.maximum.reduce({a}, axis=-1, keepdims=True, out={top})")
-        src.emit(f"np.exp(np.subtract({a}, {top}, out={e}), out={e})")
-        src.emit(f"np.add.reduce({e}, axis=-1, keepdims=True, out={sums})")
-        src.emit(f"np.add(np.log({sums}, out={lse}), {top}, out={lse})  # logsumexp(a), then minus a[target]:")
-        src.emit(f"np.subtract({src.const('B', self.lse[:, 0])}, {a}[{key}], out={rows})")
-        src.emit(f"{o} = np.add.reduce({rows}, axis=None) / {self.n}")
+        if self.columns is not None:
+            # short rows' maxima as a maximum down the columns of a transposed copy: numpy reduces a short
+            # last axis row by row (f32 (32, 10): 2.3 -> 1.2 us, (256, 10): 14 -> 2.2 us); a maximum is
+            # exact, so the same numbers (a NaN row gives a NaN loss: computed again by the table)
+            columns = src.const("B", self.columns)
+            src.emit(f"copyto({columns}, {a}.T)")
+            src.emit(f"maximum.reduce({columns}, axis=0, out={src.const('B', self.top[:, 0])})")
+        else:
+            src.emit(f"maximum.reduce({a}, axis=-1, keepdims=True, out={top})")
+        src.emit(f"exp(subtract({a}, {top}, {e}), {e})")
+        src.emit(f"add.reduce({e}, axis=-1, keepdims=True, out={sums})")
+        src.emit(f"add(log({sums}, {lse}), {top}, {lse})  # logsumexp(a), then minus a[target]:")
+        src.emit(f"subtract({src.const('B', self.lse[:, 0])}, {a}[{key}], {rows})")
+        src.emit(f"{o} = add.reduce({rows}, axis=None) / {self.n}")
         src.emit(f"if _isfinite({o}):")
-        src.emit(f"np.divide({e}, {sums}, out={e}); {o} = {src.const('F', self.number)}({o})", 2)
+        src.emit(f"divide({e}, {sums}, {e}); {o} = {src.const('F', self.number)}({o})", 2)
         src.emit("else:")
         src.emit(f"{o} = {src.const('F', self.again)}({a}, {key})", 2)
 
@@ -135,9 +171,13 @@ class CrossEntropy:
         scaled = f"{g} / {self.n}" if self.n != 1 else g
         if seed is not None:  # the loss's own backward: g / n once, here (a 0-d float32 division is ~1 us)
             scaled = src.const("S", seed / self.n if self.n != 1 else seed)
-        copy = f"p = {src.const('B', self.grad)}; p[...] = {src.const('B', self.softmax)}" if self.grad is not None \
-            else f"p = {src.const('B', self.softmax)}.copy()"  # (a gradient that may be kept: its own array)
-        src.emit(f"{copy}; p[{attrs['key']}] -= 1; {names[0]} = np.multiply(p, {scaled}, out=p)", depth)
+        softmax, into = src.const("B", self.softmax), "" if self.grad is None else f", {src.const('B', self.grad)}"
+        if self.alone:  # softmax - onehot in the softmax's buffer, read by nobody after: no copy (0.4 us at (32, 10))
+            src.emit(f"p = {softmax}; p[{attrs['key']}] -= 1; {names[0]} = multiply(p, {scaled}{into})", depth)
+            return
+        copy = f"p = {src.const('B', self.grad)}; p[...] = {softmax}" if self.grad is not None \
+            else f"p = {softmax}.copy()"  # (a gradient that may be kept: its own array)
+        src.emit(f"{copy}; p[{attrs['key']}] -= 1; {names[0]} = multiply(p, {scaled}, p)", depth)
 
 
 def plan_memory(plan) -> None:
@@ -164,14 +204,19 @@ def plan_memory(plan) -> None:
         if step.op.name == "cross_entropy":  # (its loss is a new number each call: it may be the result)
             if (len(ins) == 1 and type(ins[0]) is np.ndarray and ins[0].ndim == 2 and ins[0].dtype.kind == "f"
                     and step.attrs.get("reduction") in ("mean", "sum")):
-                step.kernel = step.rule = CrossEntropy(ins[0], step.attrs["reduction"], buffers[0], place)
+                alone = sum(e[0] == "backward" for e in plan.events) == 1
+                step.kernel = step.rule = CrossEntropy(ins[0], step.attrs["reduction"], buffers[0], place, alone)
             continue
         if type(template) is not np.ndarray or not template.ndim or step.attrs or step.bound:
             continue
         name, forward = step.op.name, slot not in kept and readers.get(slot, set()) <= SAFE
         if name == "linear" and template.ndim == 2 and ins[0].ndim == 2 and all(type(t) is np.ndarray for t in ins) \
                 and (len(ins) == 2 or ins[2].dtype == template.dtype):
-            kernel = Linear(place.like(template) if forward else None, buffers, np.ones(template.shape[0], template.dtype))
+            w = ins[1]
+            transposed = place.empty(w.shape[::-1], w.dtype) if (forward and ins[0].dtype == w.dtype == template.dtype
+                                                          and Linear.direct(template.shape[0], w)) else None
+            kernel = Linear(place.like(template) if forward else None, buffers, np.ones(template.shape[0], template.dtype),
+                            transposed)
             step.kernel, step.rule = (kernel if forward else None), kernel
         elif name in ("tanh", "relu"):
             kernel = Elementwise(name, place.like(template) if forward else None, buffers[0])

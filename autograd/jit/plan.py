@@ -12,7 +12,8 @@ from .. import ops
 from ..engine import backprop, fit, store_grads, topological_order
 from .codegen import generate
 from .kernels import plan_memory
-from .inputs import JitError, argument, arrays_in, kind, maker_of, rebuild, reshaped_from, warn
+from .inputs import (JitError, argument, arrays_in, kind, maker_of, rebuild, reshaped_from, stacked_from,
+                     warn)
 from .snapshot import copy_tree, has_replayable_methods, restore, same, snapshot, values_in
 from ..mode import MODE
 from ..value import Value, _new, _normalize, _record
@@ -134,6 +135,8 @@ class Plan:
         for node in inputs:
             i = passed.get(id(node))
             make = argument(i) if i is not None else maker_of(node.data, data, converted, name)
+            if make is None and not node.requires_grad:  # a constant stacked from an argument's slices
+                make = stacked_from(node.data, data)
             if make is None:
                 self.leaves.append(node)
             else:

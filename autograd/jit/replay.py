@@ -34,7 +34,8 @@ random draw, a number read with `.item()`) happens at capture only, and ops must
 before the backward and the optimizer step. Arrays passed in are followed into the graph
 when used as they are (an input, a slice `x[t]` of a 2-D or larger one, an attribute such
 as cross_entropy's targets, a gradient given to backward) and when copied into a Value
-(`Value(x)`, int labels made float). An argument converted otherwise (`x.astype(...)`)
+(`Value(x)`, int labels made float) or stacked from its slices into a constant (nn.LSTM given a
+plain numpy sequence stacks its steps). An argument converted otherwise (`x.astype(...)`)
 would be frozen: the check on the second call reports it when the two calls' data differ.
 An array computed inside the function and given to an op as an attribute (a `where` mask,
 an index) is frozen too; jit warns about it at capture (`JitWarning`). A plan holds the

@@ -106,5 +106,5 @@ def same(name, replayed, run, what):
 _MISMATCH = ("the function depends on something its graph does not show: Python code that changes Values "
              "(p.data -= ...) instead of a method marked @replayable (an optimizer's step), an optimizer or "
              "other object created inside the function (create it outside), an argument converted or copied "
-             "in a way jit does not follow (np.array(x), x.astype(...)), a branch on a value, a random draw, "
+             "in a way jit does not follow (x * 2, x.astype(...)), a branch on a value, a random draw, "
              "or an op after the optimizer's step. Do that outside and pass the result in, or drop @jit.")
