@@ -18,6 +18,7 @@ from .mode import MODE, check_finite
 from .order import by_depth, topological_order  # noqa: F401  (engine.topological_order, as before)
 from .scalar_rules import neuron_row
 from .slices import slice_into as _slice_into
+from .storing import keep, store_grads, unstore  # noqa: F401  (engine.store_grads: the jit's)
 
 
 # Ops whose first-order rule on Python floats backprop runs inline (no rule call, no tuple of
@@ -47,22 +48,19 @@ def backprop(outputs, seeds, create_graph: bool = False, stored=None) -> dict:
     scalar = _SCALAR if not (create_graph or anomaly) else ()
     rows = {}  # weight matrix -> the gradient array this backward made for it (see neuron_row)
     shared = {}  # id(parents tuple or weight matrix) -> its numbers, made once (see neuron_row)
-    # nodes whose gradient array this backward made and nobody else holds yet (a sum of two
-    # contributions below, a getitem buffer of _slice_into, a fresh=True rule's result): further
-    # contributions go in in place, and .grad keeps it without store_grads' copy checks
+    # nodes whose gradient array this backward made and nobody else holds before their turn (a sum
+    # of two contributions below, a getitem buffer of _slice_into, a fresh=True rule's result): further
+    # contributions go in in place, and .grad keeps it without store_grads' copy checks (at its turn,
+    # only if its own rule is fresh too: others, such as add, pass g on as it is)
     owned = set() if not (create_graph or anomaly) else None
     leaves, kept = [], set()  # (with stored) array leaves to store at the end; ids of arrays in a .grad
     for node in by_depth(buckets):
         g = get(node)
         if g is None:
             continue
-        mine = False
-        if owned and node in owned:
-            owned.discard(node)  # from here on its gradient may be shared (an add passes g on as is)
-            mine = True
         if node._extra is not None and "hooks" in node._extra:
             if stored:  # a hook may read any .grad: as before, none changes until backprop returns
-                _unstore(stored)
+                unstore(stored)
             stored = None
             g = _run_hooks(node, g, grads, create_graph)
         op = node.op
@@ -70,11 +68,12 @@ def backprop(outputs, seeds, create_graph: bool = False, stored=None) -> dict:
             if stored is not None:
                 # .grad set here, not in a second pass over every node (store_grads; digits step: -2 µs); a
                 # fresh=True rule will not pass g on, so an array this backward made is kept without checks
-                if mine and node._grad is None and (not op or table[op].fresh):
+                mine = owned is not None and node in owned and (not op or table[op].fresh)
+                if mine and node._grad is None:
                     node._grad = g  # (the usual case written out: a call less per node)
                     stored.append(node)
                 else:
-                    _keep(node, g, mine and (not op or table[op].fresh), kept, stored)
+                    keep(node, g, mine, kept, stored)
         else:
             if stored is not None and type(node.data) is float:
                 # .grad set here, the node in the cache, not in a pass over all nodes by store_grads
@@ -208,23 +207,8 @@ def backprop(outputs, seeds, create_graph: bool = False, stored=None) -> dict:
                 p._grad = grads[p]  # (as above)
                 stored.append(p)
             else:
-                _keep(p, grads[p], owned is not None and p in owned, kept, stored)
+                keep(p, grads[p], owned is not None and p in owned, kept, stored)
     return grads
-
-
-def _keep(node, g, mine, kept, stored):
-    """Add g into node.grad during backprop (see `stored`): as it is when `mine` (this backward made
-    it and nobody else will see it), else as store_grads does (a copy of a view or of an array
-    already kept), `kept` holding the ids of arrays kept so far."""
-    if not mine:
-        g, _ = _own(node, g, kept)
-    old = node._grad
-    if old is None:
-        node._grad = g
-        stored.append(node)
-    else:
-        node._grad = old + g
-        stored.append((node, old))
 
 
 def _rule(op, g, node, parents, create_graph):
@@ -329,54 +313,10 @@ def backward(out, grad=None) -> None:
     try:
         grads = backprop([out], [seed], stored=stored)
     except BaseException:
-        _unstore(stored)  # as before: a backward that fails changes no .grad
+        unstore(stored)  # as before: a backward that fails changes no .grad
         raise
     if not stored:  # a hook stopped backprop's storing (hooks may read any .grad): all of them now
         store_grads(grads.items())
-
-
-def _unstore(stored):
-    """Put back the .grad values backprop replaced (see backward's `stored`)."""
-    for x in stored:
-        if type(x) is tuple:
-            x[0]._grad = x[1]
-        else:
-            x._grad = None
-    stored.clear()
-
-
-def store_grads(pairs) -> bool:
-    """Add each (node, gradient) into node.grad, the gradient becoming an array of its own.
-
-    Optimizers and users change .grad in place, but rules pass some gradients on unchanged
-    (add gives g to both inputs) or as views (reshape, broadcast): those are copied.
-    Fresh results (g @ x, a batch sum) are kept as they are. True when none needed a copy.
-    """
-    kept, fresh = set(), True
-    for node, g in pairs:
-        if type(g) is not float or type(node.data) is not float:  # (a scalar node: nothing to own or copy)
-            g, copied = _own(node, g, kept)
-            if copied:
-                fresh = False
-        node._grad = g if node._grad is None else node._grad + g
-    return fresh
-
-
-def _own(node, g, kept):
-    """(g as an array node's .grad may keep it, True if that took a copy): views and arrays
-    already kept (ids in `kept`, which this adds to) or read-only are copied; numbers become arrays."""
-    if type(node.data) is float:
-        return g, False
-    if type(g) is not np.ndarray:
-        g = np.asarray(g)  # a 0-d float32 node gets a 0-d array, not a numpy scalar
-        kept.add(id(g))
-        return g, True
-    if g.base is not None or id(g) in kept or not g.flags.writeable:
-        g = g.copy()
-        kept.add(id(g))
-        return g, True
-    kept.add(id(g))
-    return g, False
 
 
 def grad(outputs, inputs, grad_outputs=None, create_graph: bool = False,

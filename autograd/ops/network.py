@@ -16,6 +16,8 @@ from . import call, data, defop, reshape, shape, sum_, swap_last
 def _linear(x, w, b=None):
     if x.ndim > 2:  # (..., in) as one (rows, in) product: numpy runs x3d @ w.T as a slow loop (50× at (32, 32, 64))
         out = (x.reshape(-1, x.shape[-1]) @ w.T).reshape(x.shape[:-1] + (w.shape[0],))
+    elif len(x) * len(w) * x.itemsize < recycle.MIN_BYTES:  # a small batch (no test of recycle.matmul's)
+        out = x @ w.T
     else:
         out = recycle.matmul(x, w.T)
     if b is None:
@@ -32,10 +34,9 @@ def _rows(t):  # (n, features): batch axes flattened, a vector as one row
 
 def _linear_grad(g, out, x, w, b=None, needs=(True, True, True)):
     """(g @ W, gᵀ @ x, Σ g over the batch); first order, each of its input's own shape and dtype (fresh=True)."""
-    if type(g) is np.ndarray and g.ndim == 2 == x.ndim and g.dtype is x.dtype is w.dtype and \
-            (b is None or b.dtype is g.dtype) and \
-            (g.shape[0] if g.shape[0] > w.shape[0] else w.shape[0]) * w.shape[1] * g.itemsize < recycle.MIN_BYTES:
-        # a small batch (gx and gw both under recycle's threshold): the three products as they are, with
+    if type(g) is np.ndarray and g.ndim == 2 == x.ndim and x.nbytes < recycle.MIN_BYTES > w.nbytes and \
+            g.dtype is x.dtype is w.dtype and (b is None or b.dtype is g.dtype):
+        # a small batch (gx of x's size and gw of W's both under recycle's threshold): the products as they are, with
         # no size tests per product and the bias's ones looked up here (digits step, batch 32: -1.5 µs)
         gx = g @ w if needs[0] else None
         gw = g.T @ x if needs[1] else None
