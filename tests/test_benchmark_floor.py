@@ -41,3 +41,20 @@ def test_the_floor_engine_trains_as_tracegrad_and_numpy_do(floor, dtype):
     weights = [p.data for p in steppers[0].params]
     np.testing.assert_allclose(weights[0], steppers[1].model.parameters()[0].data, rtol=tol, atol=tol)
     np.testing.assert_allclose(weights[4], steppers[2].W[2], rtol=tol, atol=tol)
+
+
+def test_the_bytecode_count_of_a_step_is_steady_and_names_the_engine(floor):
+    spec = importlib.util.spec_from_file_location("bytecodes_bench", BENCH / "bytecodes.py")
+    module = importlib.util.module_from_spec(spec)
+    sys.path.insert(0, str(BENCH))
+    try:
+        spec.loader.exec_module(module)
+    finally:
+        sys.path.remove(str(BENCH))
+    rng = np.random.default_rng(0)
+    x, y = rng.random((8, 64)), rng.integers(0, 10, 8)
+    step = floor.train.TracegradStep(floor.train.init_state(), np.float64)
+    first, functions, lines = module.count(step, x, y, 2)
+    again, _, _ = module.count(step, x, y, 2)
+    assert first == again > 1000  # the same bytecodes every step: a count to compare changes by
+    assert functions[("engine.py", "backprop")] > 100 and sum(lines.values()) == first
