@@ -17,12 +17,8 @@ def keep(node, g, mine, kept, stored):
     if not mine:
         g, _ = _own(node, g, kept)
     old = node._grad
-    if old is None:
-        node._grad = g
-        stored.append(node)
-    else:
-        node._grad = old + g
-        stored.append((node, old))
+    node._grad = g if old is None else old + g
+    stored.append(node if old is None else (node, old))  # what unstore needs to put back
 
 
 def unstore(stored):
