@@ -75,16 +75,19 @@ def backprop(outputs, seeds, create_graph: bool = False, stored=None) -> dict:
                 else:
                     keep(node, g, mine, kept, stored)
         else:
-            if stored is not None and type(node.data) is float:
-                # .grad set here, the node in the cache, not in a pass over all nodes by store_grads
-                # (100k-op expression: backward 85 -> 72 ms CPU, with order.by_depth's chain)
-                old = node._grad
-                if old is None:
-                    node._grad = g
-                    stored.append(node)
-                else:
-                    node._grad = old + g
-                    stored.append((node, old))
+            if stored is not None:
+                if type(node.data) is float:
+                    # .grad set here, the node in the cache, not in a pass over all nodes by store_grads
+                    # (100k-op expression: backward 85 -> 72 ms CPU, with order.by_depth's chain)
+                    old = node._grad
+                    if old is None:
+                        node._grad = g
+                        stored.append(node)
+                    else:
+                        node._grad = old + g
+                        stored.append((node, old))
+                else:  # a number for a node whose .data is no Python float (a numpy scalar set by hand)
+                    keep(node, g, False, kept, stored)
             if op in scalar:
                 # A float node of these elementwise ops has float inputs (0-d float64 results are
                 # Python floats, see value._normalize), so these are the rules' own expressions;

@@ -267,8 +267,8 @@ class SGD(Optimizer):
                 if g is None:
                     continue
                 d = p.data
-                if type(d) is float:
-                    p.data = float(d - lr * g)
+                if type(d) is not np.ndarray:  # a float (or a numpy scalar, an int set by hand): a new number
+                    p.data = float(d - lr * g) if type(d) is float else d - lr * g
                 elif type(g) is not np.ndarray or g.nbytes < big:
                     d -= lr * g  # in place: d is p.data
                 else:
