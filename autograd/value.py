@@ -109,7 +109,7 @@ def apply2(name: str, a, b) -> "Value":
 
 def apply3(name: str, a, b, c) -> "Value":
     """apply(name, (a, b, c)) for an op without attrs: linear(x, W, bias), a layer per step (no lists
-    of parents, data or flags; no ** call; the node written out: ~0.5 µs a layer)."""
+    of parents, data or flags, no ** call)."""
     if type(a) is not Value:  # (a layer's input batch, an array: wrapped as a constant leaf)
         a = const(a)
     if type(b) is not Value or type(c) is not Value:
@@ -120,26 +120,7 @@ def apply3(name: str, a, b, c) -> "Value":
         raise shape_error(name, (a, b, c), e) from None
     if type(out) is not np.ndarray or not out.ndim:
         out = _normalize(out)
-    requires_grad = a.requires_grad or b.requires_grad or c.requires_grad
-    if ALTERED[0]:
-        return _record(name, out, None, None, (a, b, c), _NO_ATTRS, requires_grad)
-    node = _alloc(Value)
-    node.data = out
-    node._grad = None
-    node.label = ""
-    node.op = name
-    node._p0 = node._p1 = None
-    node._pn = (a, b, c)
-    depth = a._depth
-    if b._depth > depth:
-        depth = b._depth
-    if c._depth > depth:
-        depth = c._depth
-    node._depth = depth + 1
-    node.attrs = _NO_ATTRS
-    node.requires_grad = requires_grad
-    node._extra = None
-    return node
+    return _record(name, out, None, None, (a, b, c), _NO_ATTRS, a.requires_grad or b.requires_grad or c.requires_grad)
 
 
 def apply1(name: str, x, attrs=_NO_ATTRS) -> "Value":
@@ -205,7 +186,7 @@ def _record(name, data, p0, p1, pn, attrs, requires_grad, saved=None) -> "Value"
         if not MODE.grad_enabled:
             return _new(data)
         anomaly = MODE.anomaly
-    node = object.__new__(Value)
+    node = _alloc(Value)
     node.data = data
     node._grad = None
     node.label = ""
