@@ -36,6 +36,15 @@ def _grads_now(nodes):
     return {n: (n._grad, None if n._grad is None else np.array(n._grad, copy=True)) for n in nodes}
 
 
+def _graph_and_grads(rng, first_backward=True):
+    """_graph's (loss, named), its nodes, and their .grad values now (after a first backward, if asked)."""
+    loss, named = _graph(rng)
+    if first_backward:
+        loss.backward()
+    nodes = topological_order([loss])
+    return loss, named, nodes, _grads_now(nodes)
+
+
 def _assert_grads_unchanged(nodes, before):
     for n in nodes:
         obj, numbers = before[n]
@@ -59,11 +68,7 @@ def swap_rule():
 
 @pytest.mark.parametrize("first_backward", [False, True])
 def test_an_inf_gradient_under_detect_anomaly_changes_no_grad(first_backward, swap_rule, rng):
-    loss, nodes_by_name = _graph(rng)
-    if first_backward:
-        loss.backward()
-    nodes = topological_order([loss])
-    before = _grads_now(nodes)
+    loss, _, nodes, before = _graph_and_grads(rng, first_backward)
 
     def inf_rule(g, out, a, **kw):
         (c,) = original(g, out, a, **kw)
@@ -79,11 +84,7 @@ def test_an_inf_gradient_under_detect_anomaly_changes_no_grad(first_backward, sw
 
 @pytest.mark.parametrize("first_backward", [False, True])
 def test_a_rule_raising_after_fresh_gradients_were_stored_changes_no_grad(first_backward, swap_rule, rng):
-    loss, _ = _graph(rng)
-    if first_backward:
-        loss.backward()
-    nodes = topological_order([loss])
-    before = _grads_now(nodes)
+    loss, _, nodes, before = _graph_and_grads(rng, first_backward)
 
     def boom(*args, **kw):
         raise RuntimeError("boom")
@@ -95,10 +96,7 @@ def test_a_rule_raising_after_fresh_gradients_were_stored_changes_no_grad(first_
 
 @pytest.mark.parametrize("where", ["t", "u", "z", "W", "x"])
 def test_a_hook_raising_changes_no_grad(where, rng):
-    loss, named = _graph(rng)
-    loss.backward()
-    nodes = topological_order([loss])
-    before = _grads_now(nodes)
+    loss, named, nodes, before = _graph_and_grads(rng)
 
     def hook(g):
         raise ValueError("hook")
