@@ -61,6 +61,7 @@ class Layer(Module):
         super().__init__()
         self._act = get_activation(activation)
         self.nin, self.nout, self.activation, self.name = int(nin), int(nout), activation, name
+        self._labels = (None,)  # (name, its nodes' labels), see forward
         if self.nin < 1 or self.nout < 1:
             raise ValueError(f"{type(self).__name__}: sizes must be positive, got nin={nin}, nout={nout}")
         rng = rng_from(seed)
@@ -75,7 +76,8 @@ class Layer(Module):
             if is_example(x):
                 return self._forward_example(list(x) if isinstance(x, (list, tuple)) else [x])
             x = as_batch(x)
-        shape = x.shape  # (once: a Value's shape is a property)
+        d = x.data if type(x) is Value else x
+        shape = d.shape if type(d) is np.ndarray else ()  # (not Value.shape: a property's call less)
         if not shape and type(x) is Value:
             return self._forward_example([x])
         if not shape or shape[-1] != self.nin:
@@ -87,12 +89,15 @@ class Layer(Module):
             z = linear(x, self.weight)  # one graph node (and one fused backward) per layer
         else:  # linear()'s node without its argument checks (done above; the parameters are ours)
             z = apply3("linear", x, self.weight, self.bias)
-        z.label = f"{self.name}.z"
+        labels = self._labels
+        if labels[0] is not self.name:  # (the labels made once per name, not two strings a step)
+            labels = self._labels = (self.name, f"{self.name}.z", f"{self.name}.out")
+        z.label = labels[1]
         if self._act is identity:
             return z
         op = _TABLE_ACTIVATIONS.get(self._act)  # tanh/sigmoid/relu: the op's node straight from apply1
         out = apply1(op, z) if op is not None else self._act(z)  # (z is a Value: two calls less than _act)
-        out.label = f"{self.name}.out"
+        out.label = labels[2]
         return out
 
     def _forward_example(self, xs):
@@ -189,7 +194,7 @@ class MLP(Module):
 
     def forward(self, x):
         for layer in self.layers:
-            x = layer(x)
+            x = layer.forward(x)  # (our own Layers, whose __call__ is Module's: a call with *args less each)
         return x
 
 

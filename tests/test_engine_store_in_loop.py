@@ -112,3 +112,36 @@ def test_a_hook_still_sees_every_grad_unchanged_and_gets_arrays_stored_after():
     assert seen == [[None] * len(nodes)]
     assert all(n.grad is not None and np.asarray(n.grad).any() for n in nodes if n.requires_grad)
     _all_grads_own_memory(nodes)
+
+
+@pytest.mark.parametrize("penalty_first", [True, False])
+def test_a_leaf_stored_at_its_first_fresh_gradient_takes_later_ones_of_other_ops_too(penalty_first):
+    # backprop puts an array leaf's first fresh=True gradient straight into its .grad; a later one
+    # from a rule that is not fresh (mul's, of a penalty) must reach that .grad as well
+    rng = np.random.default_rng(3)
+    layer = nn.Linear(4, 3, seed=0)
+    x, y = rng.normal(size=(5, 4)), rng.integers(0, 3, 5)
+    w = layer.weight
+    data_loss = lambda: nn.cross_entropy(layer(x), y)  # noqa: E731
+    penalty = lambda: (w * w).sum() * 0.1  # noqa: E731
+    loss = penalty() + data_loss() if penalty_first else data_loss() + penalty()
+    expected = {n: np.array(g, copy=True) for n, g in backprop([loss], [1.0]).items()}
+    loss.backward()
+    assert np.array_equal(w.grad, expected[w]) and np.array_equal(layer.bias.grad, expected[layer.bias])
+    manual = 0.2 * w.data  # the penalty's part, plus the data loss's alone
+    layer.zero_grad()
+    data_loss().backward()
+    assert np.allclose(expected[w], manual + w.grad)
+    _all_grads_own_memory(topological_order([loss]))
+
+
+def test_an_accumulated_leaf_grad_is_added_into_not_replaced():
+    model, loss = _mlp_graph()
+    loss.backward()  # no zero_grad before the second: its gradients add into these
+    first = {p: p.grad.copy() for p in model.parameters()}
+    again = nn.cross_entropy(model(np.random.default_rng(1).normal(size=(4, 5))), np.array([0, 2, 1, 1]))
+    grads = backprop([again], [1.0])
+    again.backward()
+    for p in model.parameters():
+        assert np.array_equal(p.grad, first[p] + grads[p])
+        assert not np.shares_memory(p.grad, grads[p])
