@@ -47,8 +47,8 @@ def backprop(outputs, seeds, create_graph: bool = False, stored=None) -> dict:
     table = ops.OPS
     anomaly = MODE.anomaly
     scalar = _SCALAR if not (create_graph or anomaly) else ()
-    rows = {}  # weight matrix -> the gradient array this backward made for it (see neuron_row)
-    shared = {}  # id(parents tuple or weight matrix) -> its numbers, made once (see neuron_row)
+    # (neuron_row's two dicts, made at the first neuron node: a graph of layers needs neither)
+    rows = shared = None  # weight matrix -> its gradient array this backward made; id(...) -> numbers made once
     # nodes whose gradient array this backward made and nobody else holds before their turn (a sum
     # of two contributions below, a getitem buffer of _slice_into, a fresh=True rule's result): further
     # contributions go in in place, and .grad keeps it without store_grads' copy checks (at its turn,
@@ -146,6 +146,8 @@ def backprop(outputs, seeds, create_graph: bool = False, stored=None) -> dict:
         p0 = node._p0
         if op in _IN_PLACE:  # (one set lookup rather than two string tests per node)
             if op == "neuron" and type(g) is float and scalar and node.attrs.get("row") is not None:
+                if rows is None:
+                    rows, shared = {}, {}
                 neuron_row(g, node, grads, rows, shared, queue)
                 continue
             if op == "getitem" and owned is not None:

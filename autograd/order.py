@@ -72,6 +72,5 @@ def _deepest_first(buckets):
     for depth in range(max(buckets, default=-1), -1, -1):
         nodes = pop(depth, None)
         if nodes is not None:
-            if len(nodes) > 1:
-                nodes.reverse()
+            nodes.reverse()
             yield nodes
