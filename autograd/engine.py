@@ -54,8 +54,7 @@ def backprop(outputs, seeds, create_graph: bool = False, stored=None) -> dict:
     # contributions go in in place, and .grad keeps it without store_grads' copy checks (at its turn,
     # only if its own rule is fresh too: others, such as add, pass g on as it is)
     owned = set() if not (create_graph or anomaly) else None
-    own_ops = ops.FRESH if owned is not None else ()  # ops whose contributions take the lean loop below
-    own, fresh_ops = owned if owned is not None else (), ops.FRESH  # (for `in` tests: no None test per node)
+    own = owned if owned is not None else ()  # (for `in` tests: no None test per node)
     leaves, kept = [], set()  # (with stored) array leaves to store at the end; ids of arrays in a .grad
     for node in by_depth(buckets):
         g = grads[node]  # (every queued node has its gradient: it is queued when it gets its first)
@@ -69,7 +68,7 @@ def backprop(outputs, seeds, create_graph: bool = False, stored=None) -> dict:
             if stored is not None:
                 # .grad set here, not in a second pass over every node (store_grads; digits step: -2 µs); a
                 # fresh=True rule will not pass g on, so an array this backward made is kept without checks
-                if node in own and (op in fresh_ops or not op):
+                if node in own and (not op or table[op].fresh):
                     if node._grad is None:
                         node._grad = g  # (the usual case written out: a call less per node)
                         stored.append(node)
@@ -148,7 +147,7 @@ def backprop(outputs, seeds, create_graph: bool = False, stored=None) -> dict:
             if op == "neuron" and type(g) is float and scalar and node.attrs.get("row") is not None:
                 if rows is None:
                     rows, shared = {}, {}
-                neuron_row(g, node, grads, rows, shared, queue)
+                neuron_row(g, node, grads, rows, shared, queue, owned)
                 continue
             if op == "getitem" and owned is not None:
                 first = p0 not in grads
@@ -161,7 +160,7 @@ def backprop(outputs, seeds, create_graph: bool = False, stored=None) -> dict:
             parents = (p0,) if node._p1 is None else (p0, node._p1)
         entry = table[op]
         contributions = _rule(entry, g, node, parents, create_graph)
-        if op in own_ops:
+        if entry.fresh and owned is not None:
             # A fresh=True rule, first order: its results have their inputs' shapes and dtypes and are
             # nobody else's (see ops.Op), so no fit check, each kept as its input's own and added into in
             # place; an array leaf's first one goes straight into a .grad that was None (in-place sums

@@ -5,12 +5,13 @@ from __future__ import annotations
 import numpy as np
 
 
-def neuron_row(g, node, grads, rows, shared, queue):
+def neuron_row(g, node, grads, rows, shared, queue, owned):
     """neuron's rule for row j of a weight matrix W (example mode), its contributions added in
     place: W's gradient row j += g·x, the bias's entry j += g, each input x_i += g·W[j, i]. The
     rule scatters g·x into a fresh W-shaped array per neuron (the moons in example mode: 3,300
     neurons a step, 105 -> 48 ms a step); these are the same sums in the same order. Only
-    arrays this backward made (rows) are added into in place, never a rule's result. An input
+    arrays this backward made are added into in place (rows, and backprop's `owned`: a fresh
+    rule's result, which may already be W's .grad), never another rule's result. An input
     getting its first gradient goes into its depth's bucket: queue(depth, []) (see backprop)."""
     pn = node._pn
     w, b, *xs = pn
@@ -27,7 +28,9 @@ def neuron_row(g, node, grads, rows, shared, queue):
         if not p.requires_grad:
             continue
         mine, prev = rows.get(p), grads.get(p)
-        if prev is None or prev is not mine:
+        if prev is not None and prev is not mine and p in owned:
+            mine = rows[p] = prev  # backprop's own array (a fresh rule's, maybe already p's .grad): added into
+        elif prev is None or prev is not mine:
             mine = rows[p] = np.zeros(p.data.shape, p.data.dtype) if prev is None else np.array(prev)
             grads[p] = mine
             if prev is None:

@@ -56,12 +56,13 @@ class Layer(Module):
     ['L.n0.out', 'L.n1.out']
     """
 
+    _labels = (None,)  # (name, its nodes' two labels), made in forward when the name changes
+
     def __init__(self, nin: int, nout: int, activation: str = "tanh", bias: bool = True,
                  seed=None, name: str = "L"):
         super().__init__()
         self._act = get_activation(activation)
         self.nin, self.nout, self.activation, self.name = int(nin), int(nout), activation, name
-        self._labels = (None,)  # (name, its nodes' labels), see forward
         if self.nin < 1 or self.nout < 1:
             raise ValueError(f"{type(self).__name__}: sizes must be positive, got nin={nin}, nout={nout}")
         rng = rng_from(seed)
@@ -194,7 +195,9 @@ class MLP(Module):
 
     def forward(self, x):
         for layer in self.layers:
-            x = layer.forward(x)  # (our own Layers, whose __call__ is Module's: a call with *args less each)
+            # (the Layers made above, whose __call__ is Module's: a call with *args less each; a module
+            # put in later goes through its own __call__)
+            x = layer.forward(x) if type(layer) is Layer else layer(x)
         return x
 
 

@@ -53,7 +53,6 @@ class Op:
 
 
 OPS: dict[str, Op] = {}
-FRESH: set[str] = set()  # the names of fresh=True ops (backprop's test per node: one set lookup)
 
 
 def defop(name, forward, backward, label, formula, elementwise=True, doc="", needs=False, saves=False,
@@ -62,7 +61,6 @@ def defop(name, forward, backward, label, formula, elementwise=True, doc="", nee
     `autograd.<function>` (True: the op's own name); `args(x, *args, **kwargs) -> (inputs, attrs)`
     checks and converts the call's arguments (None: the op takes x alone)."""
     OPS[name] = Op(name, forward, backward, label, tuple(formula), elementwise, doc, needs, saves, fresh)
-    (FRESH.add if fresh else FRESH.discard)(name)
     if method or function:
         expose(name, method=method, function=function, args=args)
 
