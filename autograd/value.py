@@ -120,9 +120,7 @@ def apply3(name: str, a, b, c) -> "Value":
         raise shape_error(name, (a, b, c), e) from None
     if type(out) is not np.ndarray or not out.ndim:
         out = _normalize(out)
-    if ALTERED[0]:  # (no_grad or detect_anomaly somewhere: _record reads the mode)
-        return _record(name, out, None, None, (a, b, c), _NO_ATTRS, a.requires_grad or b.requires_grad or c.requires_grad)
-    return _node3(name, out, a, b, c)
+    return _record(name, out, None, None, (a, b, c), _NO_ATTRS, a.requires_grad or b.requires_grad or c.requires_grad)
 
 
 def apply1(name: str, x, attrs=_NO_ATTRS) -> "Value":
@@ -176,22 +174,6 @@ def _node1(name, out, x, attrs) -> "Value":
     node._depth = x._depth + 1
     node.attrs = attrs
     node.requires_grad = x.requires_grad
-    node._extra = None
-    return node
-
-
-def _node3(name, out, a, b, c) -> "Value":  # (a layer's linear node: no loop over its inputs' depths)
-    node = _alloc(Value)
-    node.data = out
-    node._grad = None
-    node.label = ""
-    node.op = name
-    node._p0 = node._p1 = None
-    node._pn = (a, b, c)
-    depth = a._depth if a._depth > b._depth else b._depth
-    node._depth = (depth if depth > c._depth else c._depth) + 1
-    node.attrs = _NO_ATTRS
-    node.requires_grad = a.requires_grad or b.requires_grad or c.requires_grad
     node._extra = None
     return node
 

@@ -56,8 +56,6 @@ class Layer(Module):
     ['L.n0.out', 'L.n1.out']
     """
 
-    _labels = (None,)  # (name, its nodes' two labels), made in forward when the name changes
-
     def __init__(self, nin: int, nout: int, activation: str = "tanh", bias: bool = True,
                  seed=None, name: str = "L"):
         super().__init__()
@@ -77,8 +75,7 @@ class Layer(Module):
             if is_example(x):
                 return self._forward_example(list(x) if isinstance(x, (list, tuple)) else [x])
             x = as_batch(x)
-        d = x.data if type(x) is Value else x
-        shape = d.shape if type(d) is np.ndarray else ()  # (not Value.shape: a property's call less)
+        shape = x.shape  # (once: a Value's shape is a property)
         if not shape and type(x) is Value:
             return self._forward_example([x])
         if not shape or shape[-1] != self.nin:
@@ -90,15 +87,12 @@ class Layer(Module):
             z = linear(x, self.weight)  # one graph node (and one fused backward) per layer
         else:  # linear()'s node without its argument checks (done above; the parameters are ours)
             z = apply3("linear", x, self.weight, self.bias)
-        labels = self._labels
-        if labels[0] is not self.name:  # (the labels made once per name, not two strings a step)
-            labels = self._labels = (self.name, f"{self.name}.z", f"{self.name}.out")
-        z.label = labels[1]
+        z.label = f"{self.name}.z"
         if self._act is identity:
             return z
         op = _TABLE_ACTIVATIONS.get(self._act)  # tanh/sigmoid/relu: the op's node straight from apply1
         out = apply1(op, z) if op is not None else self._act(z)  # (z is a Value: two calls less than _act)
-        out.label = labels[2]
+        out.label = f"{self.name}.out"
         return out
 
     def _forward_example(self, xs):
@@ -195,9 +189,7 @@ class MLP(Module):
 
     def forward(self, x):
         for layer in self.layers:
-            # (the Layers made above, whose __call__ is Module's: a call with *args less each; a module
-            # put in later goes through its own __call__)
-            x = layer.forward(x) if type(layer) is Layer else layer(x)
+            x = layer(x)
         return x
 
 

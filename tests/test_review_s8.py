@@ -1,6 +1,7 @@
 """Review of session 8 (7acfbc9, 8a34598): backprop's lean loop for fresh=True rules, an array leaf's
-.grad set at its first fresh contribution, the fresh test read from the entry, apply3's _node3, Layer's label cache and
-MLP.forward calling layer.forward.
+.grad set at its first fresh contribution, the fresh test read from the entry; and the layer's labels and
+MLP.forward (session 8 cached the labels and called layer.forward directly; both were taken out again,
+and these tests keep the behaviour either way).
 
 The reference gradients come from backprop under detect_anomaly(): that mode takes the general
 contribution loop (fit checks, no `owned` set, no lean loop, nothing stored early)."""

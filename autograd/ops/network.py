@@ -106,15 +106,10 @@ def _softmax_loss(a, m, key, reduction):
 
 
 def _cross_entropy_grad(g, out, a, key, reduction="mean", saved=None):
-    if saved is not None and reduction == "mean":  # first order, the usual case: as below, fewer tests
-        p = saved.copy()  # softmax - onehot, on a copy: a graph may be differentiated twice
-        p[key] -= 1
-        p *= g / (p.size // p.shape[-1])  # the mean over the rows: g / n
-        return (p,)
-    if reduction == "none" and len(shape(a)) > 1:
-        g = reshape(g, shape(g) + (1,))  # one upstream gradient per row
-    elif reduction == "mean":
+    if reduction == "mean":  # (the usual case tested first)
         g = g / math.prod(shape(a)[:-1])  # the mean over n rows: g / n
+    elif reduction == "none" and len(shape(a)) > 1:
+        g = reshape(g, shape(g) + (1,))  # one upstream gradient per row
     if saved is None:  # recompute (a recorded op with create_graph=True)
         p = call("softmax", a, axis=-1)
         onehot = np.zeros(shape(p), data(p).dtype)
