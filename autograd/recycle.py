@@ -26,18 +26,18 @@ _KEPT = [0]  # bytes in the pools
 _refs = sys.getrefcount
 
 
-def empty(shape: tuple, dtype) -> np.ndarray:
-    """np.empty(shape, dtype), from the pool when it holds such an array nobody else holds.
+def empty(shape: tuple, dtype, order: str = "C") -> np.ndarray:
+    """np.empty(shape, dtype, order=order), from the pool when it holds such an array nobody else holds.
 
     Callers use it only for arrays of MIN_BYTES or more (see `big`)."""
-    key = (shape, dtype)
+    key = (shape, dtype, order)
     pool = _POOLS.get(key)
     if pool is None:
         pool = _POOLS[key] = []
     for a in pool:
         if _refs(a) == 3:  # the pool's list, this loop's name, getrefcount's argument: no one else
             return a
-    a = np.empty(shape, dtype)
+    a = np.empty(shape, dtype, order=order)
     if len(pool) < MAX_PER_SHAPE and _KEPT[0] + a.nbytes <= MAX_BYTES:
         pool.append(a)
         _KEPT[0] += a.nbytes

@@ -266,6 +266,14 @@ def minibatches(X, y, batch, count, dtype, seed=0):
     return [(np.ascontiguousarray(X[i], dtype=dtype), y[i]) for i in picks]
 
 
+# After a product it ran on two threads, OpenBLAS's second thread spins ~0.1 s before it sleeps,
+# slowing the main thread meanwhile (the digits step by hand: 102 us on one BLAS thread, 132 us on two,
+# where its one such product, h @ W1ᵀ, takes the same time on either). A user's loop runs one stepper:
+# without a pause, a round would run in the spin the previous stepper's products left (tracegrad's
+# steps have no two-thread product at batch 32, see benchmarks/layout.py; the hand-written one has one).
+SETTLE = 0.15
+
+
 def race(steppers: dict, data, rounds: int, steps: int) -> tuple[dict, dict]:
     """Per-step seconds of each stepper, alternating them round by round: (wall, CPU).
 
@@ -273,7 +281,9 @@ def race(steppers: dict, data, rounds: int, steps: int) -> tuple[dict, dict]:
     is steadier on a shared one, where time spent waiting for a core would otherwise land on
     whichever stepper was running; but with two BLAS threads it also counts the time
     OpenBLAS's second thread spins between calls, which charges a stepper's Python time
-    about twice. Each has its own row.
+    about twice. Each has its own row. With two BLAS threads each round starts after a pause
+    (SETTLE) and five untimed steps: each stepper is timed in its own steady state, as a user
+    running only it would see.
     """
     wall = {name: [] for name in steppers}
     cpu = {name: [] for name in steppers}
@@ -281,9 +291,13 @@ def race(steppers: dict, data, rounds: int, steps: int) -> tuple[dict, dict]:
     for name in names:  # warm-up
         for x, y in data[:20]:
             steppers[name](x, y)
+    settle = SETTLE if blas_threads() > 1 else 0.0
     for r in range(rounds):
         for name in names[r % len(names):] + names[:r % len(names)]:
             step = steppers[name]
+            time.sleep(settle)  # the last stepper's BLAS worker asleep again (see SETTLE)
+            for i in range(5):  # then this stepper's own state (its worker spinning if it wakes it)
+                step(*data[i])
             t0, c0 = time.perf_counter(), time.process_time()
             for i in range(steps):
                 step(*data[(r * steps + i) % len(data)])

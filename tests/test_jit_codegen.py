@@ -224,11 +224,19 @@ def test_row_maxima_of_short_and_long_rows_give_the_bits_of_a_normal_run(classes
     assert ("maximum.reduce(B" in source and "axis=0" in source) == (classes <= 32)
 
 
-def test_a_small_float32_layer_multiplies_by_a_fresh_copy_of_its_transposed_weight():
-    """x @ wᵀ as x @ (wᵀ copied contiguous) where BLAS gives that the same bits: copied every replay,
-    so the optimizer's updates and a change made to the weight in place outside the step are seen."""
+@pytest.mark.parametrize("layout", ["column-major", "row-major"])
+def test_a_small_float32_layer_replays_its_eager_bits_in_either_weight_layout(layout):
+    """nn.Layer keeps its weight column-major: x @ wᵀ is then BLAS's direct product, with no copy; gᵀ @ x
+    comes out in the weight's layout and g @ W runs on a column-major copy of g, as in the eager rule.
+    A row-major weight (assigned by hand) takes x @ (wᵀ copied contiguous) where BLAS gives that the
+    same bits: copied every replay, so the optimizer's updates and a change made to the weight in
+    place outside the step are seen."""
     rng = np.random.default_rng(10)
     (m1, o1), (m2, o2) = twins([64, 128, 10], dtype=np.float32)
+    if layout == "row-major":
+        for m in (m1, m2):
+            for layer in m.layers:
+                layer.weight.data = np.ascontiguousarray(layer.weight.data)
     eager, jitted = step_of(m1, o1), jit(step_of(m2, o2))
     for k in range(6):
         x, y = rng.normal(size=(32, 64)).astype(np.float32), rng.integers(0, 10, 32)
@@ -237,7 +245,17 @@ def test_a_small_float32_layer_multiplies_by_a_fresh_copy_of_its_transposed_weig
         if k == 3:
             for m in (m1, m2):
                 m.parameters()[0].data *= np.float32(0.5)
-    first = next(iter(jitted.plans.values())).steps[0]
+    column_major = layout == "column-major"
+    for m in (m1, m2):  # each weight and its gradient in one layout: an update across layouts is ~10x slower
+        for layer in m.layers:
+            assert layer.weight.data.flags.f_contiguous == column_major
+            assert layer.weight.grad.flags.f_contiguous == column_major
+    first, second = next(iter(jitted.plans.values())).steps[1:3:1] if False else next(iter(jitted.plans.values())).steps[:3:2]
+    assert first.kernel.column_major == column_major
+    if column_major:
+        assert first.kernel.transposed is None  # (wᵀ is contiguous already)
+        assert second.kernel.g_copy is not None and second.kernel.g_copy.flags.f_contiguous
+        return
     if first.kernel.transposed is None:  # (a BLAS whose kernels differ there: the plain product, same bits)
         pytest.skip("x @ wᵀ and x @ copy(wᵀ) differ in this BLAS")
     assert first.kernel.transposed.shape == (64, 128)

@@ -254,7 +254,7 @@ def _inline_sgd(src, before, call) -> bool:
     for i, group in enumerate(groups):
         src.emit(f"lr = groups[{i}]['lr']", 2)
         for p in group["params"]:
-            node, scratch = src.const("P", p), src.const("X", Placer().empty(p.data.shape, p.data.dtype, [p.data]))
+            node, scratch = src.const("P", p), src.const("X", Placer().empty_like(p.data))
             src.emit(f"g = {node}._grad", 2)
             src.emit("if g is not None:", 2)
             src.emit(f"w = {node}.data; subtract(w, multiply(lr, g, {scratch}), w)", 3)

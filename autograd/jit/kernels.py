@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..ops.network import _cross_entropy
+from ..ops.network import SMALL_PRODUCT, _cross_entropy, _weight_grad
 
 # ops whose forward and rule make new arrays from what they read (no pass-through, no views)
 SAFE = {"linear", "tanh", "relu", "sigmoid", "cross_entropy"}
@@ -44,6 +44,13 @@ class Placer:
         self.taken.append(offset)
         return raw[start:start + size].view(dtype).reshape(shape)
 
+    def empty_like(self, a):
+        """A buffer of a's shape, dtype and layout (a column-major weight's: w -= buffer across layouts
+        is ~10x slower), away from a's own offset."""
+        if a.ndim == 2 and a.flags.f_contiguous and not a.flags.c_contiguous:
+            return self.empty(a.shape[::-1], a.dtype, [a]).T
+        return self.empty(a.shape, a.dtype, [a])
+
     def like(self, template):
         """A buffer of a slot's shape and dtype (template: the plan's zero-stride stand-in)."""
         return self.empty(template.shape, template.dtype)
@@ -60,9 +67,12 @@ class Linear:
     # 4.2 us, the copy 2.9 us; at (32, 128) @ (128, 128) the copy (9.5 us) costs more than it saves
     DIRECT = 32 * 64 * 128
 
-    def __init__(self, out, grads, ones, transposed=None):
+    def __init__(self, out, grads, ones, transposed=None, column_major=False, g_copy=None):
         self.out, self.grads, self.ones = out, grads, ones  # ones: the bias gradient as ones @ g
         self.transposed = transposed
+        # a column-major weight (nn.Layer's): gW made in its layout, g copied column-major for g @ W
+        # when the product is small (both as network._linear_grad, bit for bit)
+        self.column_major, self.g_copy = column_major, g_copy
 
     @classmethod
     def direct(cls, rows, w) -> bool:
@@ -90,9 +100,14 @@ class Linear:
             src.emit(f"add({o}, {ins[2]}, {o})")
 
     def rule(self, src, g, o, ins, attrs, names, depth, seed=None):
-        if names[0]:  # (none for an input batch: one matrix product less)
+        if names[0] and self.g_copy is not None:  # (none for an input batch: one matrix product less)
+            c = src.const("B", self.g_copy)
+            src.emit(f"copyto({c}, {g}); {names[0]} = matmul({c}, {ins[1]}{self._into(src, 0)})", depth)
+        elif names[0]:
             src.emit(f"{names[0]} = matmul({g}, {ins[1]}{self._into(src, 0)})", depth)
-        if names[1]:
+        if names[1] and self.column_major:  # (a leaf's: no buffer)
+            src.emit(f"{names[1]} = {src.const('F', _weight_grad)}({g}, {ins[0]}, {ins[1]})", depth)
+        elif names[1]:
             src.emit(f"{names[1]} = matmul({g}.T, {ins[0]}{self._into(src, 1)})", depth)
         if len(ins) == 3 and names[2]:
             # as network.column_sums: the bits of the eager step's bias gradient
@@ -185,6 +200,8 @@ def plan_memory(plan) -> None:
     backward sorted each step's gradient targets into direct and general."""
     n_in, steps = plan.n_in, plan.steps
     place = Placer([node.data for node in plan.leaves])
+    # the leaves' own arrays by slot (a template is a zero-stride stand-in: it has no layout)
+    actual = {len(plan.makers) + k: node.data for k, node in enumerate(plan.leaves)}
     readers = {}  # slot -> the ops that read it
     for step in steps:
         for i in step.ins:
@@ -212,11 +229,15 @@ def plan_memory(plan) -> None:
         name, forward = step.op.name, slot not in kept and readers.get(slot, set()) <= SAFE
         if name == "linear" and template.ndim == 2 and ins[0].ndim == 2 and all(type(t) is np.ndarray for t in ins) \
                 and (len(ins) == 2 or ins[2].dtype == template.dtype):
-            w = ins[1]
-            transposed = place.empty(w.shape[::-1], w.dtype) if (forward and ins[0].dtype == w.dtype == template.dtype
-                                                          and Linear.direct(template.shape[0], w)) else None
-            kernel = Linear(place.like(template) if forward else None, buffers, np.ones(template.shape[0], template.dtype),
-                            transposed)
+            w, rows = ins[1], template.shape[0]
+            own = actual.get(step.ins[1])
+            column_major = type(own) is np.ndarray and own.flags.f_contiguous and not own.flags.c_contiguous
+            transposed = place.empty(w.shape[::-1], w.dtype) if (forward and not column_major and ins[0].dtype == w.dtype
+                                                          == template.dtype and Linear.direct(rows, w)) else None
+            g_copy = place.empty(template.shape[::-1], template.dtype).T if (
+                column_major and rows * w.size <= SMALL_PRODUCT) else None
+            kernel = Linear(place.like(template) if forward else None, buffers, np.ones(rows, template.dtype),
+                            transposed, column_major, g_copy)
             step.kernel, step.rule = (kernel if forward else None), kernel
         elif name in ("tanh", "relu"):
             kernel = Elementwise(name, place.like(template) if forward else None, buffers[0])
