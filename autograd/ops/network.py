@@ -38,9 +38,15 @@ def _linear_grad(g, out, x, w, b=None, needs=(True, True, True)):
             g.dtype is x.dtype is w.dtype and (b is None or b.dtype is g.dtype):
         # a small batch (gx of x's size and gw of W's both under recycle's threshold): the products as they are, with
         # no size tests per product and the bias's ones looked up here (digits step, batch 32: -1.5 µs)
-        if w.flags.f_contiguous:  # a column-major weight (nn.Layer's): see _input_grad and _weight_grad
-            gx = _input_grad(g, w) if needs[0] else None
-            gw = _weight_grad(g, x, w) if needs[1] else None
+        if w.flags.f_contiguous:  # a column-major weight (nn.Layer's): _input_grad's and _weight_grad's products
+            if needs[0]:  # written out for a small W (digits step: 4,576 -> 4,415 bytecodes)
+                gx = np.asfortranarray(g) @ w if len(g) * w.size <= SMALL_PRODUCT else g @ w
+            else:
+                gx = None
+            gw = None
+            if needs[1]:
+                gw = np.empty(w.shape, g.dtype, order="F")
+                np.matmul(x.T, g, out=gw.T)
         else:
             gx = g @ w if needs[0] else None
             gw = g.T @ x if needs[1] else None
