@@ -81,9 +81,13 @@ def _weight_grad(g, x, w):
     """gᵀ @ x (2-D g and x) for a column-major W, in W's own layout: an update w -= lr·g across
     layouts is ~10× slower (float32 (128, 128): 40 vs 4 µs). Made as xᵀ @ g into the transpose of
     an array of its own, so that .grad keeps it without a copy (a view would be copied)."""
-    if not (g.dtype is x.dtype is w.dtype):
-        return (x.T @ g).T  # (mixed dtypes: converted to W's dtype by the caller, in this layout)
     shape = (g.shape[1], x.shape[1])
+    if not (g.dtype is x.dtype is w.dtype):
+        # mixed dtypes: in the product's dtype (the caller casts it to W's when they differ, keeping the
+        # layout), into an array of its own too: (x.T @ g).T would be a view kept as .grad when no cast is due
+        out = np.empty(shape, np.result_type(x, g), order="F")
+        np.matmul(x.T, g, out=out.T)
+        return out
     big = shape[0] * shape[1] * g.itemsize >= recycle.MIN_BYTES
     out = recycle.empty(shape, g.dtype, "F") if big else np.empty(shape, g.dtype, order="F")
     np.matmul(x.T, g, out=out.T)
