@@ -227,8 +227,9 @@ def plan_memory(plan) -> None:
         if type(template) is not np.ndarray or not template.ndim or step.attrs or step.bound:
             continue
         name, forward = step.op.name, slot not in kept and readers.get(slot, set()) <= SAFE
+        # (one dtype throughout: with mixed ones the table's rule casts each gradient to its input's dtype)
         if name == "linear" and template.ndim == 2 and ins[0].ndim == 2 and all(type(t) is np.ndarray for t in ins) \
-                and (len(ins) == 2 or ins[2].dtype == template.dtype):
+                and all(t.dtype == template.dtype for t in ins):
             w, rows = ins[1], template.shape[0]
             own = actual.get(step.ins[1])
             column_major = type(own) is np.ndarray and own.flags.f_contiguous and not own.flags.c_contiguous
