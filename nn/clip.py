@@ -31,7 +31,9 @@ def get_total_norm(tensors, norm_type: float = 2.0, error_if_nonfinite: bool = F
     norm_type = float(norm_type)
     if not arrays:
         return np.float64(0.0)
-    norms = [np.linalg.norm(np.ravel(a), norm_type) for a in arrays]
+    # order="K": a view of a contiguous array of either layout (a column-major Layer weight's gradient
+    # was copied, transposed, each call: 46 vs 3.4 us at (128, 128)); a norm does not depend on the order
+    norms = [np.linalg.norm(np.ravel(a, order="K"), norm_type) for a in arrays]
     total = np.linalg.norm(np.array(norms), norm_type)
     if error_if_nonfinite and not np.isfinite(total):
         raise RuntimeError(f"The total norm of order {norm_type} of the gradients is not finite ({total}), so it "
