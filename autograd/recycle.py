@@ -21,7 +21,7 @@ import numpy as np
 MIN_BYTES = 128 << 10  # glibc's default mmap threshold: smaller arrays come from malloc's free lists
 MAX_BYTES = 32 << 20  # the most the pools keep, over all shapes (then arrays are plain np.empty)
 MAX_PER_SHAPE = 16  # a step of the digits MLP uses 8 of one shape; more only scans longer (graphs kept alive)
-_POOLS: dict = {}  # (shape, dtype) -> the arrays kept for that shape
+_POOLS: dict = {}  # (shape, dtype, order) -> the arrays kept for that shape and layout
 _KEPT = [0]  # bytes in the pools
 _refs = sys.getrefcount
 
