@@ -295,9 +295,10 @@ def race(steppers: dict, data, rounds: int, steps: int) -> tuple[dict, dict]:
     for r in range(rounds):
         for name in names[r % len(names):] + names[:r % len(names)]:
             step = steppers[name]
-            time.sleep(settle)  # the last stepper's BLAS worker asleep again (see SETTLE)
-            for i in range(5):  # then this stepper's own state (its worker spinning if it wakes it)
-                step(*data[i])
+            if settle:
+                time.sleep(settle)  # the last stepper's BLAS worker asleep again (see SETTLE)
+                for i in range(5):  # then this stepper's own state (its worker spinning if it wakes it)
+                    step(*data[(r * steps - 5 + i) % len(data)])
             t0, c0 = time.perf_counter(), time.process_time()
             for i in range(steps):
                 step(*data[(r * steps + i) % len(data)])
