@@ -13,7 +13,7 @@ import pytest
 
 import nn
 from autograd import Value
-from autograd.ops.network import SMALL_PRODUCT, _input_grad, _weight_grad
+from autograd.ops.network import NARROW, SMALL_PRODUCT, _input_grad, _weight_grad
 
 
 def column_major(a) -> bool:
@@ -142,6 +142,31 @@ def test_the_helpers_agree_with_the_plain_products_on_either_side_of_the_thresho
     gw = _weight_grad(g, x, w)
     assert column_major(gw) and gw.base is None  # its own array: .grad keeps it without a copy
     np.testing.assert_allclose(gw, g.T @ x, rtol=1e-12, atol=1e-12)
+
+
+@pytest.mark.parametrize("out", [1, 10, NARROW - 1, NARROW])
+@pytest.mark.parametrize("rows", [1, 32, 256])
+def test_g_at_a_narrow_column_major_weight_is_the_plain_product_in_either_dtype(out, rows):
+    """Fewer than NARROW rows: g @ W on a row-major copy of W (its sums too short for g's copy to pay)."""
+    rng = np.random.default_rng(out * rows)
+    for dtype in (np.float64, np.float32):
+        w = np.asfortranarray(rng.standard_normal((out, 128)).astype(dtype))
+        g = rng.standard_normal((rows, out)).astype(dtype)
+        gx = _input_grad(g, w)
+        assert gx.dtype == dtype and gx.shape == (rows, 128) and gx.flags.c_contiguous
+        if out < NARROW:  # the very product the rule runs: its bits
+            np.testing.assert_array_equal(gx, g @ np.ascontiguousarray(w))
+        np.testing.assert_allclose(gx, g.astype(np.float64) @ w.astype(np.float64), rtol=1e-5,
+                                   atol=1e-4 if dtype == np.float32 else 1e-12)  # (float32: sums of 10-32 terms)
+        rule_gx, _, _ = nn_rule(g, w)
+        np.testing.assert_array_equal(rule_gx, gx)  # the rule's small path takes the same product
+
+
+def nn_rule(g, w):
+    """The table's linear rule on (g, x, W, b) for that W (x and b made up): its (gx, gW, gb)."""
+    from autograd.ops.network import _linear_grad
+    x = np.ones((len(g), w.shape[1]), w.dtype)
+    return _linear_grad(g, None, x, w, np.zeros(len(w), w.dtype))
 
 
 @pytest.mark.oracle

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..ops.network import SMALL_PRODUCT, _cross_entropy, _weight_grad
+from ..ops.network import NARROW, SMALL_PRODUCT, _cross_entropy, _weight_grad
 
 # ops whose forward and rule make new arrays from what they read (no pass-through, no views)
 SAFE = {"linear", "tanh", "relu", "sigmoid", "cross_entropy"}
@@ -67,12 +67,12 @@ class Linear:
     # 4.2 us, the copy 2.9 us; at (32, 128) @ (128, 128) the copy (9.5 us) costs more than it saves
     DIRECT = 32 * 64 * 128
 
-    def __init__(self, out, grads, ones, transposed=None, column_major=False, g_copy=None):
+    def __init__(self, out, grads, ones, transposed=None, column_major=False, g_copy=None, w_copy=None):
         self.out, self.grads, self.ones = out, grads, ones  # ones: the bias gradient as ones @ g
         self.transposed = transposed
-        # a column-major weight (nn.Layer's): gW made in its layout, g copied column-major for g @ W
-        # when the product is small (both as network._linear_grad, bit for bit)
-        self.column_major, self.g_copy = column_major, g_copy
+        # a column-major weight (nn.Layer's): gW made in its layout, and for g @ W either g copied
+        # column-major (a small product) or a narrow W copied row-major (as network._input_grad, bit for bit)
+        self.column_major, self.g_copy, self.w_copy = column_major, g_copy, w_copy
 
     @classmethod
     def direct(cls, rows, w) -> bool:
@@ -103,6 +103,9 @@ class Linear:
         if names[0] and self.g_copy is not None:  # (none for an input batch: one matrix product less)
             c = src.const("B", self.g_copy)
             src.emit(f"copyto({c}, {g}); {names[0]} = matmul({c}, {ins[1]}{self._into(src, 0)})", depth)
+        elif names[0] and self.w_copy is not None:
+            c = src.const("B", self.w_copy)
+            src.emit(f"copyto({c}, {ins[1]}); {names[0]} = matmul({g}, {c}{self._into(src, 0)})", depth)
         elif names[0]:
             src.emit(f"{names[0]} = matmul({g}, {ins[1]}{self._into(src, 0)})", depth)
         if names[1] and self.column_major:  # (a leaf's: no buffer)
@@ -235,10 +238,12 @@ def plan_memory(plan) -> None:
             column_major = type(own) is np.ndarray and own.flags.f_contiguous and not own.flags.c_contiguous
             transposed = place.empty(w.shape[::-1], w.dtype) if (forward and not column_major and ins[0].dtype == w.dtype
                                                           == template.dtype and Linear.direct(rows, w)) else None
+            # (g @ W as network._input_grad: on a row-major copy of a narrow W, else on a column-major copy of g)
+            w_copy = place.empty(w.shape, w.dtype) if column_major and len(w) < NARROW else None
             g_copy = place.empty(template.shape[::-1], template.dtype).T if (
-                column_major and rows * w.size <= SMALL_PRODUCT) else None
+                column_major and w_copy is None and rows * w.size <= SMALL_PRODUCT) else None
             kernel = Linear(place.like(template) if forward else None, buffers, np.ones(rows, template.dtype),
-                            transposed, column_major, g_copy)
+                            transposed, column_major, g_copy, w_copy)
             step.kernel, step.rule = (kernel if forward else None), kernel
         elif name in ("tanh", "relu"):
             kernel = Elementwise(name, place.like(template) if forward else None, buffers[0])
