@@ -286,3 +286,21 @@ def test_a_small_float32_layer_replays_its_eager_bits_in_either_weight_layout(la
     if first.kernel.transposed is None:  # (a BLAS whose kernels differ there: the plain product, same bits)
         pytest.skip("x @ wᵀ and x @ copy(wᵀ) differ in this BLAS")
     assert first.kernel.transposed.shape == (64, 128)
+
+
+@pytest.mark.parametrize("widths", [[64, 1, 64, 3], [8, 64, 1, 3], [8, 4, 1, 3]])
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("batch", [1, 32, 256])
+def test_a_weight_of_one_row_or_one_column_replays_its_eager_bits(widths, dtype, batch):
+    """A (1, in) or (out, 1) weight is C- and F-contiguous at once. The eager rule takes such a weight's
+    column-major products (its test is w.flags.f_contiguous: gW by _weight_grad, g @ W on a copy of g or
+    of W); the jit took the row-major ones (gᵀ @ x, plain g @ W), other bits: it takes the eager rule's."""
+    rng = np.random.default_rng(batch)
+    (m1, o1), (m2, o2) = twins(widths, dtype=dtype)
+    eager, jitted = step_of(m1, o1), jit(step_of(m2, o2))
+    for _ in range(5):
+        x, y = rng.normal(size=(batch, widths[0])).astype(dtype), rng.integers(0, widths[-1], batch)
+        assert jitted(x, y).item() == eager(x, y).item()
+        assert_same(m1, m2)
+    kernels = [s.kernel or s.rule for s in next(iter(jitted.plans.values())).steps if s.op.name == "linear"]
+    assert all(kernel.column_major for kernel in kernels)

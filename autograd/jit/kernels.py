@@ -235,7 +235,9 @@ def plan_memory(plan) -> None:
                 and all(t.dtype == template.dtype for t in ins):
             w, rows = ins[1], template.shape[0]
             own = actual.get(step.ins[1])
-            column_major = type(own) is np.ndarray and own.flags.f_contiguous and not own.flags.c_contiguous
+            # the eager rule's own test (network._linear_grad: w.flags.f_contiguous), so a weight of one row or
+            # one column, both C- and F-contiguous, takes its products too (else gW and g @ W differ in bits)
+            column_major = type(own) is np.ndarray and own.flags.f_contiguous
             transposed = place.empty(w.shape[::-1], w.dtype) if (forward and not column_major and ins[0].dtype == w.dtype
                                                           == template.dtype and Linear.direct(rows, w)) else None
             # (g @ W as network._input_grad: on a row-major copy of a narrow W, else on a column-major copy of g)
