@@ -9,8 +9,8 @@ operand. OpenBLAS (numpy's BLAS) runs untransposed small products on its small-m
 thread; others of 2^18 multiply-adds and more go to two threads, and the second thread then spins
 ~0.1 s, slowing whatever runs next. Stored column-major (the memory of an (in, out) kernel, as Flax
 and Keras keep theirs), the forward product is untransposed; the backward's g @ W runs on a
-column-major copy of g up to autograd.ops.network.SMALL_PRODUCT (a narrow W, under NARROW rows, on a
-row-major copy of W), and gᵀ @ x comes out column-major.
+column-major copy of g up to autograd.ops.network.SMALL_PRODUCT (a narrow W no larger than g, on a
+row-major copy of W: autograd.ops.network.input_grad_copy), and gᵀ @ x comes out column-major.
 
 Part 1 times each product alone (best of repeats, numpy's default BLAS threads) and says whether
 OpenBLAS used its second thread (its CPU time after one call: Linux only). Part 2 is the digits step

@@ -224,16 +224,16 @@ def test_row_maxima_of_short_and_long_rows_give_the_bits_of_a_normal_run(classes
     assert ("maximum.reduce(B" in source and "axis=0" in source) == (classes <= 32)
 
 
-@pytest.mark.parametrize("widths", [[64, 48, 64], [64, 128, 16], [64, 128, 31, 10], [64, 128, 32, 10]])
+@pytest.mark.parametrize("widths", [[64, 48, 64], [64, 128, 16], [8, 24, 15, 10], [8, 24, 16, 10], [4, 1, 3]])
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
-@pytest.mark.parametrize("batch", [1, 32])
+@pytest.mark.parametrize("batch", [1, 32, 256])
 def test_g_at_w_takes_the_eager_rules_copy_and_its_bits_by_the_weights_width(widths, dtype, batch):
-    """g @ W on a column-major weight: a weight with NARROW rows or more, in a small product, runs on a
-    column-major copy of g; a narrower one on a row-major copy of W; the replay matches the eager step
-    bit for bit either way (the same BLAS call on the same layouts). Batch 1 too: in OpenBLAS the three
-    ways (copy of g, copy of W, neither) give the same bits at 32 rows, but not at one (a gemv), so only
-    there does the equality tell a wrong choice (W of NARROW - 1 and NARROW rows: the edge)."""
-    from autograd.ops.network import NARROW, SMALL_PRODUCT
+    """g @ W on a column-major weight runs on a row-major copy of a narrow W no larger than g, else on a
+    column-major copy of g in a small product, else on neither (network.input_grad_copy); the replay
+    takes the same copy and matches the eager step bit for bit (the same BLAS call on the same layouts).
+    Batch 1 too: in OpenBLAS the three ways give the same bits at 32 rows, but not at one (a gemv), so
+    there the equality tells a wrong choice. Widths on both sides of NARROW, and a weight of one column."""
+    from autograd.ops.network import input_grad_copy
     rng = np.random.default_rng(12)
     (m1, o1), (m2, o2) = twins(widths, dtype=dtype)
     eager, jitted = step_of(m1, o1), jit(step_of(m2, o2))
@@ -243,18 +243,17 @@ def test_g_at_w_takes_the_eager_rules_copy_and_its_bits_by_the_weights_width(wid
         assert_same(m1, m2)
     kernels = [s.kernel or s.rule for s in next(iter(jitted.plans.values())).steps if s.op.name == "linear"]
     for layer, kernel in list(zip(m2.layers, kernels))[1:]:  # (the first's input is the batch: no g @ W)
-        w = layer.weight.data
-        if len(w) < NARROW:
-            assert kernel.w_copy is not None and kernel.w_copy.flags.c_contiguous and kernel.g_copy is None
-        else:
-            assert kernel.w_copy is None and (kernel.g_copy is not None) == (batch * w.size <= SMALL_PRODUCT)
+        copy = input_grad_copy(batch, layer.weight.data)
+        assert (kernel.w_copy is not None) == (copy == "W") and (kernel.g_copy is not None) == (copy == "g")
+        if copy == "W":
+            assert kernel.w_copy.flags.c_contiguous
 
 
 @pytest.mark.parametrize("layout", ["column-major", "row-major"])
 def test_a_small_float32_layer_replays_its_eager_bits_in_either_weight_layout(layout):
     """nn.Layer keeps its weight column-major: x @ wᵀ is then BLAS's direct product, with no copy; gᵀ @ x
-    comes out in the weight's layout and g @ W runs on a row-major copy of the narrow (10-row) last
-    weight, as in the eager rule (a wider one's on a column-major copy of g: the test before).
+    comes out in the weight's layout and g @ W runs on a column-major copy of g, as in the eager rule
+    (at 32 rows the 10-row last weight has more elements than g: no copy of W, see the test before).
     A row-major weight (assigned by hand) takes x @ (wᵀ copied contiguous) where BLAS gives that the
     same bits: copied every replay, so the optimizer's updates and a change made to the weight in
     place outside the step are seen."""
@@ -281,7 +280,7 @@ def test_a_small_float32_layer_replays_its_eager_bits_in_either_weight_layout(la
     assert first.kernel.column_major == column_major
     if column_major:
         assert first.kernel.transposed is None  # (wᵀ is contiguous already)
-        assert second.kernel.g_copy is None and second.kernel.w_copy.flags.c_contiguous
+        assert second.kernel.w_copy is None and second.kernel.g_copy.flags.f_contiguous
         return
     if first.kernel.transposed is None:  # (a BLAS whose kernels differ there: the plain product, same bits)
         pytest.skip("x @ wᵀ and x @ copy(wᵀ) differ in this BLAS")

@@ -13,7 +13,7 @@ import pytest
 
 import nn
 from autograd import Value
-from autograd.ops.network import NARROW, SMALL_PRODUCT, _input_grad, _weight_grad
+from autograd.ops.network import NARROW, SMALL_PRODUCT, _input_grad, _weight_grad, input_grad_copy
 
 
 def column_major(a) -> bool:
@@ -145,21 +145,49 @@ def test_the_helpers_agree_with_the_plain_products_on_either_side_of_the_thresho
 
 
 @pytest.mark.parametrize("out", [1, 10, NARROW - 1, NARROW])
-@pytest.mark.parametrize("rows", [1, 32, 256])
+@pytest.mark.parametrize("rows", [1, 32, 128, 256])
 def test_g_at_a_narrow_column_major_weight_is_the_plain_product_in_either_dtype(out, rows):
-    """Fewer than NARROW rows: g @ W on a row-major copy of W (its sums too short for g's copy to pay)."""
+    """Fewer than NARROW rows and no more elements than g: g @ W on a row-major copy of W (its sums are
+    too short for g's copy to pay); the rule's small path takes the very same product."""
     rng = np.random.default_rng(out * rows)
     for dtype in (np.float64, np.float32):
         w = np.asfortranarray(rng.standard_normal((out, 128)).astype(dtype))
         g = rng.standard_normal((rows, out)).astype(dtype)
         gx = _input_grad(g, w)
         assert gx.dtype == dtype and gx.shape == (rows, 128) and gx.flags.c_contiguous
-        if out < NARROW:  # the very product the rule runs: its bits
+        if input_grad_copy(rows, w) == "W":  # the very product the rule runs: its bits
             np.testing.assert_array_equal(gx, g @ np.ascontiguousarray(w))
         np.testing.assert_allclose(gx, g.astype(np.float64) @ w.astype(np.float64), rtol=1e-5,
-                                   atol=1e-4 if dtype == np.float32 else 1e-12)  # (float32: sums of 10-32 terms)
+                                   atol=1e-4 if dtype == np.float32 else 1e-12)  # (float32: sums of 1-16 terms)
         rule_gx, _, _ = nn_rule(g, w)
         np.testing.assert_array_equal(rule_gx, gx)  # the rule's small path takes the same product
+
+
+@pytest.mark.parametrize("rows", [2, 15, 16, 64, 127, 128, 256, 4096])
+def test_input_grad_copies_the_operand_input_grad_copy_names(rows):
+    """_input_grad writes input_grad_copy's tests out; both must choose alike (the jit follows the latter).
+    Told by identity: the operand copied is not the one given (shapes with a row or a column of one are
+    left out: np.ascontiguousarray and np.asfortranarray return those as they are)."""
+    for out in (2, 10, NARROW - 1, NARROW, 128):
+        for nin in (2, 16, 128, 300):
+            g, w = np.ones((rows, out)), np.asfortranarray(np.ones((out, nin)))
+            seen = []
+            _input_grad(g, w, lambda a, b: seen.append((a, b)))
+            (a, b), = seen
+            copied = "W" if b is not w else "g" if a is not g else None
+            assert copied == input_grad_copy(rows, w), (rows, out, nin)
+
+
+def test_which_operand_g_at_w_copies_for_the_digits_layers_and_the_edges():
+    """The measured choice (docs/ARCHITECTURE.md, Session 10): W's copy for a classifier's 10-row weight
+    once the batch has as many rows as W has columns; g's for the small 128-wide products; neither above."""
+    assert NARROW == 16
+    w10, w128 = np.asfortranarray(np.ones((10, 128))), np.asfortranarray(np.ones((128, 128)))
+    assert [input_grad_copy(rows, w10) for rows in (1, 32, 127, 128, 256)] == ["g", "g", "g", "W", "W"]
+    assert [input_grad_copy(rows, w128) for rows in (1, 32, 33, 256)] == ["g", "g", None, None]
+    assert input_grad_copy(256, np.asfortranarray(np.ones((NARROW - 1, 128)))) == "W"
+    assert input_grad_copy(256, np.asfortranarray(np.ones((NARROW, 128)))) == "g"  # (256·16·128 = 2^19)
+    assert input_grad_copy(257, np.asfortranarray(np.ones((NARROW, 128)))) is None
 
 
 def nn_rule(g, w):

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..ops.network import NARROW, SMALL_PRODUCT, _cross_entropy, _weight_grad
+from ..ops.network import _cross_entropy, _weight_grad, input_grad_copy
 
 # ops whose forward and rule make new arrays from what they read (no pass-through, no views)
 SAFE = {"linear", "tanh", "relu", "sigmoid", "cross_entropy"}
@@ -240,10 +240,9 @@ def plan_memory(plan) -> None:
             column_major = type(own) is np.ndarray and own.flags.f_contiguous
             transposed = place.empty(w.shape[::-1], w.dtype) if (forward and not column_major and ins[0].dtype == w.dtype
                                                           == template.dtype and Linear.direct(rows, w)) else None
-            # (g @ W as network._input_grad: on a row-major copy of a narrow W, else on a column-major copy of g)
-            w_copy = place.empty(w.shape, w.dtype) if column_major and len(w) < NARROW else None
-            g_copy = place.empty(template.shape[::-1], template.dtype).T if (
-                column_major and w_copy is None and rows * w.size <= SMALL_PRODUCT) else None
+            copy = input_grad_copy(rows, w) if column_major else None  # (g @ W's, as network._input_grad's)
+            w_copy = place.empty(w.shape, w.dtype) if copy == "W" else None
+            g_copy = place.empty(template.shape[::-1], template.dtype).T if copy == "g" else None
             kernel = Linear(place.like(template) if forward else None, buffers, np.ones(rows, template.dtype),
                             transposed, column_major, g_copy, w_copy)
             step.kernel, step.rule = (kernel if forward else None), kernel

@@ -39,11 +39,7 @@ def _linear_grad(g, out, x, w, b=None, needs=(True, True, True)):
         # a small batch (gx of x's size and gw of W's both under recycle's threshold): the products as they are, with
         # no size tests per product and the bias's ones looked up here (digits step, batch 32: -1.5 µs)
         if w.flags.f_contiguous:  # a column-major weight (nn.Layer's): _input_grad's and _weight_grad's products
-            if needs[0]:  # written out for a small W (digits step: 4,576 -> 4,415 bytecodes)
-                gx = g @ np.ascontiguousarray(w) if len(w) < NARROW else \
-                    np.asfortranarray(g) @ w if len(g) * w.size <= SMALL_PRODUCT else g @ w
-            else:
-                gx = None
+            gx = _input_grad(g, w) if needs[0] else None
             gw = None
             if needs[1]:
                 gw = np.empty(w.shape, g.dtype, order="F")
@@ -96,7 +92,18 @@ def _weight_grad(g, x, w):
 
 
 SMALL_PRODUCT = 1 << 19  # rows·out·in up to which g @ W (W column-major) runs on a column-major copy of g
-NARROW = 32  # out features under which g @ W (W column-major) runs on a row-major copy of W instead
+NARROW = 16  # out features under which g @ W (W column-major) may run on a row-major copy of W instead
+
+
+def input_grad_copy(rows: int, w) -> str | None:
+    """Which operand g @ W (g (rows, out) row-major, W (out, in) column-major) runs on a copy of:
+    "W" (row-major), "g" (column-major) or None (neither), as _input_grad chooses (a test holds the two
+    to one choice); the jit's Linear kernel asks it."""
+    if len(w) < NARROW and w.shape[1] <= rows:
+        return "W"
+    if rows * w.size <= SMALL_PRODUCT:
+        return "g"
+    return None
 
 
 def _input_grad(g, w, matmul=np.matmul):
@@ -105,13 +112,16 @@ def _input_grad(g, w, matmul=np.matmul):
     thread then spins ~0.1 s, slowing all the code after it. Up to SMALL_PRODUCT the copy of g pays
     (float32 (32, 128) @ (128, 128): 17.9 -> 8.8 us, the row-major weight's g @ W 8.5 us); above it,
     the copy costs more than it saves ((64, 128): 25.9 us without it, 32.5 us with it).
-    A narrow W (fewer than NARROW rows, as a classifier's last layer) is copied row-major instead:
-    its sums are too short for g's copy to pay, and the copy of W is small (float32 (256, 10) @
-    (10, 128): 11.3 us with g's copy, 9.2 us with none, 6.6 us with W's; 1.8-2.0 us each at 32 rows)."""
-    if g.ndim == 2:
-        if len(w) < NARROW:
+    A narrow W (fewer than NARROW rows, as a classifier's last layer) no larger than g is copied
+    row-major instead: its sums are too short for g's copy to pay (float32 (256, 10) @ (10, 128):
+    11.3 us with g's copy, 9.2 us with none, 6.6 us with W's). Measured over in 64-256, out 4-31,
+    rows 32 and 256 (/work/scratch/narrowt.py, docs/ARCHITECTURE.md): W's copy takes 0.4-0.7x the time
+    there, and 1.0-1.4x from 16 rows on or when W has more elements than g."""
+    if g.ndim == 2:  # (input_grad_copy's tests written out: a call less per layer and step)
+        rows = len(g)
+        if len(w) < NARROW and w.shape[1] <= rows:
             return matmul(g, np.ascontiguousarray(w))
-        if g.shape[0] * w.size <= SMALL_PRODUCT:
+        if rows * w.size <= SMALL_PRODUCT:
             return matmul(np.asfortranarray(g), w)
     return matmul(g, w)
 
