@@ -224,6 +224,19 @@ def test_row_maxima_of_short_and_long_rows_give_the_bits_of_a_normal_run(classes
     assert ("maximum.reduce(B" in source and "axis=0" in source) == (classes <= 32)
 
 
+def replayed_alike(widths, dtype, batch, steps, seed):
+    """An MLP of these widths trained eagerly and jitted side by side, the loss and every parameter
+    equal bit for bit after each step: (the jitted model, its plan's linear kernels in order)."""
+    rng = np.random.default_rng(seed)
+    (m1, o1), (m2, o2) = twins(widths, dtype=dtype)
+    eager, jitted = step_of(m1, o1), jit(step_of(m2, o2))
+    for _ in range(steps):
+        x, y = rng.normal(size=(batch, widths[0])).astype(dtype), rng.integers(0, widths[-1], batch)
+        assert jitted(x, y).item() == eager(x, y).item()
+        assert_same(m1, m2)
+    return m2, [s.kernel or s.rule for s in next(iter(jitted.plans.values())).steps if s.op.name == "linear"]
+
+
 @pytest.mark.parametrize("widths", [[64, 48, 64], [64, 128, 16], [8, 24, 15, 10], [8, 24, 16, 10], [4, 1, 3]])
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 @pytest.mark.parametrize("batch", [1, 32, 256])
@@ -234,14 +247,7 @@ def test_g_at_w_takes_the_eager_rules_copy_and_its_bits_by_the_weights_width(wid
     Batch 1 too: in OpenBLAS the three ways give the same bits at 32 rows, but not at one (a gemv), so
     there the equality tells a wrong choice. Widths on both sides of NARROW, and a weight of one column."""
     from autograd.ops.network import input_grad_copy
-    rng = np.random.default_rng(12)
-    (m1, o1), (m2, o2) = twins(widths, dtype=dtype)
-    eager, jitted = step_of(m1, o1), jit(step_of(m2, o2))
-    for _ in range(4):
-        x, y = rng.normal(size=(batch, widths[0])).astype(dtype), rng.integers(0, widths[-1], batch)
-        assert jitted(x, y).item() == eager(x, y).item()
-        assert_same(m1, m2)
-    kernels = [s.kernel or s.rule for s in next(iter(jitted.plans.values())).steps if s.op.name == "linear"]
+    m2, kernels = replayed_alike(widths, dtype, batch, steps=4, seed=12)
     for layer, kernel in list(zip(m2.layers, kernels))[1:]:  # (the first's input is the batch: no g @ W)
         copy = input_grad_copy(batch, layer.weight.data)
         assert (kernel.w_copy is not None) == (copy == "W") and (kernel.g_copy is not None) == (copy == "g")
@@ -294,12 +300,5 @@ def test_a_weight_of_one_row_or_one_column_replays_its_eager_bits(widths, dtype,
     """A (1, in) or (out, 1) weight is C- and F-contiguous at once. The eager rule takes such a weight's
     column-major products (its test is w.flags.f_contiguous: gW by _weight_grad, g @ W on a copy of g or
     of W); the jit took the row-major ones (gᵀ @ x, plain g @ W), other bits: it takes the eager rule's."""
-    rng = np.random.default_rng(batch)
-    (m1, o1), (m2, o2) = twins(widths, dtype=dtype)
-    eager, jitted = step_of(m1, o1), jit(step_of(m2, o2))
-    for _ in range(5):
-        x, y = rng.normal(size=(batch, widths[0])).astype(dtype), rng.integers(0, widths[-1], batch)
-        assert jitted(x, y).item() == eager(x, y).item()
-        assert_same(m1, m2)
-    kernels = [s.kernel or s.rule for s in next(iter(jitted.plans.values())).steps if s.op.name == "linear"]
+    _, kernels = replayed_alike(widths, dtype, batch, steps=5, seed=batch)
     assert all(kernel.column_major for kernel in kernels)
