@@ -9,13 +9,15 @@ operand. OpenBLAS (numpy's BLAS) runs untransposed small products on its small-m
 thread; others of 2^18 multiply-adds and more go to two threads, and the second thread then spins
 ~0.1 s, slowing whatever runs next. Stored column-major (the memory of an (in, out) kernel, as Flax
 and Keras keep theirs), the forward product is untransposed; the backward's g @ W runs on a
-column-major copy of g up to autograd.ops.network.SMALL_PRODUCT (a narrow W no larger than g, on a
-row-major copy of W: autograd.ops.network.input_grad_copy), and gᵀ @ x comes out column-major.
+copy of the smaller operand in a small product (g column-major, or W row-major: see
+autograd.ops.network.input_grad_copy), and gᵀ @ x comes out column-major.
 
 Part 1 times each product alone (best of repeats, numpy's default BLAS threads) and says whether
 OpenBLAS used its second thread (its CPU time after one call: Linux only). Part 2 is the digits step
 by hand (train.NumpyStep, the peer of issue 17) against the same numpy calls on column-major
 weights, alternating in one process: a ratio, as users run it (default threads and malloc).
+Part 3 times g @ W on column-major weights of a few widths three ways (a copy of g, of W, of
+neither) and marks the one autograd.ops.network.input_grad_copy takes.
 """
 from __future__ import annotations
 
@@ -33,7 +35,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 import _common  # noqa: E402
 import train  # noqa: E402  (puts the repo on sys.path)
 
-from autograd.ops.network import _input_grad, _weight_grad  # noqa: E402
+from autograd.ops.network import _input_grad, _weight_grad, input_grad_copy  # noqa: E402
 
 
 def helper_ticks() -> int | None:
@@ -131,11 +133,35 @@ def steps(quick: bool):
                   f"column-major {statistics.median(times['column']) * 1e6:7.1f} us   {ratio:.2f}x")
 
 
+def narrow(quick: bool):
+    """g @ W on a column-major W of `out` rows, three ways: on a column-major copy of g, on a row-major
+    copy of W, on neither; the one autograd.ops.network.input_grad_copy picks is marked *."""
+    print("\n== 3. g @ W, W (out, in) column-major: on a copy of g, of W, or of neither (* the rule's choice);\n"
+          "   best time in us, numpy's default BLAS threads")
+    rng = np.random.default_rng(0)
+    ways = {"g": lambda g, w: np.asfortranarray(g) @ w, "W": lambda g, w: g @ np.ascontiguousarray(w),
+            None: lambda g, w: g @ w}
+    for dtype in (np.float32, np.float64):
+        for nin in (64, 128, 256):
+            for rows in (32, 256):
+                cells = []
+                for out in (4, 10, 15, 16, 31, 128):
+                    g = rng.standard_normal((rows, out)).astype(dtype)
+                    w = np.asfortranarray(rng.standard_normal((out, nin)).astype(dtype))
+                    pick = input_grad_copy(rows, w)
+                    t = {k: min(timeit.repeat(lambda f=f: f(g, w), number=100, repeat=3 if quick else 7)) / 100 * 1e6
+                         for k, f in ways.items()}
+                    cells.append(f"out {out:3d}: " + " ".join(
+                        f"{k or '-'}{'*' if k == pick else ' '}{t[k]:6.1f}" for k in ways))
+                print(f"  {np.dtype(dtype).name} in {nin:3d} rows {rows:3d}  " + "  |  ".join(cells))
+
+
 def main():
     args = _common.parse_args(__doc__.splitlines()[0])
     print(f"numpy {np.__version__}, {os.cpu_count()} CPUs, BLAS threads {train.blas_threads()}\n")
     products(args.quick)
     steps(args.quick)
+    narrow(args.quick)
 
 
 if __name__ == "__main__":

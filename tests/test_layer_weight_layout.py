@@ -147,8 +147,8 @@ def test_the_helpers_agree_with_the_plain_products_on_either_side_of_the_thresho
 @pytest.mark.parametrize("out", [1, 10, NARROW - 1, NARROW])
 @pytest.mark.parametrize("rows", [1, 32, 128, 256])
 def test_g_at_a_narrow_column_major_weight_is_the_plain_product_in_either_dtype(out, rows):
-    """Fewer than NARROW rows and no more elements than g: g @ W on a row-major copy of W (its sums are
-    too short for g's copy to pay); the rule's small path takes the very same product."""
+    """g @ W on a narrow column-major weight equals the plain product, on whichever copy input_grad_copy
+    names (on W's, its very bits); the rule's small path takes the very same product."""
     rng = np.random.default_rng(out * rows)
     for dtype in (np.float64, np.float32):
         w = np.asfortranarray(rng.standard_normal((out, 128)).astype(dtype))
@@ -179,15 +179,19 @@ def test_input_grad_copies_the_operand_input_grad_copy_names(rows):
 
 
 def test_which_operand_g_at_w_copies_for_the_digits_layers_and_the_edges():
-    """The measured choice (docs/ARCHITECTURE.md, Session 10): W's copy for a classifier's 10-row weight
-    once the batch has as many rows as W has columns; g's for the small 128-wide products; neither above."""
-    assert NARROW == 16
-    w10, w128 = np.asfortranarray(np.ones((10, 128))), np.asfortranarray(np.ones((128, 128)))
-    assert [input_grad_copy(rows, w10) for rows in (1, 32, 127, 128, 256)] == ["g", "g", "g", "W", "W"]
-    assert [input_grad_copy(rows, w128) for rows in (1, 32, 33, 256)] == ["g", "g", None, None]
-    assert input_grad_copy(256, np.asfortranarray(np.ones((NARROW - 1, 128)))) == "W"
-    assert input_grad_copy(256, np.asfortranarray(np.ones((NARROW, 128)))) == "g"  # (256·16·128 = 2^19)
-    assert input_grad_copy(257, np.asfortranarray(np.ones((NARROW, 128)))) is None
+    """The measured choice (benchmarks/layout.py part 3): in a small product the smaller copy, W's once
+    the batch has as many rows as W has columns (the digits' 10-row layer at batch 256) and g's before
+    (its 128-wide layers at batch 32); above it W's only for a narrow W, else neither."""
+    assert NARROW == 16 and SMALL_PRODUCT == 1 << 19
+    def F(out, nin):
+        return np.asfortranarray(np.ones((out, nin)))
+    assert [input_grad_copy(rows, F(10, 128)) for rows in (1, 32, 127, 128, 256)] == ["g", "g", "g", "W", "W"]
+    assert [input_grad_copy(rows, F(128, 128)) for rows in (1, 32, 33, 256)] == ["g", "g", None, None]
+    assert input_grad_copy(256, F(16, 128)) == "W"  # (256·16·128 = 2^19: small)
+    assert input_grad_copy(257, F(16, 128)) is None  # (not small, not narrow)
+    assert input_grad_copy(256, F(15, 256)) == "W"  # (not small, narrow)
+    assert input_grad_copy(255, F(15, 256)) is None  # (narrow, but W the larger)
+    assert input_grad_copy(64, F(64, 64)) == "W" and input_grad_copy(63, F(64, 64)) == "g"
 
 
 def nn_rule(g, w):

@@ -91,37 +91,37 @@ def _weight_grad(g, x, w):
     return out
 
 
-SMALL_PRODUCT = 1 << 19  # rows·out·in up to which g @ W (W column-major) runs on a column-major copy of g
-NARROW = 16  # out features under which g @ W (W column-major) may run on a row-major copy of W instead
+SMALL_PRODUCT = 1 << 19  # rows·out·in up to which g @ W (W column-major) runs on a copy of g or of W
+NARROW = 16  # out features under which g @ W (W column-major) runs on a row-major copy of W at any size
 
 
 def input_grad_copy(rows: int, w) -> str | None:
     """Which operand g @ W (g (rows, out) row-major, W (out, in) column-major) runs on a copy of:
     "W" (row-major), "g" (column-major) or None (neither), as _input_grad chooses (a test holds the two
-    to one choice); the jit's Linear kernel asks it."""
-    if len(w) < NARROW and w.shape[1] <= rows:
+    to one choice); the jit's Linear kernel asks it. In a small product a copy pays, and the smaller
+    one is taken (W's when in <= rows); above it only a narrow W's does."""
+    small = rows * w.size <= SMALL_PRODUCT
+    if w.shape[1] <= rows and (small or len(w) < NARROW):
         return "W"
-    if rows * w.size <= SMALL_PRODUCT:
-        return "g"
-    return None
+    return "g" if small else None
 
 
 def _input_grad(g, w, matmul=np.matmul):
     """g @ W for a column-major W (2-D g). With both operands column-major, OpenBLAS's small-matrix
     kernels take the product on one thread; g row-major makes it a two-thread product whose second
-    thread then spins ~0.1 s, slowing all the code after it. Up to SMALL_PRODUCT the copy of g pays
-    (float32 (32, 128) @ (128, 128): 17.9 -> 8.8 us, the row-major weight's g @ W 8.5 us); above it,
-    the copy costs more than it saves ((64, 128): 25.9 us without it, 32.5 us with it).
-    A narrow W (fewer than NARROW rows, as a classifier's last layer) no larger than g is copied
-    row-major instead: its sums are too short for g's copy to pay (float32 (256, 10) @ (10, 128):
-    11.3 us with g's copy, 9.2 us with none, 6.6 us with W's). Measured over in 64-256, out 4-31,
-    rows 32 and 256 (/work/scratch/narrowt.py, docs/ARCHITECTURE.md): W's copy takes 0.4-0.7x the time
-    there, and 1.0-1.4x from 16 rows on or when W has more elements than g."""
+    thread then spins ~0.1 s, slowing all the code after it. Up to
+    SMALL_PRODUCT a copy of one operand pays: of g, column-major (float32 (32, 128) @ (128, 128): 17.9
+    -> 8.8 us, the row-major weight's g @ W 8.5 us), or of W, row-major, when it is the smaller (in <=
+    rows: float32 (256, 10) @ (10, 128): 11.3 us with g's copy, 9.2 us with none, 6.6 us with W's;
+    (128, 32) @ (32, 128): 9.9, 27.7 and 8.6 us). Above it neither pays ((64, 128) @ (128, 128): 25.9 us
+    without, 32.5 us with g's), except W's for a narrow W (under NARROW rows: float32 (256, 10) @
+    (10, 256) 34.1 -> 12.3 us). benchmarks/layout.py part 3 times the three ways by width."""
     if g.ndim == 2:  # (input_grad_copy's tests written out: a call less per layer and step)
         rows = len(g)
-        if len(w) < NARROW and w.shape[1] <= rows:
+        small = rows * w.size <= SMALL_PRODUCT
+        if w.shape[1] <= rows and (small or len(w) < NARROW):
             return matmul(g, np.ascontiguousarray(w))
-        if rows * w.size <= SMALL_PRODUCT:
+        if small:
             return matmul(np.asfortranarray(g), w)
     return matmul(g, w)
 
