@@ -15,7 +15,7 @@ from collections import Counter
 
 from autograd.mode import replayable
 
-from .optim import Optimizer
+from .optimizer import Optimizer
 
 
 class LRScheduler:

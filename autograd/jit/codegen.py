@@ -269,7 +269,7 @@ def _inline_zero_grad(src, call) -> bool:
     opt = _called(call, "zero_grad")
     method = getattr(type(opt), "zero_grad", None)
     if opt is None or getattr(method, "__wrapped__", None) is not call.func or \
-            (call.func.__module__, call.func.__qualname__) != ("nn.optim", "Optimizer.zero_grad"):
+            (call.func.__module__, call.func.__qualname__) != ("nn.optimizer", "Optimizer.zero_grad"):
         return False
     groups = opt.param_groups
     lists = [src.const("G", group["params"]) for group in groups]
