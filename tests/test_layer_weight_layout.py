@@ -165,7 +165,7 @@ def test_g_at_a_narrow_column_major_weight_is_the_plain_product_in_either_dtype(
 
 @pytest.mark.parametrize("rows", [2, 15, 16, 64, 127, 128, 256, 4096])
 def test_input_grad_copies_the_operand_input_grad_copy_names(rows):
-    """_input_grad writes input_grad_copy's tests out; both must choose alike (the jit follows the latter).
+    """_input_grad copies the operand input_grad_copy names (the jit's kernel asks it too).
     Told by identity: the operand copied is not the one given (shapes with a row or a column of one are
     left out: np.ascontiguousarray and np.asfortranarray return those as they are)."""
     for out in (2, 10, NARROW - 1, NARROW, 128):

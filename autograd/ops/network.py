@@ -97,8 +97,8 @@ NARROW = 16  # out features under which g @ W (W column-major) runs on a row-maj
 
 def input_grad_copy(rows: int, w) -> str | None:
     """Which operand g @ W (g (rows, out) row-major, W (out, in) column-major) runs on a copy of:
-    "W" (row-major), "g" (column-major) or None (neither), as _input_grad chooses (a test holds the two
-    to one choice); the jit's Linear kernel asks it. In a small product a copy pays, and the smaller
+    "W" (row-major), "g" (column-major) or None (neither), for _input_grad and the jit's Linear kernel
+    alike (so a replay keeps the eager bits). In a small product a copy pays, and the smaller
     one is taken (W's when in <= rows); above it only a narrow W's does."""
     small = rows * w.size <= SMALL_PRODUCT
     if w.shape[1] <= rows and (small or len(w) < NARROW):
@@ -116,13 +116,11 @@ def _input_grad(g, w, matmul=np.matmul):
     (128, 32) @ (32, 128): 9.9, 27.7 and 8.6 us). Above it neither pays ((64, 128) @ (128, 128): 25.9 us
     without, 32.5 us with g's), except W's for a narrow W (under NARROW rows: float32 (256, 10) @
     (10, 256) 34.1 -> 12.3 us). benchmarks/layout.py part 3 times the three ways by width."""
-    if g.ndim == 2:  # (input_grad_copy's tests written out: a call less per layer and step)
-        rows = len(g)
-        small = rows * w.size <= SMALL_PRODUCT
-        if w.shape[1] <= rows and (small or len(w) < NARROW):
-            return matmul(g, np.ascontiguousarray(w))
-        if small:
-            return matmul(np.asfortranarray(g), w)
+    copy = input_grad_copy(len(g), w) if g.ndim == 2 else None
+    if copy == "W":
+        return matmul(g, np.ascontiguousarray(w))
+    if copy == "g":
+        return matmul(np.asfortranarray(g), w)
     return matmul(g, w)
 
 
