@@ -15,6 +15,7 @@ from __future__ import annotations
 import numpy as np
 
 from autograd.arguments import ShapeError
+from autograd import blas
 from autograd.functional import linear, neuron, neurons
 from autograd.value import Value, apply1, apply3, const
 
@@ -64,13 +65,12 @@ class Layer(Module):
         if self.nin < 1 or self.nout < 1:
             raise ValueError(f"{type(self).__name__}: sizes must be positive, got nin={nin}, nout={nout}")
         rng = rng_from(seed)
-        # PyTorch's shape (out, in), stored column-major: the memory of an (in, out) kernel, as Flax and Keras keep
-        # theirs. x @ Wᵀ is then BLAS's untransposed product, which OpenBLAS runs on its small-matrix kernels (one
-        # thread): float32 (32, 64) @ (64, 128) 8.8 -> 4.5 us, (32, 128) @ (128, 128) 16.8 -> 7.5 us, and no second
-        # thread left spinning (digits step, batch 32: ~0.7x the time of the same numpy calls on row-major weights,
-        # benchmarks/layout.py). The gradients keep this layout (see autograd.ops.network._linear_grad).
+        # PyTorch's shape (out, in), stored column-major where numpy's BLAS has small-matrix kernels for untransposed
+        # products (OpenBLAS on Intel's AVX-512 cores: x @ Wᵀ is then one, float32 (32, 128) @ (128, 128) 16.8 -> 7.5 us,
+        # on one thread), row-major elsewhere, where that layout only costs (autograd.blas.weight_order says which and
+        # why). The gradients keep the weight's layout (see autograd.ops.network._linear_grad).
         w = init_weight((self.nout, self.nin), self.nin, self.nout, activation, rng)
-        self.weight = Value(np.asfortranarray(w), label="weight")
+        self.weight = Value(np.asarray(w, order=blas.weight_order()), label="weight")
         self.bias = Value(np.zeros(self.nout), label="bias") if bias else None
 
     def _who(self) -> str:

@@ -40,6 +40,21 @@ def _modes_are_restored():
     assert not mode.MODE.anomaly, "a test left detect_anomaly() switched on"
 
 
+@pytest.fixture
+def column_major_layers(monkeypatch):
+    """nn.Layer makes its weights column-major in this test, whatever numpy's BLAS (autograd.blas)."""
+    from autograd import blas
+    monkeypatch.setattr(blas, "weight_order", lambda: "F")
+
+
+@pytest.fixture(params=["F", "C"], ids=["column-major", "row-major"])
+def weight_order(request, monkeypatch):
+    """The test runs twice: nn.Layer's new weights column-major, then row-major (autograd.blas)."""
+    from autograd import blas
+    monkeypatch.setattr(blas, "weight_order", lambda: request.param)
+    return request.param
+
+
 # ---- the real-browser tests (marked `browser`; `make browser` installs chromium)
 
 CHROMIUM, CHROMEDRIVER = "/usr/bin/chromium", "/usr/bin/chromedriver"

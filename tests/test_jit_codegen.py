@@ -237,6 +237,7 @@ def replayed_alike(widths, dtype, batch, steps, seed):
     return m2, [s.kernel or s.rule for s in next(iter(jitted.plans.values())).steps if s.op.name == "linear"]
 
 
+@pytest.mark.usefixtures("column_major_layers")
 @pytest.mark.parametrize("widths", [[64, 48, 64], [64, 128, 16], [8, 24, 15, 10], [8, 24, 16, 10], [4, 1, 3]])
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 @pytest.mark.parametrize("batch", [1, 32, 256])
@@ -255,6 +256,7 @@ def test_g_at_w_takes_the_eager_rules_copy_and_its_bits_by_the_weights_width(wid
             assert kernel.w_copy.flags.c_contiguous
 
 
+@pytest.mark.usefixtures("column_major_layers")
 @pytest.mark.parametrize("layout", ["column-major", "row-major"])
 def test_a_small_float32_layer_replays_its_eager_bits_in_either_weight_layout(layout):
     """nn.Layer keeps its weight column-major: x @ wᵀ is then BLAS's direct product, with no copy; gᵀ @ x
@@ -293,6 +295,7 @@ def test_a_small_float32_layer_replays_its_eager_bits_in_either_weight_layout(la
     assert first.kernel.transposed.shape == (64, 128)
 
 
+@pytest.mark.usefixtures("column_major_layers")
 @pytest.mark.parametrize("widths", [[64, 1, 64, 3], [8, 64, 1, 3], [8, 4, 1, 3]])
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 @pytest.mark.parametrize("batch", [1, 32, 256])

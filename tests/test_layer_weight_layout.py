@@ -16,6 +16,10 @@ from autograd import Value
 from autograd.ops.network import NARROW, SMALL_PRODUCT, _input_grad, _weight_grad, input_grad_copy
 
 
+# (the layout nn.Layer picks on an Intel AVX-512 OpenBLAS; elsewhere it picks row-major, see autograd.blas)
+pytestmark = pytest.mark.usefixtures("column_major_layers")
+
+
 def column_major(a) -> bool:
     return a.flags.f_contiguous and not a.flags.c_contiguous
 
