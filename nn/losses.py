@@ -210,7 +210,12 @@ def _nll(logp: Value, y, shape, weight, ignore_index, reduction, smoothing, loss
     if reduction == "none":
         return per_item.reshape(shape)
     total = per_item.sum()
-    return total if reduction == "sum" else total / np.sum(wy)
+    if reduction == "sum":
+        return total
+    counted = np.sum(wy)
+    if not counted:  # no rows, or every target ignored: nan with a zero gradient, as PyTorch's (and no 0/0 warning)
+        return total * 0.0 + float("nan")
+    return total / counted
 
 
 def _soft_cross_entropy(z: Value, y: np.ndarray, weight, reduction, smoothing) -> Value:

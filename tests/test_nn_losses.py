@@ -135,3 +135,19 @@ def test_other_bad_targets_are_explained():
         nn.mse(Value(np.zeros(2)), np.array(["a", "b"]))
     with pytest.raises(ValueError, match=r"mse: unknown reduction 'avg'"):
         nn.mse(Value(np.zeros(2)), np.zeros(2), reduction="avg")
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+@pytest.mark.parametrize("kwargs", [{}, {"label_smoothing": 0.1}, {"weight": np.ones(4)}, {"ignore_index": 0}])
+def test_cross_entropy_of_an_empty_batch_is_nan_with_an_empty_gradient_as_in_pytorch(dtype, kwargs):
+    """PyTorch: the mean over no rows is nan, silently, and backward gives a (0, C) gradient."""
+    import warnings
+    z = Value(np.zeros((0, 4), dtype))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # no 0/0 or division warning on the way
+        loss = nn.cross_entropy(z, np.zeros(0, dtype=int), **kwargs)
+        loss.backward()
+    assert np.isnan(loss.item())
+    assert z.grad.shape == (0, 4) and z.grad.dtype == dtype
+    total = nn.cross_entropy(Value(np.zeros((0, 4), dtype)), np.zeros(0, dtype=int), reduction="sum", **kwargs)
+    assert total.item() == 0.0

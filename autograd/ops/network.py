@@ -163,14 +163,18 @@ def _softmax_loss(a, m, key, reduction):
     total = np.add.reduce(e, axis=-1, keepdims=True)
     per_row = (np.log(total) + m)[..., 0] - a[key]  # logsumexp(a) - a[target], row by row
     n = per_row.size if reduction == "mean" else 1  # the mean as sum / n: .mean() costs ~1 µs more
-    loss = per_row if reduction == "none" else np.add.reduce(per_row, axis=None) / n
+    if reduction == "none":
+        loss = per_row
+    else:  # an empty batch's mean is nan, as PyTorch's (without numpy's 0/0 warning)
+        loss = np.add.reduce(per_row, axis=None) / n if n else per_row.dtype.type("nan")
     e /= total  # now the softmax, in place
     return loss, e
 
 
 def _cross_entropy_grad(g, out, a, key, reduction="mean", saved=None):
     if reduction == "mean":  # (the usual case tested first)
-        g = g / math.prod(shape(a)[:-1])  # the mean over n rows: g / n
+        n = math.prod(shape(a)[:-1])
+        g = g / n if n else g  # the mean over n rows: g / n (no rows: an empty gradient, as PyTorch's)
     elif reduction == "none" and len(shape(a)) > 1:
         g = reshape(g, shape(g) + (1,))  # one upstream gradient per row
     if saved is None:  # recompute (a recorded op with create_graph=True)
