@@ -103,3 +103,25 @@ def test_binary_cross_entropy_with_logits(extra, reduction, rng):
 def test_mse_loss(rng):
     y = rng.normal(size=(4, 3))
     compare(*both("mse_loss", y), [rng.normal(size=(4, 3))])
+
+
+@pytest.mark.parametrize("reduction", ["mean", "sum", "none"])
+def test_cross_entropy_of_non_finite_logits_is_pytorchs(reduction):
+    """Rows whose maximum is +inf, all -inf, or nan: loss and gradient rows nan, as torch's (log_softmax
+    then the target); finite rows, one -inf logit among them included, keep their numbers."""
+    from autograd import Value
+    inf, nan = np.inf, np.nan
+    logits = np.array([[inf, 0.0, 1.0], [0.0, 1.0, 2.0], [-inf, -inf, -inf], [-inf, 0.0, 1.0],
+                       [nan, 0.0, 1.0], [inf, inf, 0.0], [-inf, 5.0, -inf]])
+    rng = np.random.default_rng(4)
+    for target in (np.array([0, 1, 0, 1, 1, 2, 1]), np.array([1, 0, 2, 0, 0, 0, 0])):
+        upstream = rng.normal(size=(len(target),) if reduction == "none" else ())
+        z = Value(logits.copy())
+        with np.errstate(all="ignore"):  # (numpy warns about inf - inf on the way; torch is silent)
+            loss = nn.cross_entropy(z, target, reduction=reduction)
+            loss.backward(upstream)
+        t = torch.tensor(logits, requires_grad=True)
+        expected = F.cross_entropy(t, torch.tensor(target), reduction=reduction)
+        expected.backward(torch.tensor(upstream))
+        np.testing.assert_allclose(np.asarray(loss.data), expected.detach().numpy(), rtol=1e-12, equal_nan=True)
+        np.testing.assert_allclose(z.grad, t.grad.numpy(), rtol=1e-12, atol=1e-15, equal_nan=True)

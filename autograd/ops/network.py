@@ -143,18 +143,16 @@ def column_sums(g):
 
 
 def _cross_entropy(a, key, reduction="mean"):
-    """(loss, softmax(a)): the softmax is saved, so the backward skips its row maxima and sums."""
+    """(loss, softmax(a)): the softmax is saved, so the backward skips its row maxima and sums.
+
+    As PyTorch's (log_softmax, then the target's entry): a row whose maximum is +inf, or all -inf,
+    or nan, has a nan loss and a nan softmax, hence nan in the mean and a nan gradient row (numpy warns
+    "invalid value" on the way; PyTorch is silent). torch.logsumexp's own convention (inf) is
+    autograd.logsumexp's, not this loss's."""
     a = np.asarray(a)
     # ufunc.reduce rather than a.max() / a.sum(): the same, without numpy's Python wrapper
     m = np.maximum.reduce(a, axis=-1, keepdims=True)
-    if reduction == "none" and not math.isfinite(np.add.reduce(m, axis=None)):  # as in _logsumexp
-        m = np.where(np.isfinite(m), m, 0)
-    loss, e = _softmax_loss(a, m, key, reduction)
-    if reduction != "none" and not math.isfinite(loss):
-        # a row's maximum ±inf or nan makes the loss so: tested there, once, rather than every row's
-        # maximum before (a numpy reduction less a step, ~1.5 µs); such rows again, shifted by 0 as in _logsumexp
-        loss, e = _softmax_loss(a, np.where(np.isfinite(m), m, 0), key, reduction)
-    return loss, e
+    return _softmax_loss(a, m, key, reduction)
 
 
 def _softmax_loss(a, m, key, reduction):
