@@ -172,8 +172,8 @@ class Module:
     def state_dict(self) -> dict:
         """{dotted name: numpy copy of the parameter or buffer}, in PyTorch's order (a module's
         parameters, then its buffers such as running_mean, then its children). The copies are
-        row-major (C order) whatever the parameter's own layout (nn.Layer keeps its weight
-        column-major), so saved files hold the usual byte order."""
+        row-major (C order) whatever the parameter's own layout (nn.Layer may keep its weight
+        column-major, see autograd.blas), so saved files hold the usual byte order."""
         return {name: np.array(v.data if isinstance(v, Value) else v, order="C") for name, v in self._named_state()}
 
     def load_state_dict(self, state, strict: bool = True) -> "Module":

@@ -136,6 +136,6 @@ def rebuild(value, old):
 
 def kind(data) -> tuple:
     """A leaf's kind: a plan is remade when it changes. The strides are part of it: the memory plan
-    follows each weight's layout (column-major gradients and scratch for nn.Layer's weight, see
+    follows each weight's layout (column-major gradients and scratch for a column-major weight, see
     kernels.plan_memory), so a weight replaced by one of another layout needs a plan of its own."""
     return ("float",) if type(data) is float else (type(data), data.shape, data.dtype, getattr(data, "strides", None))

@@ -70,8 +70,9 @@ class Linear:
     def __init__(self, out, grads, ones, transposed=None, column_major=False, g_copy=None, w_copy=None):
         self.out, self.grads, self.ones = out, grads, ones  # ones: the bias gradient as ones @ g
         self.transposed = transposed
-        # a column-major weight (nn.Layer's): gW made in its layout, and g @ W on g copied column-major or
-        # on W copied row-major where network.input_grad_copy says (as the eager rule, bit for bit)
+        # a column-major weight (nn.Layer's where autograd.blas picks that layout): gW made in its layout, and
+        # g @ W on g copied column-major or on W copied row-major where network.input_grad_copy says (as the
+        # eager rule, bit for bit)
         self.column_major, self.g_copy, self.w_copy = column_major, g_copy, w_copy
 
     @classmethod
