@@ -11,6 +11,7 @@ import pytest
 
 import nn
 from autograd import blas, jit
+from test_jit_memory_plan import step_of  # the plain training step: forward, zero_grad, backward, step
 
 
 @pytest.mark.parametrize("core, order", [("SkylakeX", "F"), ("COOPERLAKE", "F"), ("SapphireRapids", "F"),
@@ -72,15 +73,7 @@ def test_both_layouts_train_to_the_same_numbers_eagerly_and_jitted(monkeypatch):
         runs = []
         for use_jit in (False, True):
             model = nn.MLP(64, [128, 128, 10], seed=0)
-            opt = nn.SGD(model.parameters(), lr=0.1)
-
-            def step(x, y, model=model, opt=opt):
-                loss = nn.cross_entropy(model(x), y)
-                opt.zero_grad()
-                loss.backward()
-                opt.step()
-                return loss
-
+            step = step_of(model, nn.SGD(model.parameters(), lr=0.1))
             stepper = jit(step) if use_jit else step
             losses = [float(stepper(x, y).item()) for x, y in batches]
             runs.append((losses, [p.data.copy() for p in model.parameters()]))
