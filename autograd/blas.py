@@ -34,7 +34,15 @@ _CORENAME_SYMBOLS = ("scipy_openblas_get_corename64_", "scipy_openblas_get_coren
 @functools.cache
 def openblas_core() -> str | None:
     """The kernel family numpy's OpenBLAS runs ('Haswell', 'SkylakeX', ...), or None when numpy's
-    BLAS is not an OpenBLAS this can find (found in numpy's wheel folder or the process's maps)."""
+    BLAS is not an OpenBLAS this can find (found in numpy's wheel folder or the process's maps).
+    Never raises: nn.Layer asks it for every new weight's layout, which must not fail over a speed choice."""
+    try:
+        return _openblas_core()
+    except Exception:  # no ctypes, an odd library path or name: no OpenBLAS found, row-major weights
+        return None
+
+
+def _openblas_core() -> str | None:
     import ctypes
     import glob
 
@@ -58,7 +66,7 @@ def openblas_core() -> str | None:
             if corename is not None:
                 corename.restype = ctypes.c_char_p
                 name = corename()
-                return name.decode() if name else None
+                return name.decode(errors="replace") if name else None
     return None
 
 

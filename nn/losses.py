@@ -203,7 +203,8 @@ def _nll(logp: Value, y, shape, weight, ignore_index, reduction, smoothing, loss
         w = np.ones(classes, logp.dtype) if weight is None else _class_weights(weight, classes, logp, loss)
         wy = w[safe] * keep
         picked = -(logp[_row_numbers(len(y)), safe] * wy)
-        smooth = -((logp * w).sum(axis=1) * keep) if smoothing else None
+        # (the mask in logp's dtype: a bool array would make a float32 loss float64)
+        smooth = -((logp * w).sum(axis=1) * keep.astype(logp.dtype)) if smoothing else None
     per_item = picked
     if smoothing:
         per_item = per_item * (1.0 - smoothing) + smooth * (smoothing / classes)
@@ -228,7 +229,10 @@ def _soft_cross_entropy(z: Value, y: np.ndarray, weight, reduction, smoothing) -
         y = y * _class_weights(weight, classes, z, "cross_entropy").reshape((classes,) + (1,) * (z.ndim - axis - 1))
     per_item = -(z.log_softmax(axis=axis) * y).sum(axis=axis)
     if reduction == "mean":
-        return per_item.sum() / (z.size // classes)
+        n = z.size // classes if classes else 0
+        if not n:  # an empty batch: nan with an empty gradient, as PyTorch's (and no 0/0 warning)
+            return per_item.sum() * 0.0 + float("nan")
+        return per_item.sum() / n
     return _reduce(per_item, reduction, "cross_entropy")
 
 
