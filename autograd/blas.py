@@ -5,19 +5,21 @@ A weight of PyTorch's shape (out, in) can be stored row-major (PyTorch's own lay
 column-major (the memory of an (in, out) kernel: x @ Wᵀ is then BLAS's untransposed product).
 Which is faster depends on the BLAS kernels, not on the math:
 
-* OpenBLAS built for Intel's AVX-512 cores (its SkylakeX, Cooperlake and SapphireRapids kernels)
-  has "direct" and small-matrix kernels that take small untransposed products on one thread without
-  packing: column-major weights made the digits step ~0.8x as long at batch 32 (float32
-  (32, 128) @ (128, 128): 16.8 -> 7.5 us, and no second BLAS thread left spinning).
-* Elsewhere (OpenBLAS's Haswell/Zen kernels, which it also picks for AMD's AVX-512 cores; MKL;
-  Accelerate) both layouts take the same packed path, and the column-major one only adds the copies
-  and odd-layout products of the backward: on an AMD EPYC (OpenBLAS "Haswell"), float64 batch 32,
-  the plain loop 1.33 -> 1.21x and the jitted step 1.01 -> 0.95x hand-written numpy with row-major
+* OpenBLAS's AVX-512 kernel families (SkylakeX, Cooperlake, SapphireRapids: the ones it runs on
+  Intel's AVX-512 cores, and on AMD's Zen 4) have "direct" and small-matrix kernels that take small
+  untransposed products on one thread without packing: on an Intel machine column-major weights
+  made the digits step ~0.8x as long at batch 32 (float32 (32, 128) @ (128, 128): 16.8 -> 7.5 us,
+  and no second BLAS thread left spinning).
+* Elsewhere (its Haswell/Zen kernels; MKL; Accelerate) both layouts take the same packed path, and
+  the column-major one only adds the copies and odd-layout products of the backward: on an AMD EPYC
+  Zen 5, which OpenBLAS 0.3.31 does not know and runs on its Haswell kernels, float64 batch 32, the
+  plain loop 1.33 -> 1.21x and the jitted step 1.01 -> 0.95x hand-written numpy with row-major
   weights; batch 256 within 2% (benchmarks/layout.py parts 1-3 on either kind of machine).
 
 So the weight is column-major only on the first kind. The choice is made once per process from the
-kernel name OpenBLAS reports, never from a timing, so a machine always gets the same layout and the
-same bits; TRACEGRAD_WEIGHT_ORDER=F or C overrides it. Every rule works on either layout (a weight a
+kernel name OpenBLAS reports, never from a timing, so a machine with a given OpenBLAS always gets the
+same layout and the same bits (an OpenBLAS that learns a new core may move it to the other family:
+the layout follows); TRACEGRAD_WEIGHT_ORDER=F or C overrides it. Every rule works on either layout (a weight a
 user assigns keeps whatever layout it has); only the speed differs.
 """
 from __future__ import annotations
