@@ -10,6 +10,7 @@ import numpy as np
 
 from autograd.arguments import ShapeError
 from autograd.functional import stack
+from autograd.mode import MODE
 from autograd.value import Value, apply, apply1
 
 REDUCTIONS = ("mean", "sum", "none")
@@ -145,8 +146,9 @@ def cross_entropy(input, target, weight=None, ignore_index: int = -100, reductio
         unsigned = _UNSIGNED.get(y.dtype)  # (made once per dtype: parsing "<u8" costs ~0.5 µs a step)
         if unsigned is None:
             unsigned = _UNSIGNED[y.dtype] = np.dtype(y.dtype.str.replace("i", "u"))
+        # (an ignore_index a jit is capturing under: nll_loss's node, which looks for it in every batch)
         if (not y.size or np.maximum.reduce(y.view(unsigned), axis=None) < classes) and \
-                (ignore_index < 0 or not (y == ignore_index).any()):
+                (ignore_index < 0 or MODE.capture is None and not (y == ignore_index).any()):
             if reduction not in REDUCTIONS:
                 raise ValueError(f"cross_entropy: unknown reduction {reduction!r}; use one of {REDUCTIONS}")
             # One fused node, logsumexp(z) - z[target] per row, whose backward is softmax(z) - onehot.
@@ -192,31 +194,14 @@ def _nll(logp: Value, y, shape, weight, ignore_index, reduction, smoothing, loss
     """PyTorch's nll_loss (with label smoothing as in its cross_entropy) on rows logp (M, C)."""
     if reduction not in REDUCTIONS:
         raise ValueError(f"{loss}: unknown reduction {reduction!r}; use one of {REDUCTIONS}")
-    classes = logp.shape[1]
-    keep = y != ignore_index
-    everything = keep.all()
-    if everything and weight is None:  # the targets themselves as the index: jit follows them
-        picked, wy = -logp[_row_numbers(len(y)), y], np.ones(len(y), logp.dtype)
-        smooth = -logp.sum(axis=1) if smoothing else None
-    else:
-        safe = y if everything else np.where(keep, y, 0)
-        w = np.ones(classes, logp.dtype) if weight is None else _class_weights(weight, classes, logp, loss)
-        wy = w[safe] * keep
-        picked = -(logp[_row_numbers(len(y)), safe] * wy)
-        # (the mask in logp's dtype: a bool array would make a float32 loss float64)
-        smooth = -((logp * w).sum(axis=1) * keep.astype(logp.dtype)) if smoothing else None
-    per_item = picked
-    if smoothing:
-        per_item = per_item * (1.0 - smoothing) + smooth * (smoothing / classes)
-    if reduction == "none":
-        return per_item.reshape(shape)
-    total = per_item.sum()
-    if reduction == "sum":
-        return total
-    counted = np.sum(wy)
-    if not counted:  # no rows, or every target ignored: nan with a zero gradient, as PyTorch's (and no 0/0 warning)
-        return total * 0.0 + float("nan")
-    return total / counted
+    # One node whose attributes hold the targets: which rows count, their class weights and the mean's
+    # denominator come from them on every call, so autograd.jit follows a new batch's targets in
+    # (built from several nodes, these numbers were constants a replay kept from the first batch).
+    w = None if weight is None else _class_weights(weight, logp.shape[1], logp, loss)
+    attrs = {"target": y, "weight": w, "ignore_index": ignore_index, "reduction": reduction,
+             "smoothing": float(smoothing)}
+    per_item = apply1("nll_loss", logp, attrs)
+    return per_item.reshape(shape) if reduction == "none" else per_item
 
 
 def _soft_cross_entropy(z: Value, y: np.ndarray, weight, reduction, smoothing) -> Value:
@@ -240,6 +225,7 @@ def _class_weights(weight, classes: int, z: Value, loss: str) -> np.ndarray:
     w = _target(weight, loss).astype(z.dtype)
     if w.shape != (classes,):
         raise ShapeError(f"{loss}: weight of shape {w.shape} must have one number per class: ({classes},)")
+    w.flags.writeable = False  # (our own copy: autograd.jit keeps it as a constant without a warning)
     return w
 
 

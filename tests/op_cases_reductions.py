@@ -109,6 +109,23 @@ def bce_case(draw):
     return (lambda a: nn.binary_cross_entropy(a, y, reduction=reduction)), [p]
 
 
+def nll_case(draw):
+    """Log-probabilities (rows, classes) against class targets, some equal to ignore_index (1) or none,
+    with or without class weights and label smoothing, in each reduction: nll_loss's node (nn.nll_loss,
+    and nn.cross_entropy with smoothing: both always take it)."""
+    rows, classes = draw(st.integers(1, 4)), draw(st.integers(2, 4))
+    y = np.array(draw(st.lists(st.integers(0, classes - 1), min_size=rows, max_size=rows)))
+    weight = draw(st.sampled_from([None, np.linspace(0.5, 2.0, classes)]))
+    kwargs = dict(weight=weight, ignore_index=draw(st.sampled_from([1, -100])),
+                  reduction=draw(st.sampled_from(["mean", "sum", "none"])))
+    if kwargs["reduction"] == "mean" and (y == kwargs["ignore_index"]).all():
+        kwargs["ignore_index"] = -100  # (every row ignored: a nan mean, no derivative to check; tested apart)
+    smoothing = draw(st.sampled_from([0.0, 0.2]))
+    if smoothing:
+        return (lambda a: nn.cross_entropy(a, y, label_smoothing=smoothing, **kwargs)), [arr(draw, (rows, classes))]
+    return (lambda a: nn.nll_loss(a, y, **kwargs)), [arr(draw, (rows, classes))]
+
+
 CASES = [
     extreme("min"),
     extreme("max"),
@@ -127,4 +144,5 @@ CASES = [
     along("cumprod", _cumprod),
     along("logcumsumexp", lambda draw, x, axis: (lambda a: a.logcumsumexp(dim=axis))),
     Case("binary_cross_entropy", "binary_cross_entropy", bce_case),
+    Case("nll_loss", "nll_loss", nll_case),
 ]

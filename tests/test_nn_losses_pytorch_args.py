@@ -45,6 +45,37 @@ def test_jit_follows_the_targets_through_label_smoothing(rng):
         assert loss(x, y).item() == pytest.approx(nn.cross_entropy(model(x), y, label_smoothing=0.1).item(), rel=1e-12)
 
 
+@pytest.mark.parametrize("kwargs", [{"ignore_index": 0}, {"ignore_index": 2, "reduction": "sum"},
+                                    {"ignore_index": 0, "reduction": "none"}, {"weight": np.array([1.0, 2.0, 0.5])},
+                                    {"ignore_index": 1, "weight": np.array([1.0, 2.0, 0.5]), "label_smoothing": 0.1}])
+def test_a_jitted_step_follows_ignored_targets_and_class_weights_batch_by_batch(kwargs):
+    """Which rows count, their class weights and the mean's denominator depend on each batch's targets:
+    nll_loss's node computes them from its `target` attribute, which the jit follows. (Built from
+    several nodes they were constants: a replay kept the first batch's, a silently wrong loss.)"""
+    import warnings
+    models = [nn.MLP(4, [8, 3], seed=0) for _ in range(2)]
+    eager, jitted = (_step(m, nn.SGD(m.parameters(), lr=0.1), kwargs) for m in models)
+    jitted = autograd.jit(jitted)
+    x = np.random.default_rng(1).normal(size=(6, 4))
+    batches = [[0, 1, 2, 1, 0, 0], [0, 1, 2, 1, 0, 0], [1, 2, 1, 1, 2, 2], [0, 0, 0, 0, 0, 0], [2, 2, 1, 0, 1, 2]]
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # (no JitWarning about a frozen array either)
+        for y in map(np.array, batches):
+            np.testing.assert_allclose(np.asarray(jitted(x, y).data), np.asarray(eager(x, y).data), rtol=1e-12)
+    for p, q in zip(*(m.parameters() for m in models)):
+        np.testing.assert_allclose(q.data, p.data, rtol=1e-12, atol=1e-15)
+
+
+def _step(model, opt, kwargs):
+    def step(x, y):
+        loss = nn.cross_entropy(model(x), y, **kwargs)
+        opt.zero_grad()
+        (loss.sum() if loss.ndim else loss).backward()
+        opt.step()
+        return loss
+    return step
+
+
 def test_binary_cross_entropy_takes_probabilities_and_the_logits_one_is_renamed():
     p, y = np.array([0.9, 0.2, 0.5]), np.array([1.0, 0.0, 1.0])
     expected = -np.mean(y * np.log(p) + (1 - y) * np.log(1 - p))

@@ -183,7 +183,7 @@ def scalar_safe(math_fn, np_fn):
 from . import arithmetic, functions, comparisons, activations  # noqa: E402,F401,I001
 from . import reductions, ordering  # noqa: E402,F401,I001
 from . import shaping, indexing  # noqa: E402,F401,I001
-from . import network, convolution, pooling, normalization, dropout, sequence  # noqa: E402,F401,I001
+from . import network, class_nll, convolution, pooling, normalization, dropout, sequence  # noqa: E402,F401,I001
 
 # Last: the table is complete, so Value's methods can be bound, whichever module was imported
 # first (with HIPS autograd's autograd/__init__.py in the folder, nothing imports value first).
