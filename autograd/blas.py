@@ -53,9 +53,9 @@ def _openblas_core() -> str | None:
     folder = os.path.dirname(os.path.dirname(np.__file__))
     paths = glob.glob(os.path.join(folder, "numpy.libs", "*openblas*"))
     if not paths:  # a numpy built against a system OpenBLAS: the library this process has loaded
-        try:
+        try:  # (by path: Debian's is .../openblas-pthread/libblas.so.3)
             with open("/proc/self/maps") as maps:
-                paths = sorted({line.split()[-1] for line in maps if "openblas" in line.rsplit("/", 1)[-1]})
+                paths = sorted({line.split()[-1] for line in maps if "openblas" in line and ".so" in line})
         except OSError:
             return None
     for path in paths:

@@ -86,3 +86,15 @@ def test_both_layouts_train_to_the_same_numbers_eagerly_and_jitted(monkeypatch):
     np.testing.assert_allclose(results["F"][0], results["C"][0], rtol=1e-12)
     for a, b in zip(results["F"][1], results["C"][1]):
         np.testing.assert_allclose(a, b, rtol=1e-10, atol=1e-12)
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="/proc/self/maps is Linux's")
+def test_the_loaded_library_is_found_when_numpy_has_no_wheel_folder(monkeypatch):
+    """A numpy built against a system OpenBLAS has no numpy.libs: the library loaded in this process
+    is found by its path (Debian's is .../openblas-pthread/libblas.so.3) and asked the same."""
+    core = blas.openblas_core()
+    if core is None:
+        pytest.skip("numpy's BLAS is no OpenBLAS here")
+    import glob
+    monkeypatch.setattr(glob, "glob", lambda pattern: [])
+    assert blas._openblas_core() == core
