@@ -80,6 +80,17 @@ def where(a, b, cond):
     return torch.where(cond, a, b)
 
 
+def nll_loss(logp, target, weight=None, ignore_index=-100, reduction="mean", smoothing=0.0):
+    target = torch.as_tensor(target, dtype=torch.long)
+    if weight is not None:  # (a tensor when traced; the node's own read-only array is copied, not shared)
+        weight = weight.to(logp.dtype) if isinstance(weight, torch.Tensor) else torch.tensor(weight, dtype=logp.dtype)
+    if not smoothing:
+        return F.nll_loss(logp, target, weight=weight, ignore_index=ignore_index, reduction=reduction)
+    # (cross_entropy's smoothing on log-probabilities: their log_softmax is themselves)
+    return F.cross_entropy(logp, target, weight=weight, ignore_index=ignore_index, reduction=reduction,
+                           label_smoothing=smoothing)
+
+
 TORCH_OPS = {
     "add": operator.add, "sub": operator.sub, "mul": operator.mul, "div": operator.truediv,
     "neg": operator.neg, "pow": pow_, "pow_value": operator.pow, "exp": torch.exp, "log": torch.log,
@@ -87,5 +98,5 @@ TORCH_OPS = {
     "sum": sum_, "mean": mean, "max": max_, "logsumexp": logsumexp, "softmax": softmax,
     "log_softmax": log_softmax, "broadcast_to": broadcast_to, "reshape": reshape, "transpose": transpose,
     "getitem": getitem, "concat": concat, "stack": stack, "linear": linear, "matmul": torch.matmul,
-    "where": where,
+    "where": where, "nll_loss": nll_loss,
 }

@@ -125,3 +125,21 @@ def test_cross_entropy_of_non_finite_logits_is_pytorchs(reduction):
         expected.backward(torch.tensor(upstream))
         np.testing.assert_allclose(np.asarray(loss.data), expected.detach().numpy(), rtol=1e-12, equal_nan=True)
         np.testing.assert_allclose(z.grad, t.grad.numpy(), rtol=1e-12, atol=1e-15, equal_nan=True)
+
+
+@pytest.mark.parametrize("kwargs", [{"ignore_index": 2}, {"weight": np.array([1.0, 2.0, 0.5]), "ignore_index": 1},
+                                    {"weight": np.array([1.0, 2.0, 0.5]), "ignore_index": 1, "label_smoothing": 0.2,
+                                     "reduction": "sum"},
+                                    {"ignore_index": 0, "reduction": "none", "label_smoothing": 0.1}])
+def test_nll_loss_nodes_replay_in_torch_as_recorded(kwargs):
+    """nn.torch_ops' replay of the nll_loss node (what nn.to_torch runs for a forward that computes such a
+    loss) gives the node's own numbers from the same log-probabilities and attributes."""
+    from autograd import Value
+    from nn.torch_ops import TORCH_OPS
+    rng = np.random.default_rng(5)
+    z, y = rng.normal(size=(5, 3)), np.array([0, 2, 1, 1, 0])
+    loss = nn.cross_entropy(Value(z), y, **kwargs)
+    node = loss if loss.op == "nll_loss" else loss.parents[0]  # ("none": the node, then a reshape)
+    assert node.op == "nll_loss"
+    replayed = TORCH_OPS["nll_loss"](torch.tensor(node.parents[0].data), **node.attrs)
+    np.testing.assert_allclose(replayed.numpy(), np.asarray(node.data), rtol=1e-12, atol=1e-15)
