@@ -12,11 +12,12 @@ def pair(activation, dtype):
     return [(m, nn.SGD(m, lr=0.1)) for m in models]
 
 
-def step_of(model, opt):
+def step_of(model, opt, **loss_kwargs):
+    """The plain training step (cross_entropy with loss_kwargs; reduction="none" summed for backward)."""
     def step(x, y):
-        loss = nn.cross_entropy(model(x), y)
+        loss = nn.cross_entropy(model(x), y, **loss_kwargs)
         opt.zero_grad()
-        loss.backward()
+        (loss.sum() if loss.ndim else loss).backward()
         opt.step()
         return loss
     return step

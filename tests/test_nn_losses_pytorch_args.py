@@ -9,6 +9,7 @@ import autograd
 import nn
 import nn.functional as F
 from autograd import Value
+from test_jit_memory_plan import step_of  # the plain training step, loss keywords passed on
 
 
 def log_softmax(z, axis=-1):
@@ -54,7 +55,7 @@ def test_a_jitted_step_follows_ignored_targets_and_class_weights_batch_by_batch(
     several nodes they were constants: a replay kept the first batch's, a silently wrong loss.)"""
     import warnings
     models = [nn.MLP(4, [8, 3], seed=0) for _ in range(2)]
-    eager, jitted = (_step(m, nn.SGD(m.parameters(), lr=0.1), kwargs) for m in models)
+    eager, jitted = (step_of(m, nn.SGD(m.parameters(), lr=0.1), **kwargs) for m in models)
     jitted = autograd.jit(jitted)
     x = np.random.default_rng(1).normal(size=(6, 4))
     batches = [[0, 1, 2, 1, 0, 0], [0, 1, 2, 1, 0, 0], [1, 2, 1, 1, 2, 2], [0, 0, 0, 0, 0, 0], [2, 2, 1, 0, 1, 2]]
@@ -64,16 +65,6 @@ def test_a_jitted_step_follows_ignored_targets_and_class_weights_batch_by_batch(
             np.testing.assert_allclose(np.asarray(jitted(x, y).data), np.asarray(eager(x, y).data), rtol=1e-12)
     for p, q in zip(*(m.parameters() for m in models)):
         np.testing.assert_allclose(q.data, p.data, rtol=1e-12, atol=1e-15)
-
-
-def _step(model, opt, kwargs):
-    def step(x, y):
-        loss = nn.cross_entropy(model(x), y, **kwargs)
-        opt.zero_grad()
-        (loss.sum() if loss.ndim else loss).backward()
-        opt.step()
-        return loss
-    return step
 
 
 def test_binary_cross_entropy_takes_probabilities_and_the_logits_one_is_renamed():

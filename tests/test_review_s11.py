@@ -11,19 +11,10 @@ import pytest
 
 import nn
 from autograd import Value, blas, jit
+from test_jit_memory_plan import step_of  # the plain training step, loss keywords passed on
 
 torch = pytest.importorskip("torch")
 F = torch.nn.functional
-
-
-def _step_of(model, opt, **kwargs):
-    def step(x, y):
-        loss = nn.cross_entropy(model(x), y, **kwargs)
-        opt.zero_grad()
-        loss.backward()
-        opt.step()
-        return loss
-    return step
 
 
 @pytest.mark.parametrize("dtype", [np.float64, np.float32])
@@ -32,7 +23,7 @@ def test_a_jitted_step_on_an_empty_batch_replays_the_eager_nan_without_dividing_
     """The eager rule of an empty batch was fixed; the jit's cross_entropy kernel still divided by
     its 0 rows (float64: ZeroDivisionError at the replay's code generation; float32: 0/0 warnings)."""
     models = [nn.MLP(4, [8, 3], seed=0).to(dtype) for _ in range(2)]
-    eager, jitted = (_step_of(m, nn.SGD(m.parameters(), lr=0.1), **kwargs) for m in models)
+    eager, jitted = (step_of(m, nn.SGD(m.parameters(), lr=0.1), **kwargs) for m in models)
     jitted = jit(jitted)
     x, y = np.zeros((0, 4), dtype), np.zeros(0, dtype=int)
     with warnings.catch_warnings():
