@@ -19,8 +19,8 @@ Which is faster depends on the BLAS kernels, not on the math:
 So the weight is column-major only on the first kind. The choice is made once per process from the
 kernel name OpenBLAS reports, never from a timing, so a machine with a given OpenBLAS always gets the
 same layout and the same bits (an OpenBLAS that learns a new core may move it to the other family:
-the layout follows); TRACEGRAD_WEIGHT_ORDER=F or C overrides it. Every rule works on either layout (a weight a
-user assigns keeps whatever layout it has); only the speed differs.
+the layout follows); TRACEGRAD_WEIGHT_ORDER=F or C overrides it. Every rule works on either layout
+(a weight a user assigns keeps whatever layout it has); only the speed differs.
 """
 from __future__ import annotations
 

@@ -31,7 +31,7 @@ def neuron_row(g, node, grads, rows, shared, queue, owned):
         if prev is not None and prev is not mine and p in owned:
             mine = rows[p] = prev  # backprop's own array (a fresh rule's, maybe already p's .grad): added into
         elif prev is None or prev is not mine:
-            # (zeros_like: in W's layout, nn.Layer's column-major one where it is so (autograd.blas), as the batch rule's gradient)
+            # (zeros_like: in W's layout, a column-major one too (autograd.blas), as the batch rule's gradient)
             mine = rows[p] = np.zeros_like(p.data) if prev is None else np.array(prev)
             grads[p] = mine
             if prev is None:

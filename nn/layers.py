@@ -14,8 +14,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from autograd.arguments import ShapeError
 from autograd import blas
+from autograd.arguments import ShapeError
 from autograd.functional import linear, neuron, neurons
 from autograd.value import Value, apply1, apply3, const
 
@@ -65,10 +65,11 @@ class Layer(Module):
         if self.nin < 1 or self.nout < 1:
             raise ValueError(f"{type(self).__name__}: sizes must be positive, got nin={nin}, nout={nout}")
         rng = rng_from(seed)
-        # PyTorch's shape (out, in), stored column-major where numpy's BLAS has small-matrix kernels for untransposed
-        # products (OpenBLAS on Intel's AVX-512 cores: x @ Wᵀ is then one, float32 (32, 128) @ (128, 128) 16.8 -> 7.5 us,
-        # on one thread), row-major elsewhere, where that layout only costs (autograd.blas.weight_order says which and
-        # why). The gradients keep the weight's layout (see autograd.ops.network._linear_grad).
+        # PyTorch's shape (out, in), stored column-major where numpy's BLAS has small-matrix kernels for
+        # untransposed products (OpenBLAS's AVX-512 kernels: x @ Wᵀ is then one, float32 (32, 128) @ (128, 128)
+        # 16.8 -> 7.5 us, on one thread), row-major elsewhere, where that layout only costs
+        # (autograd.blas.weight_order says which and why). The gradients keep the weight's layout (see
+        # autograd.ops.network._linear_grad).
         w = init_weight((self.nout, self.nin), self.nin, self.nout, activation, rng)
         self.weight = Value(np.asarray(w, order=blas.weight_order()), label="weight")
         self.bias = Value(np.zeros(self.nout), label="bias") if bias else None

@@ -200,7 +200,7 @@ def _loaded(optimizer: str, key: str, value, p: Value):
         raise ValueError(f"{optimizer}.load_state_dict: {key!r} of {p.label or 'a parameter'} has shape "
                          f"{array.shape} but the parameter has shape {np.shape(p.data)}")
     if type(p.data) is np.ndarray and array.ndim == 2 and p.data.flags.f_contiguous and not array.flags.f_contiguous:
-        # the parameter's layout (nn.Layer's weight may be column-major, see autograd.blas; saved copies are row-major): a step
+        # the parameter's layout (nn.Layer's weight may be column-major; saved copies are row-major): a step
         # mixing layouts is several times slower (Adam at (128, 128) float32: 35 -> 93 us)
         array = np.asfortranarray(array)
     return array

@@ -68,7 +68,7 @@ def _find_input_dependence(module, nodes1, nodes2, known) -> str | None:
 
 
 def _tensor(torch, value):
-    # order="C": a contiguous tensor, as torch's own parameters (nn.Layer may keep its weight column-major, see autograd.blas)
+    # order="C": a contiguous tensor, as torch's own parameters (nn.Layer's weight may be column-major: autograd.blas)
     return torch.from_numpy(np.array(value, dtype=np.float64 if np.asarray(value).dtype.kind == "f"
                                      else np.asarray(value).dtype, order="C"))
 

@@ -223,7 +223,7 @@ def plan_memory(plan) -> None:
                    and type(plan.templates[i].data) is np.ndarray and plan.templates[i].data.ndim)
             buffers.append(place.like(plan.templates[i].data) if own else None)
         if step.op.name == "cross_entropy":  # (its loss is a new number each call: it may be the result)
-            # (an empty batch keeps the table's rule: its mean is nan and its gradient empty, never a division by 0 rows)
+            # (an empty batch keeps the table's rule: a nan mean and an empty gradient, no division by 0 rows)
             if (len(ins) == 1 and type(ins[0]) is np.ndarray and ins[0].ndim == 2 and ins[0].dtype.kind == "f"
                     and ins[0].size and step.attrs.get("reduction") in ("mean", "sum")):
                 alone = sum(e[0] == "backward" for e in plan.events) == 1

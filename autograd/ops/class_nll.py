@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from . import defop
+from . import defop, reshape
 
 
 def _counted(target, weight, ignore_index, dtype):
@@ -58,7 +58,7 @@ def _nll_loss_grad(g, out, logp, target, weight=None, ignore_index=-100, reducti
     else:
         a = -a
     if reduction == "none":
-        g = g.reshape((n, 1)) if hasattr(g, "reshape") else np.reshape(g, (n, 1))
+        g = reshape(g, (n, 1))  # one upstream gradient per row
     return (g * a,)
 
 
