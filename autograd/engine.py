@@ -16,7 +16,7 @@ from . import ops
 from . import value as _value
 from .fitting import _fit_value, fit  # noqa: F401  (fit: engine.fit for the jit and the step recorder)
 from .mode import MODE, check_finite
-from .order import by_depth, topological_order  # noqa: F401  (engine.topological_order, as before)
+from .order import by_depth, topological_order  # noqa: F401  (engine.by_depth: the player's; engine.topological_order)
 from .scalar_rules import neuron_row
 from .slices import slice_into as _slice_into
 from .storing import keep, store_grads, unstore  # noqa: F401  (engine.store_grads: the jit's)
@@ -55,168 +55,187 @@ def backprop(outputs, seeds, create_graph: bool = False, stored=None) -> dict:
     # only if its own rule is fresh too: others, such as add, pass g on as it is)
     owned = set() if not (create_graph or anomaly) else None
     own = owned if owned is not None else ()  # (for `in` tests: no None test per node)
+    first = owned is not None  # first order, no anomaly check: fresh=True rules take the array path below
+    if stored is not None and owned is not None:
+        owned.update(outputs)  # backward's seed is _seed's own array: .grad keeps it as it is (no keep() call)
     leaves, kept = [], set()  # (with stored) array leaves to store at the end; ids of arrays in a .grad
-    for node in by_depth(buckets):
-        g = grads[node]  # (every queued node has its gradient: it is queued when it gets its first)
-        if node._extra is not None and "hooks" in node._extra:
-            if stored:  # a hook may read any .grad: as before, none changes until backprop returns
-                unstore(stored)
-            stored = None
-            g = _run_hooks(node, g, grads, create_graph)
-        op = node.op
-        if type(g) is not float:
-            if stored is not None:
-                # .grad set here, not in a second pass over every node (store_grads; digits step: -2 µs); a
-                # fresh=True rule will not pass g on, so an array this backward made is kept without checks
-                if node in own and (not op or table[op].fresh):
-                    if node._grad is None:
-                        node._grad = g  # (the usual case written out: a call less per node)
-                        stored.append(node)
-                    else:
-                        keep(node, g, True, kept, stored)
-                else:
-                    keep(node, g, False, kept, stored)
-        else:
-            if stored is not None:
-                if type(node.data) is float:
-                    # .grad set here, the node in the cache, not in a pass over all nodes by store_grads
-                    # (100k-op expression: backward 85 -> 72 ms CPU, with order.by_depth's chain)
-                    old = node._grad
-                    if old is None:
+    # by_depth's order (see order.by_depth) written out: no generator resumed per depth (digits step: XXX)
+    pop = buckets.pop
+    for depth in range(max(buckets, default=-1), -1, -1):
+        nodes = pop(depth, None)  # (buckets filled meanwhile are shallower: inputs sort before results)
+        if nodes is None:
+            continue
+        nodes.reverse()  # the last in a bucket first
+        for node in nodes:
+            g = grads[node]  # (every queued node has its gradient: it is queued when it gets its first)
+            if node._extra is not None and "hooks" in node._extra:
+                if stored:  # a hook may read any .grad: as before, none changes until backprop returns
+                    unstore(stored)
+                stored = None
+                g = _run_hooks(node, g, grads, create_graph)
+            op = node.op
+            if type(g) is np.ndarray and first and op and table[op].fresh:
+                # A fresh=True rule on an array, first order (a layer network's nodes): its results have their
+                # inputs' shapes and dtypes and are nobody else's (see ops.Op), so no fit check, each kept as its
+                # input's own and added into in place; an array leaf's first one goes straight into a .grad
+                # that was None (in-place sums later reach it too). The general path below without its float,
+                # in-place, create_graph, fit and anomaly branches (digits step float32 batch 32: XXX)
+                if stored is not None:
+                    if node in own and node._grad is None:  # an array this backward made: .grad keeps it
                         node._grad = g
                         stored.append(node)
                     else:
-                        node._grad = old + g
-                        stored.append((node, old))
-                else:  # a number for a node whose .data is no Python float (a numpy scalar set by hand)
-                    keep(node, g, False, kept, stored)
-            if op in scalar:
-                # A float node of these elementwise ops has float inputs (0-d float64 results are
-                # Python floats, see value._normalize), so these are the rules' own expressions;
-                # a string test each, frequent first (this loop -12% against int codes per node).
-                p0, p1 = node._p0, node._p1
-                c1 = None
-                if p1 is None:
-                    if op == "tanh":
-                        out = node.data
-                        c0 = g * (1 - out * out)
-                    elif op == "relu":
-                        c0 = g * (p0.data > 0)
-                    elif op == "neg":
-                        c0 = -g
-                    elif op == "exp":
-                        c0 = g * node.data
-                    elif op == "sigmoid":
-                        out = node.data
-                        c0 = g * out * (1 - out)
-                    else:  # pow, its entry's float rule written out (a call less per node: backward -3%)
-                        e = node.attrs["exponent"]
-                        try:
-                            c0 = g * 0.0 if e == 0 else g * e * math.pow(p0.data, e - 1)  # x**0: 0, not 0·inf
-                        except (ValueError, OverflowError, ZeroDivisionError):  # math.pow refuses: the entry's rule
-                            (c0,) = _rule(table[op], g, node, (p0,), False)
-                elif op == "add":
-                    c0 = c1 = g
-                elif op == "mul":
-                    c0, c1 = g * p1.data, g * p0.data
-                elif op == "sub":
-                    c0, c1 = g, -g
-                elif p1.data:  # div, as its entry computes it
-                    c0, c1 = g / p1.data, -g * node.data / p1.data
-                else:  # div by zero: the entry's own rule
-                    c0, c1 = _rule(table[op], g, node, (p0, p1), False)
-                if p0.requires_grad:
-                    prev = get(p0)
-                    if prev is None:  # its first gradient: its turn comes at its depth
-                        grads[p0] = c0
-                        queue(p0._depth, []).append(p0)
-                    else:
-                        grads[p0] = prev + c0
-                if c1 is not None and p1.requires_grad:
-                    prev = get(p1)
+                        keep(node, g, node in own, kept, stored)
+                parents = node._pn
+                if parents is None:
+                    parents = (node._p0,) if node._p1 is None else (node._p0, node._p1)
+                for p, c in zip(parents, _rule(table[op], g, node, parents, False)):
+                    if c is None or not p.requires_grad:
+                        continue
+                    prev = get(p)
                     if prev is None:
-                        grads[p1] = c1
-                        queue(p1._depth, []).append(p1)
+                        grads[p] = c
+                        owned.add(p)
+                        if p.op or p._extra is not None:
+                            queue(p._depth, []).append(p)  # its turn comes at its depth
+                        elif stored is not None:  # an array leaf: no turn (6 turns less a training step)
+                            if p._grad is None:
+                                p._grad = c
+                                stored.append(p)
+                            else:
+                                leaves.append(p)
+                    elif p in owned:
+                        prev += c
                     else:
-                        grads[p1] = prev + c1
+                        grads[p] = prev = prev + c
+                        if type(prev) is np.ndarray:  # (a float's sum is no array to add into)
+                            owned.add(p)
                 continue
-        if not op:
-            continue
-        p0 = node._p0
-        if op in _IN_PLACE:  # (one set lookup rather than two string tests per node)
-            if op == "neuron" and type(g) is float and scalar and node.attrs.get("row") is not None:
-                if rows is None:
-                    rows, shared = {}, {}
-                neuron_row(g, node, grads, rows, shared, queue, owned)
-                continue
-            if op == "getitem" and owned is not None:
-                first = p0 not in grads
-                if _slice_into(g, node, p0, grads, owned):
-                    if first:  # its first gradient: its turn comes at its depth (as below)
-                        queue(p0._depth, []).append(p0)
+            if type(g) is not float:
+                if stored is not None:
+                    # .grad set here, not in a second pass over every node (store_grads; digits step: -2 µs); a
+                    # fresh=True rule will not pass g on, so an array this backward made is kept without checks
+                    if node in own and (not op or table[op].fresh):
+                        if node._grad is None:
+                            node._grad = g  # (the usual case written out: a call less per node)
+                            stored.append(node)
+                        else:
+                            keep(node, g, True, kept, stored)
+                    else:
+                        keep(node, g, False, kept, stored)
+            else:
+                if stored is not None:
+                    if type(node.data) is float:
+                        # .grad set here, the node in the cache, not in a pass over all nodes by store_grads
+                        # (100k-op expression: backward 85 -> 72 ms CPU, with order.by_depth's chain)
+                        old = node._grad
+                        if old is None:
+                            node._grad = g
+                            stored.append(node)
+                        else:
+                            node._grad = old + g
+                            stored.append((node, old))
+                    else:  # a number for a node whose .data is no Python float (a numpy scalar set by hand)
+                        keep(node, g, False, kept, stored)
+                if op in scalar:
+                    # A float node of these elementwise ops has float inputs (0-d float64 results are
+                    # Python floats, see value._normalize), so these are the rules' own expressions;
+                    # a string test each, frequent first (this loop -12% against int codes per node).
+                    p0, p1 = node._p0, node._p1
+                    c1 = None
+                    if p1 is None:
+                        if op == "tanh":
+                            out = node.data
+                            c0 = g * (1 - out * out)
+                        elif op == "relu":
+                            c0 = g * (p0.data > 0)
+                        elif op == "neg":
+                            c0 = -g
+                        elif op == "exp":
+                            c0 = g * node.data
+                        elif op == "sigmoid":
+                            out = node.data
+                            c0 = g * out * (1 - out)
+                        else:  # pow, its entry's float rule written out (a call less per node: backward -3%)
+                            e = node.attrs["exponent"]
+                            try:
+                                c0 = g * 0.0 if e == 0 else g * e * math.pow(p0.data, e - 1)  # x**0: 0, not 0·inf
+                            except (ValueError, OverflowError, ZeroDivisionError):  # math.pow refuses: the entry's rule
+                                (c0,) = _rule(table[op], g, node, (p0,), False)
+                    elif op == "add":
+                        c0 = c1 = g
+                    elif op == "mul":
+                        c0, c1 = g * p1.data, g * p0.data
+                    elif op == "sub":
+                        c0, c1 = g, -g
+                    elif p1.data:  # div, as its entry computes it
+                        c0, c1 = g / p1.data, -g * node.data / p1.data
+                    else:  # div by zero: the entry's own rule
+                        c0, c1 = _rule(table[op], g, node, (p0, p1), False)
+                    if p0.requires_grad:
+                        prev = get(p0)
+                        if prev is None:  # its first gradient: its turn comes at its depth
+                            grads[p0] = c0
+                            queue(p0._depth, []).append(p0)
+                        else:
+                            grads[p0] = prev + c0
+                    if c1 is not None and p1.requires_grad:
+                        prev = get(p1)
+                        if prev is None:
+                            grads[p1] = c1
+                            queue(p1._depth, []).append(p1)
+                        else:
+                            grads[p1] = prev + c1
                     continue
-        parents = node._pn
-        if parents is None:
-            parents = (p0,) if node._p1 is None else (p0, node._p1)
-        entry = table[op]
-        contributions = _rule(entry, g, node, parents, create_graph)
-        if entry.fresh and owned is not None:
-            # A fresh=True rule, first order: its results have their inputs' shapes and dtypes and are
-            # nobody else's (see ops.Op), so no fit check, each kept as its input's own and added into in
-            # place; an array leaf's first one goes straight into a .grad that was None (in-place sums
-            # later reach it too). The loop below without its create_graph, fit and anomaly branches:
-            # ~25 bytecodes a contribution instead of ~58 (digits step, float32 batch 32: 4,641 -> 4,319
-            # bytecodes, 1.46 -> 1.44x hand-written numpy, pinned)
+            if not op:
+                continue
+            p0 = node._p0
+            if op in _IN_PLACE:  # (one set lookup rather than two string tests per node)
+                if op == "neuron" and type(g) is float and scalar and node.attrs.get("row") is not None:
+                    if rows is None:
+                        rows, shared = {}, {}
+                    neuron_row(g, node, grads, rows, shared, queue, owned)
+                    continue
+                if op == "getitem" and owned is not None:
+                    first = p0 not in grads
+                    if _slice_into(g, node, p0, grads, owned):
+                        if first:  # its first gradient: its turn comes at its depth (as below)
+                            queue(p0._depth, []).append(p0)
+                        continue
+            parents = node._pn
+            if parents is None:
+                parents = (p0,) if node._p1 is None else (p0, node._p1)
+            entry = table[op]
+            contributions = _rule(entry, g, node, parents, create_graph)
             for p, c in zip(parents, contributions):
                 if c is None or not p.requires_grad:
                     continue
+                if create_graph:
+                    c = _fit_value(c, p)
+                else:
+                    d = p.data  # fit() unless c already has p's type, shape and dtype (the usual case)
+                    if type(c) is not type(d) or type(d) is not float and (c.shape != d.shape or c.dtype != d.dtype):
+                        c = fit(c, p)
+                if anomaly:
+                    # (the input's number found by identity: == is elementwise)
+                    _check_gradient(c, node, [q is p for q in node.parents].index(True), p)
                 prev = get(p)
                 if prev is None:
                     grads[p] = c
-                    owned.add(p)
-                    if p.op or p._extra is not None:
-                        queue(p._depth, []).append(p)  # its turn comes at its depth
-                    elif stored is not None:  # an array leaf: no turn (6 turns less a training step)
-                        if p._grad is None:
-                            p._grad = c
-                            stored.append(p)
-                        else:
-                            leaves.append(p)
-                elif p in owned:
+                    # its first gradient: its turn comes at its depth; an array leaf has none unless it has
+                    # hooks (a float node's turn stores its .grad, see backward)
+                    if p.op or p._extra is not None or type(c) is float:
+                        queue(p._depth, []).append(p)
+                    elif stored is not None:
+                        leaves.append(p)
+                elif owned is not None and p in owned:
+                    # in place into the sum made below: a weight used at every step of a sequence (an LSTM's
+                    # W_hh, 32 steps) gets no fresh (4H, H) array per step (nn.LSTM(32, 128) step: 10.0 -> 9.7 ms CPU)
                     prev += c
                 else:
                     grads[p] = prev = prev + c
-                    if type(prev) is np.ndarray:  # (a float's sum is no array to add into)
+                    if owned is not None and type(prev) is np.ndarray:
                         owned.add(p)
-            continue
-        for p, c in zip(parents, contributions):
-            if c is None or not p.requires_grad:
-                continue
-            if create_graph:
-                c = _fit_value(c, p)
-            else:
-                d = p.data  # fit() unless c already has p's type, shape and dtype (the usual case)
-                if type(c) is not type(d) or type(d) is not float and (c.shape != d.shape or c.dtype != d.dtype):
-                    c = fit(c, p)
-            if anomaly:
-                _check_gradient(c, node, [q is p for q in node.parents].index(True), p)  # by identity: == is elementwise
-            prev = get(p)
-            if prev is None:
-                grads[p] = c
-                # its first gradient: its turn comes at its depth; an array leaf has none unless it has
-                # hooks (a float node's turn stores its .grad, see backward)
-                if p.op or p._extra is not None or type(c) is float:
-                    queue(p._depth, []).append(p)
-                elif stored is not None:
-                    leaves.append(p)
-            elif owned is not None and p in owned:
-                # in place into the sum made below: a weight used at every step of a sequence (an LSTM's
-                # W_hh, 32 steps) gets no fresh (4H, H) array per step (nn.LSTM(32, 128) step: 10.0 -> 9.7 ms CPU)
-                prev += c
-            else:
-                grads[p] = prev = prev + c
-                if owned is not None and type(prev) is np.ndarray:
-                    owned.add(p)
     if stored is not None:
         for p in leaves:  # (those not stored at their first contribution above)
             keep(p, grads[p], p in own, kept, stored)
