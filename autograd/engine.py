@@ -9,13 +9,14 @@ inputs out of its result and touches no `.grad`.
 from __future__ import annotations
 
 import math
+from collections import defaultdict
 
 import numpy as np
 
 from . import ops
 from . import value as _value
 from .fitting import _fit_value, fit  # noqa: F401  (fit: engine.fit for the jit and the step recorder)
-from .mode import MODE, check_finite
+from .mode import ALTERED, MODE, check_finite
 from .order import by_depth, topological_order  # noqa: F401  (engine.by_depth: the player's; engine.topological_order)
 from .scalar_rules import neuron_row
 from .slices import slice_into as _slice_into
@@ -38,14 +39,14 @@ def backprop(outputs, seeds, create_graph: bool = False, stored=None) -> dict:
     node (its .grad was None) or (node, its .grad before) appended; a hook empties the list
     again and stops this (see backward).
     """
-    grads, buckets = {}, {}
+    grads, buckets = {}, defaultdict(list)  # node -> its gradient; depth -> the nodes queued there
     for out, seed in zip(outputs, seeds):
         if out not in grads:
-            buckets.setdefault(out._depth, []).append(out)
+            buckets[out._depth].append(out)
         grads[out] = grads[out] + seed if out in grads else seed
-    get, queue = grads.get, buckets.setdefault
+    get = grads.get
     table = ops.OPS
-    anomaly = MODE.anomaly
+    anomaly = ALTERED[0] and MODE.anomaly  # (no thread-local read outside no_grad/anomaly/jit blocks)
     scalar = _SCALAR if not (create_graph or anomaly) else ()
     # (neuron_row's two dicts, made at the first neuron node: a graph of layers needs neither)
     rows = shared = None  # weight matrix -> its gradient array this backward made; id(...) -> numbers made once
@@ -61,7 +62,7 @@ def backprop(outputs, seeds, create_graph: bool = False, stored=None) -> dict:
     leaves, kept = [], set()  # (with stored) array leaves to store at the end; ids of arrays in a .grad
     # by_depth's order (see order.by_depth) written out: no generator resumed per depth (digits step: XXX)
     pop = buckets.pop
-    for depth in range(max(buckets, default=-1), -1, -1):
+    for depth in range(max(buckets) if buckets else -1, -1, -1):
         nodes = pop(depth, None)  # (buckets filled meanwhile are shallower: inputs sort before results)
         if nodes is None:
             continue
@@ -97,7 +98,7 @@ def backprop(outputs, seeds, create_graph: bool = False, stored=None) -> dict:
                         grads[p] = c
                         owned.add(p)
                         if p.op or p._extra is not None:
-                            queue(p._depth, []).append(p)  # its turn comes at its depth
+                            buckets[p._depth].append(p)  # its turn comes at its depth
                         elif stored is not None:  # an array leaf: no turn (6 turns less a training step)
                             if p._grad is None:
                                 p._grad = c
@@ -176,14 +177,14 @@ def backprop(outputs, seeds, create_graph: bool = False, stored=None) -> dict:
                         prev = get(p0)
                         if prev is None:  # its first gradient: its turn comes at its depth
                             grads[p0] = c0
-                            queue(p0._depth, []).append(p0)
+                            buckets[p0._depth].append(p0)
                         else:
                             grads[p0] = prev + c0
                     if c1 is not None and p1.requires_grad:
                         prev = get(p1)
                         if prev is None:
                             grads[p1] = c1
-                            queue(p1._depth, []).append(p1)
+                            buckets[p1._depth].append(p1)
                         else:
                             grads[p1] = prev + c1
                     continue
@@ -194,13 +195,13 @@ def backprop(outputs, seeds, create_graph: bool = False, stored=None) -> dict:
                 if op == "neuron" and type(g) is float and scalar and node.attrs.get("row") is not None:
                     if rows is None:
                         rows, shared = {}, {}
-                    neuron_row(g, node, grads, rows, shared, queue, owned)
+                    neuron_row(g, node, grads, rows, shared, buckets.setdefault, owned)
                     continue
                 if op == "getitem" and owned is not None:
                     first = p0 not in grads
                     if _slice_into(g, node, p0, grads, owned):
                         if first:  # its first gradient: its turn comes at its depth (as below)
-                            queue(p0._depth, []).append(p0)
+                            buckets[p0._depth].append(p0)
                         continue
             parents = node._pn
             if parents is None:
@@ -225,7 +226,7 @@ def backprop(outputs, seeds, create_graph: bool = False, stored=None) -> dict:
                     # its first gradient: its turn comes at its depth; an array leaf has none unless it has
                     # hooks (a float node's turn stores its .grad, see backward)
                     if p.op or p._extra is not None or type(c) is float:
-                        queue(p._depth, []).append(p)
+                        buckets[p._depth].append(p)
                     elif stored is not None:
                         leaves.append(p)
                 elif owned is not None and p in owned:
@@ -312,11 +313,14 @@ def _check_gradient(c, node, i, parent):
 def _seed(out, grad):
     """The starting gradient for `out`, checked against its shape."""
     if grad is None:
-        if out.size != 1:
+        d = out.data  # (not out.size/.shape/.dtype: three property calls less a backward)
+        if type(d) is float:
+            return 1.0
+        if d.size != 1:
             raise ValueError(
                 f"backward() on a tensor of shape {out.shape} needs a starting gradient: reduce it first "
                 f"(out.sum().backward()) or pass one of the same shape, e.g. out.backward(np.ones({out.shape}))")
-        return 1.0 if type(out.data) is float else np.array(1, out.dtype) if not out.shape else np.ones(out.shape, out.dtype)
+        return np.array(1, d.dtype) if not d.ndim else np.ones(d.shape, d.dtype)
     grad = grad.data if isinstance(grad, _value.Value) else grad
     if np.shape(grad) != out.shape:
         raise ValueError(f"backward(): the gradient has shape {np.shape(grad)} but the output has shape {out.shape}")
@@ -335,7 +339,7 @@ def backward(out, grad=None) -> None:
     """Add d(out)/d(node) into `.grad` of every node `out` depends on (see Value.backward)."""
     _require_grad(out)
     seed = _seed(out, grad)
-    if MODE.capture is not None:  # jit is capturing a training step (autograd.jit.replay)
+    if ALTERED[0] and MODE.capture is not None:  # jit is capturing a training step (autograd.jit.replay)
         grads = backprop([out], [seed])
         MODE.capture.append(("backward", out, seed, grads, grad))
         store_grads(grads.items())

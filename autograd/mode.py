@@ -17,9 +17,9 @@ class _Mode(threading.local):
 
 
 MODE = _Mode()
-# How many no_grad()/enable_grad()/detect_anomaly() blocks are open, in all threads together.
-# While none is, every thread has the default mode, and the op path (value._record) skips two
-# thread-local reads (~0.15 us each, a tenth of a scalar op).
+# How many no_grad()/enable_grad()/detect_anomaly() blocks and jit captures are open, in all threads
+# together. While none is, every thread has the default mode, and the op path (value._record) skips two
+# thread-local reads (~0.15 us each, a tenth of a scalar op), a training step four more.
 ALTERED = [0]
 _ALTERING = threading.Lock()
 
@@ -60,13 +60,20 @@ def enable_grad():
         yield
 
 
+@contextmanager
+def noting(events: list):
+    """MODE.capture = events inside the block (autograd.jit's capture of a call), counted in ALTERED."""
+    with _altered("capture", events):
+        yield
+
+
 def replayable(method):
     """Mark a method whose effect a jitted function must repeat on every replay (an optimizer's
     `step` and `zero_grad`, a schedule's `step`, `Module.zero_grad`): called while `jit` captures
     a function, the call is noted (see autograd.jit.replay)."""
     @functools.wraps(method)
     def noted(self, *args, **kwargs):
-        if MODE.capture is not None:
+        if ALTERED[0] and MODE.capture is not None:  # (no thread-local read outside a jit capture)
             MODE.capture.append(("call", functools.partial(method, self, *args, **kwargs)))
         return method(self, *args, **kwargs)
     noted.replayable = True

@@ -26,7 +26,7 @@ def _normalize(r):
     if type(r) is float:
         return r
     if type(r) is np.ndarray:
-        return float(r) if r.ndim == 0 and r.dtype == np.float64 else r
+        return float(r) if r.ndim == 0 and r.dtype.type is np.float64 else r  # (type: not a dtype == float64)
     if isinstance(r, (bool, int, np.bool_, np.integer, np.float64)):
         return float(r)
     return np.asarray(r)
@@ -120,7 +120,9 @@ def apply3(name: str, a, b, c) -> "Value":
         raise shape_error(name, (a, b, c), e) from None
     if type(out) is not np.ndarray or not out.ndim:
         out = _normalize(out)
-    return _record(name, out, None, None, (a, b, c), _NO_ATTRS, a.requires_grad or b.requires_grad or c.requires_grad)
+    if ALTERED[0]:
+        return _record(name, out, None, None, (a, b, c), _NO_ATTRS, a.requires_grad or b.requires_grad or c.requires_grad)
+    return _node3(name, out, a, b, c)
 
 
 def apply1(name: str, x, attrs=_NO_ATTRS) -> "Value":
@@ -174,6 +176,27 @@ def _node1(name, out, x, attrs) -> "Value":
     node._depth = x._depth + 1
     node.attrs = attrs
     node.requires_grad = x.requires_grad
+    node._extra = None
+    return node
+
+
+def _node3(name, out, a, b, c) -> "Value":
+    """_record's default case for three inputs (a layer's linear node): no mode reads, no loop for the depth."""
+    node = _alloc(Value)
+    node.data = out
+    node._grad = None
+    node.label = ""
+    node.op = name
+    node._p0 = node._p1 = None
+    node._pn = (a, b, c)
+    depth = a._depth
+    if b._depth > depth:
+        depth = b._depth
+    if c._depth > depth:
+        depth = c._depth
+    node._depth = depth + 1
+    node.attrs = _NO_ATTRS
+    node.requires_grad = a.requires_grad or b.requires_grad or c.requires_grad
     node._extra = None
     return node
 

@@ -196,7 +196,7 @@ class MLP(Module):
 
     def forward(self, x):
         for layer in self.layers:
-            x = layer(x)
+            x = layer.forward(x)  # (what layer(x) does, without Module.__call__'s *args/**kwargs call)
         return x
 
 

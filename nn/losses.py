@@ -132,13 +132,14 @@ def cross_entropy(input, target, weight=None, ignore_index: int = -100, reductio
     """
     z = input if type(input) is Value else _pred(input, "cross_entropy")
     y = target if type(target) is np.ndarray else np.asarray(target.data if isinstance(target, Value) else target)
-    if y.dtype.kind == "f" and y.shape == z.shape and z.ndim:
+    zshape = () if type(z.data) is float else z.data.shape  # (z.shape without the property call)
+    kind = y.dtype.kind
+    if kind == "f" and y.shape == zshape and zshape:
         return _soft_cross_entropy(z, y, weight, reduction, label_smoothing)
-    if y.dtype.kind not in "iu":
+    if kind not in "iu":
         raise TypeError(f"cross_entropy: targets must be integer class indices, got dtype {y.dtype}; use "
                         f"targets.astype(int) (for one-hot rows, targets.argmax(axis=1); class probabilities "
-                        f"need the logits' shape {z.shape}, got {y.shape})")
-    zshape = z.shape
+                        f"need the logits' shape {zshape}, got {y.shape})")
     if weight is None and not label_smoothing and len(zshape) in (1, 2) and y.shape == zshape[:-1]:
         classes = zshape[-1]
         # One pass finds both kinds of bad index: seen as unsigned, a negative one is huge.

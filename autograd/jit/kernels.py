@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..ops.network import _cross_entropy, _weight_grad, input_grad_copy
+from ..ops.network import SHORT, _cross_entropy, _weight_grad, input_grad_copy
 
 # ops whose forward and rule make new arrays from what they read (no pass-through, no views)
 SAFE = {"linear", "tanh", "relu", "sigmoid", "cross_entropy"}
@@ -147,7 +147,7 @@ class CrossEntropy:
     `alone`: the rule runs at most once a replay (one backward), so it may work in the softmax's
     own buffer."""
 
-    SHORT = 32  # rows of up to this many classes get their maxima from a transposed copy (at 64: about even)
+    SHORT = SHORT  # rows of up to this many classes get their maxima from a transposed copy (ops.network)
 
     def __init__(self, a, reduction, grad, place, alone=False):
         n, dtype = a.shape[0], a.dtype

@@ -15,7 +15,7 @@ from .kernels import plan_memory
 from .inputs import (JitError, argument, arrays_in, kind, maker_of, rebuild, reshaped_from, stacked_from,
                      warn)
 from .snapshot import copy_tree, has_replayable_methods, restore, same, snapshot, values_in
-from ..mode import MODE
+from ..mode import noting
 from ..value import Value, _new, _normalize, _record
 
 
@@ -23,11 +23,9 @@ def capturing(fn, args):
     """fn(*args), run normally, and the events noted meanwhile: ("backward", root, seed, grads,
     given gradient), ("call", fn) for @replayable methods, ("converted", source, copy) for arrays
     copied into Values (autograd.arguments.to_data)."""
-    events = MODE.capture = []
-    try:
+    events = []
+    with noting(events):
         return fn(*args), events
-    finally:
-        MODE.capture = None
 
 
 class Step:

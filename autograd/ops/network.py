@@ -142,6 +142,9 @@ def column_sums(g):
     return ones @ g
 
 
+SHORT = 32  # rows of up to this many classes get their maxima from a transposed copy (at 64: about even)
+
+
 def _cross_entropy(a, key, reduction="mean"):
     """(loss, softmax(a)): the softmax is saved, so the backward skips its row maxima and sums.
 
@@ -149,13 +152,16 @@ def _cross_entropy(a, key, reduction="mean"):
     or nan, has a nan loss and a nan softmax, hence nan in the mean and a nan gradient row (numpy warns
     "invalid value" on the way; PyTorch is silent). torch.logsumexp's own convention (inf) is
     autograd.logsumexp's, not this loss's."""
-    a = np.asarray(a)
+    if type(a) is not np.ndarray:
+        a = np.asarray(a)
     # ufunc.reduce rather than a.max() / a.sum(): the same, without numpy's Python wrapper
-    m = np.maximum.reduce(a, axis=-1, keepdims=True)
-    return _softmax_loss(a, m, key, reduction)
-
-
-def _softmax_loss(a, m, key, reduction):
+    if a.ndim == 2 and a.shape[1] <= SHORT:
+        # short rows' maxima as maxima down the columns of a transposed copy: numpy reduces a short last
+        # axis row by row (float32 (32, 10): 2.0 -> 1.3 us, (256, 10): 10.8 -> 2.0 us); a maximum is exact,
+        # so the same numbers (the jit's kernel takes them the same way)
+        m = np.maximum.reduce(a.T.copy(), axis=0, keepdims=True).T
+    else:
+        m = np.maximum.reduce(a, axis=-1, keepdims=True)
     e = np.subtract(a, m)
     np.exp(e, out=e)  # in place: one (n, classes) temporary less
     total = np.add.reduce(e, axis=-1, keepdims=True)
