@@ -12,7 +12,8 @@ Which is faster depends on the BLAS kernels, not on the math:
   and no second BLAS thread left spinning).
 * Elsewhere (its Haswell/Zen kernels; MKL; Accelerate) both layouts take the same packed path, and
   the column-major one only adds the copies and odd-layout products of the backward: on an AMD EPYC
-  Zen 5, which OpenBLAS 0.3.31 does not know and runs on its Haswell kernels, float64 batch 32, the
+  Zen 5 whose environment sets OPENBLAS_CORETYPE=Haswell (without it OpenBLAS 0.3.31 picks SkylakeX
+  there), on those Haswell kernels, float64 batch 32, the
   plain loop 1.33 -> 1.21x and the jitted step 1.01 -> 0.95x hand-written numpy with row-major
   weights; batch 256 within 2% (benchmarks/layout.py parts 1-3 on either kind of machine).
 

@@ -17,8 +17,14 @@ def keep(node, g, mine, kept, stored):
     if not mine:
         g, _ = _own(node, g, kept)
     old = node._grad
-    node._grad = g if old is None else old + g
+    node._grad = g if old is None else _add(old, g, node)
     stored.append(node if old is None else (node, old))  # what unstore needs to put back
+
+
+def _add(old, g, node):
+    """old + g as a .grad: a 0-d array stays one (numpy's sum of two 0-d arrays is a numpy scalar)."""
+    total = old + g
+    return total if type(total) is np.ndarray or type(node.data) is float else np.asarray(total)
 
 
 def unstore(stored):
@@ -40,7 +46,7 @@ def store_grads(pairs) -> bool:
             g, copied = _own(node, g, kept)
             if copied:
                 fresh = False
-        node._grad = g if node._grad is None else node._grad + g
+        node._grad = g if node._grad is None else _add(node._grad, g, node)
     return fresh
 
 

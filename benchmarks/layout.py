@@ -9,7 +9,7 @@ A weight of PyTorch's shape (out, in) stored row-major makes x @ Wᵀ a product 
 operand. OpenBLAS built for Intel's AVX-512 cores (its SkylakeX family) runs untransposed small
 products on its small-matrix kernels, on one thread; others of 2^19 multiply-adds and more go to two
 threads, and the second thread then spins ~0.1 s, slowing whatever runs next. Its Haswell kernels
-(which OpenBLAS 0.3.31 also runs on a Zen 5 it does not know) have no such path: there both layouts
+(which the development machine, a Zen 5, runs: its environment sets OPENBLAS_CORETYPE=Haswell) have no such path: there both layouts
 take two threads, and column-major only adds the backward's copies (float32 batch 32, by hand: 1.05x
 the row-major step). Stored column-major (the memory of an (in, out) kernel, as Flax and Keras keep
 theirs), the forward product is untransposed; the backward's g @ W runs on a
