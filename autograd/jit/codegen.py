@@ -43,7 +43,6 @@ import math
 import numpy as np
 
 from ..engine import fit, store_grads
-from ..ops.network import check_targets
 from ..value import Value, _new, _normalize
 from .kernels import Placer
 
@@ -162,10 +161,6 @@ def _forward(src, plan, k, step) -> dict:
     s, ins = plan.n_in + k, [f"v{i}" for i in step.ins]
     name, exprs = step.op.name, _attributes(src, k, step)
     attrs = "".join(f", {key}={expr}" for key, expr in exprs.items())
-    if name == "cross_entropy" and step.kernel is None and any(key == "key" for key, *_ in step.bound):
-        # the table's op takes row_numbers' keys through flat indices, which do not refuse a bad target
-        # (network._flat): this call's are checked first, as nn.cross_entropy checks them
-        src.emit(f"{src.const('F', check_targets)}({exprs['key']}, {ins[0]}.shape[-1])")
     if step.kernel is not None:
         src.emit(f"# {name}, into its buffer")
         step.kernel.forward(src, f"v{s}", ins, exprs)

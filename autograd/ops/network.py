@@ -143,56 +143,6 @@ def column_sums(g):
 
 
 SHORT = 32  # rows of up to this many classes get their maxima from a transposed copy (at 64: about even)
-_ROWS = np.arange(0)  # 0, 1, 2, ...: the row numbers of cross_entropy's keys (read-only, grown as needed)
-_ROW_VIEWS = {}  # n -> the view _ROWS[:n] that row_numbers(n) returns (the very array, see _flat)
-_OFFSETS = {}  # (rows, classes) -> 0, classes, 2·classes, ...: each row's start in the flattened logits
-
-
-def row_numbers(n: int) -> np.ndarray:
-    """0, 1, ..., n-1 as a read-only view of one shared array (a fresh arange costs a step ~2 µs)."""
-    global _ROWS
-    rows = _ROW_VIEWS.get(n)
-    if rows is None:
-        if n > len(_ROWS):
-            _ROWS = np.arange(max(n, 2 * len(_ROWS)))
-            _ROWS.flags.writeable = False
-        if len(_ROW_VIEWS) >= 64:  # (batch sizes seen: a handful; never a growing cache)
-            _ROW_VIEWS.clear()
-        rows = _ROW_VIEWS[n] = _ROWS[:n]
-    return rows
-
-
-def _flat(key, classes):
-    """cross_entropy's key (row_numbers(n), targets) as indices into the flattened (n, classes) logits; None
-    for any other key. numpy's fancy indexing is ~2x faster with one index array than with two (float32
-    (32, 10): a[key] 0.75 -> a.take 0.21 µs, p[key] -= 1 2.15 -> 1.23 µs; (256, 10): 1.39 -> 0.34, 3.54 ->
-    1.65 µs): the same entries, so the same numbers. The row offsets are made once per shape.
-    The targets must lie in [0, classes) (a flat index out of its row reads another row, where a[key]
-    raised): nn.cross_entropy checks them, and a jit replay that runs this op checks each call's
-    (check_targets; its fused kernel indexes with a[key] itself)."""
-    if len(key) != 2:
-        return None
-    rows, targets = key
-    if type(rows) is not np.ndarray or _ROW_VIEWS.get(len(rows)) is not rows:  # (row_numbers' own: 0..n-1)
-        return None
-    offsets = _OFFSETS.get((len(rows), classes))
-    if offsets is None:
-        if len(_OFFSETS) >= 64:  # (batch sizes seen: a handful; never a growing cache)
-            _OFFSETS.clear()
-        offsets = _OFFSETS[len(rows), classes] = rows * classes
-    return np.add(offsets, targets, dtype=np.intp)  # (intp: uint64 targets would make float64 indices)
-
-
-def check_targets(key, classes: int) -> None:
-    """Refuse a cross_entropy key whose targets fall outside [0, classes), with nn.cross_entropy's message."""
-    targets = np.asarray(key[-1])
-    if not targets.size:
-        return
-    low, high = np.minimum.reduce(targets, axis=None), np.maximum.reduce(targets, axis=None)
-    if low < 0 or high >= classes:
-        raise ValueError(f"cross_entropy: class indices must lie in [0, {classes}) for {classes} classes, got "
-                         f"values from {low} to {high}")
-
 
 
 def _cross_entropy(a, key, reduction="mean"):
@@ -215,9 +165,7 @@ def _cross_entropy(a, key, reduction="mean"):
     e = np.subtract(a, m)
     np.exp(e, out=e)  # in place: one (n, classes) temporary less
     total = np.add.reduce(e, axis=-1, keepdims=True)
-    flat = _flat(key, a.shape[-1]) if a.ndim == 2 else None
-    picked = a[key] if flat is None else a.take(flat)  # (take: a's entries in C order, whatever its layout)
-    per_row = (np.log(total) + m)[..., 0] - picked  # logsumexp(a) - a[target], row by row
+    per_row = (np.log(total) + m)[..., 0] - a[key]  # logsumexp(a) - a[target], row by row
     n = per_row.size if reduction == "mean" else 1  # the mean as sum / n: .mean() costs ~1 µs more
     if reduction == "none":
         loss = per_row
@@ -238,12 +186,8 @@ def _cross_entropy_grad(g, out, a, key, reduction="mean", saved=None):
         onehot = np.zeros(shape(p), data(p).dtype)
         onehot[key] = 1
         return ((p - onehot) * g,)
-    p = saved.copy()  # softmax - onehot, on a copy (C-ordered): a graph may be differentiated twice
-    flat = _flat(key, p.shape[-1]) if p.ndim == 2 else None
-    if flat is None:
-        p[key] -= 1
-    else:
-        p.reshape(-1)[flat] -= 1
+    p = saved.copy()  # softmax - onehot, on a copy: a graph may be differentiated twice
+    p[key] -= 1
     p *= g
     return (p,)
 
