@@ -36,7 +36,8 @@ def backprop(outputs, seeds, create_graph: bool = False, stored=None) -> dict:
     are Values (differentiable). With `stored` (a list, from backward): each node's gradient is
     added into its .grad at its turn (an array leaf's, which has no turn, at the end), and the
     node (its .grad was None) or (node, its .grad before) appended; a hook empties the list
-    again and stops this (see backward).
+    again and stops this (see backward). With `stored`, the seeds must be arrays (or floats) of
+    their own, as backward's `_seed` makes them: .grad keeps them as they are.
     """
     buckets = {}  # depth -> the nodes queued there
     queue = buckets.setdefault  # (not a defaultdict: a chain's backward is 13% faster so)
