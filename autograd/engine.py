@@ -64,7 +64,7 @@ def backprop(outputs, seeds, create_graph: bool = False, stored=None) -> dict:
     # only if its own rule is fresh too: others, such as add, pass g on as it is)
     if first:
         # backward's seed (stored is its list) is _seed's own array: .grad keeps it as it is (no keep() call)
-        owned = own = set() if stored is None else {out} if len(outputs) == 1 else set(outputs)
+        owned = own = set() if stored is None else set(outputs)
     else:
         owned, own = None, ()  # (own: for `in` tests, no None test per node)
     leaves, kept = [], set()  # (with stored) array leaves to store at the end; ids of arrays in a .grad
@@ -84,19 +84,25 @@ def backprop(outputs, seeds, create_graph: bool = False, stored=None) -> dict:
                 g = _run_hooks(node, g, grads, create_graph)
             op = node.op
             if type(g) is not float:
-                if first and op and table[op].fresh and type(g) is np.ndarray:  # (not a numpy scalar)
+                fresh = op and table[op].fresh  # (its rule will not pass g on, see ops.Op)
+                if stored is not None:
+                    # .grad set here, not in a second pass over every node (store_grads; digits step: -2 µs); a
+                    # fresh=True rule will not pass g on, so an array this backward made is kept without checks
+                    if node in own and (fresh or not op):
+                        if node._grad is None:
+                            node._grad = g  # (the usual case written out: a call less per node)
+                            stored.append(node)
+                        else:
+                            keep(node, g, True, kept, stored)
+                    else:
+                        keep(node, g, False, kept, stored)
+                if fresh and first and type(g) is np.ndarray:  # (not a numpy scalar)
                     # A fresh=True rule on arrays, first order (a layer network's nodes): its results have their
                     # inputs' shapes and dtypes and are nobody else's (see ops.Op), so no fit check, each kept as
                     # its input's own and added into in place; an array leaf's first one goes straight into a
                     # .grad that was None (in-place sums later reach it too). The general path below without its
                     # float, in-place, create_graph, fit and anomaly branches (digits step, float32 batch 32,
                     # pinned: 7.3 µs less than through the general path; a float loss's node takes that path)
-                    if stored is not None:
-                        if node in own and node._grad is None:  # an array this backward made: .grad keeps it
-                            node._grad = g
-                            stored.append(node)
-                        else:
-                            keep(node, g, node in own, kept, stored)
                     parents = node._pn
                     if parents is None:
                         parents = (node._p0,) if node._p1 is None else (node._p0, node._p1)
@@ -122,17 +128,6 @@ def backprop(outputs, seeds, create_graph: bool = False, stored=None) -> dict:
                             if type(prev) is np.ndarray:  # (a float's sum is no array to add into)
                                 owned.add(p)
                     continue
-                if stored is not None:
-                    # .grad set here, not in a second pass over every node (store_grads; digits step: -2 µs); a
-                    # fresh=True rule will not pass g on, so an array this backward made is kept without checks
-                    if node in own and (not op or table[op].fresh):
-                        if node._grad is None:
-                            node._grad = g  # (the usual case written out: a call less per node)
-                            stored.append(node)
-                        else:
-                            keep(node, g, True, kept, stored)
-                    else:
-                        keep(node, g, False, kept, stored)
             else:
                 if stored is not None:
                     if type(node.data) is float:

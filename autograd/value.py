@@ -26,7 +26,8 @@ def _normalize(r):
     if type(r) is float:
         return r
     if type(r) is np.ndarray:
-        return float(r) if r.ndim == 0 and r.dtype.type is np.float64 else r  # (type: not a dtype == float64)
+        # (dtype.type is float64: an identity test, where dtype == float64 converts the type to a dtype first)
+        return float(r) if r.ndim == 0 and r.dtype.type is np.float64 else r
     if isinstance(r, (bool, int, np.bool_, np.integer, np.float64)):
         return float(r)
     return np.asarray(r)
@@ -120,8 +121,9 @@ def apply3(name: str, a, b, c) -> "Value":
         raise shape_error(name, (a, b, c), e) from None
     if type(out) is not np.ndarray or not out.ndim:
         out = _normalize(out)
-    if ALTERED[0]:
-        return _record(name, out, None, None, (a, b, c), _NO_ATTRS, a.requires_grad or b.requires_grad or c.requires_grad)
+    if ALTERED[0]:  # (no_grad, anomaly mode or a jit capture somewhere: _record reads this thread's mode)
+        requires_grad = a.requires_grad or b.requires_grad or c.requires_grad
+        return _record(name, out, None, None, (a, b, c), _NO_ATTRS, requires_grad)
     return _node3(name, out, a, b, c)
 
 

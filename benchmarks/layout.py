@@ -9,10 +9,10 @@ A weight of PyTorch's shape (out, in) stored row-major makes x @ Wᵀ a product 
 operand. OpenBLAS built for Intel's AVX-512 cores (its SkylakeX family) runs untransposed small
 products on its small-matrix kernels, on one thread; others of 2^19 multiply-adds and more go to two
 threads, and the second thread then spins ~0.1 s, slowing whatever runs next. Its Haswell kernels
-(which the development machine, a Zen 5, runs: its environment sets OPENBLAS_CORETYPE=Haswell) have no such path: there both layouts
-take two threads, and column-major only adds the backward's copies (float32 batch 32, by hand: 1.05x
-the row-major step). Stored column-major (the memory of an (in, out) kernel, as Flax and Keras keep
-theirs), the forward product is untransposed; the backward's g @ W runs on a
+(which the development machine, a Zen 5, runs: its environment sets OPENBLAS_CORETYPE=Haswell) have
+no such path: there both layouts take two threads, and column-major only adds the backward's copies
+(float32 batch 32, by hand: 1.05x the row-major step). Stored column-major (the memory of an (in, out)
+kernel, as Flax and Keras keep theirs), the forward product is untransposed; the backward's g @ W runs on a
 copy of the smaller operand in a small product (g column-major, or W row-major: see
 autograd.ops.network.input_grad_copy), and gᵀ @ x comes out column-major.
 

@@ -132,8 +132,7 @@ def cross_entropy(input, target, weight=None, ignore_index: int = -100, reductio
     """
     z = input if type(input) is Value else _pred(input, "cross_entropy")
     y = target if type(target) is np.ndarray else np.asarray(target.data if isinstance(target, Value) else target)
-    zshape = () if type(z.data) is float else z.data.shape  # (z.shape without the property call)
-    kind = y.dtype.kind
+    zshape, kind = z.shape, y.dtype.kind
     if kind == "f" and y.shape == zshape and zshape:
         return _soft_cross_entropy(z, y, weight, reduction, label_smoothing)
     if kind not in "iu":

@@ -147,15 +147,13 @@ class CrossEntropy:
     `alone`: the rule runs at most once a replay (one backward), so it may work in the softmax's
     own buffer."""
 
-    SHORT = SHORT  # rows of up to this many classes get their maxima from a transposed copy (ops.network)
-
     def __init__(self, a, reduction, grad, place, alone=False):
         n, dtype = a.shape[0], a.dtype
         self.n, self.alone = (n if reduction == "mean" else 1), alone
         self.top, self.sums, self.lse = (place.empty((n, 1), dtype) for _ in range(3))
         self.rows, self.softmax, self.grad = place.empty(n, dtype), place.empty(a.shape, dtype), grad
         # the logits transposed, for the row maxima of short rows (see forward)
-        self.columns = place.empty(a.shape[::-1], dtype) if a.shape[1] <= self.SHORT else None
+        self.columns = place.empty(a.shape[::-1], dtype) if a.shape[1] <= SHORT else None
         self.number = float if dtype == np.float64 else np.asarray  # as Plan.forward keeps it
 
         def again(a, key):
