@@ -102,11 +102,15 @@ def backprop(outputs, seeds, create_graph: bool = False, stored=None) -> dict:
                     # its input's own and added into in place; an array leaf's first one goes straight into a
                     # .grad that was None (in-place sums later reach it too). The general path below without its
                     # float, in-place, create_graph, fit and anomaly branches (digits step, float32 batch 32,
-                    # pinned: 7.3 µs less than through the general path; a float loss's node takes that path)
+                    # pinned: 7.3 µs less than through the general path; a float loss's node takes that path).
+                    # g has the node's shape and dtype (every gradient here is a seed, a fresh rule's result, or
+                    # fitted): the op's first_order form relies on it (no _rule call, no checks: ~3 µs a step)
                     parents = node._pn
                     if parents is None:
                         parents = (node._p0,) if node._p1 is None else (node._p0, node._p1)
-                    for p, c in zip(parents, _rule(table[op], g, node, parents, False)):
+                    rule = table[op].first_order
+                    contributions = rule(g, node.data, node) if rule else _rule(table[op], g, node, parents, False)
+                    for p, c in zip(parents, contributions):
                         if c is None or not p.requires_grad:
                             continue
                         prev = get(p)
@@ -256,12 +260,6 @@ def _rule(op, g, node, parents, create_graph):
         return rule(g, node, *parents, **extra_keywords(op, node, parents, True), **attrs)
     n = len(parents)
     if op.needs or op.saves:  # rules that take extra keywords (see autograd.ops)
-        if n == 3 and not op.saves and not attrs:
-            a, b, c = parents  # linear(x, W, b), once per layer per step: no lists, no dict merged by ** (~1 µs)
-            return rule(g, node.data, a.data, b.data, c.data, needs=(a.requires_grad, b.requires_grad, c.requires_grad))
-        if n == 1 and not op.needs:  # cross_entropy(z), once per step: no dicts merged (~1 µs)
-            extra = node._extra
-            return rule(g, node.data, parents[0].data, saved=None if extra is None else extra.get("saved"), **attrs)
         return rule(g, node.data, *[p.data for p in parents], **extra_keywords(op, node, parents, False), **attrs)
     if n == 1:
         return rule(g, node.data, parents[0].data, **attrs) if attrs else rule(g, node.data, parents[0].data)

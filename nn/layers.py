@@ -17,7 +17,7 @@ import numpy as np
 from autograd import blas
 from autograd.arguments import ShapeError
 from autograd.functional import linear, neuron, neurons
-from autograd.value import Value, apply1, apply3, const
+from autograd.value import Value, apply1, apply3, apply_layer, const
 
 from .activations import get_activation, identity, relu, sigmoid, tanh
 from .init import init_weight, rng_from
@@ -90,15 +90,17 @@ class Layer(Module):
                 f"{self._who()}: expects inputs of shape (..., {self.nin}), e.g. (batch, {self.nin}) or "
                 f"({self.nin},) (weight shape {self.weight.shape}), got shape {np.shape(x)}; check the "
                 f"previous layer's width or the number of features in x")
-        if self.bias is None:
-            z = linear(x, self.weight)  # one graph node (and one fused backward) per layer
-        else:  # linear()'s node without its argument checks (done above; the parameters are ours)
-            z = apply3("linear", x, self.weight, self.bias)
-        z.label = f"{self.name}.z"
-        if self._act is identity:
+        act = self._act
+        op = _TABLE_ACTIVATIONS.get(act)  # tanh/sigmoid/relu: the op's own node (None: identity and the rest)
+        if self.bias is not None and (op is not None or act is identity):
+            # linear()'s node without its argument checks (done above; the parameters are ours), and its
+            # activation's, in one call
+            return apply_layer(x, self.weight, self.bias, op, self.name)
+        z = linear(x, self.weight) if self.bias is None else apply3("linear", x, self.weight, self.bias)
+        z.label = f"{self.name}.z"  # (one graph node, and one fused backward, per layer)
+        if act is identity:
             return z
-        op = _TABLE_ACTIVATIONS.get(self._act)  # tanh/sigmoid/relu: the op's node straight from apply1
-        out = apply1(op, z) if op is not None else self._act(z)  # (z is a Value: two calls less than _act)
+        out = apply1(op, z) if op is not None else act(z)
         out.label = f"{self.name}.out"
         return out
 

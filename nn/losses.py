@@ -146,8 +146,9 @@ def cross_entropy(input, target, weight=None, ignore_index: int = -100, reductio
         unsigned = _UNSIGNED.get(y.dtype)  # (made once per dtype: parsing "<u8" costs ~0.5 µs a step)
         if unsigned is None:
             unsigned = _UNSIGNED[y.dtype] = np.dtype(y.dtype.str.replace("i", "u"))
+        u = y.view(unsigned)  # (its largest found by argmax: 0.7 -> 0.2 µs, a ufunc reduce's set-up skipped)
         # (an ignore_index a jit is capturing under: nll_loss's node, which looks for it in every batch)
-        if (not y.size or np.maximum.reduce(y.view(unsigned), axis=None) < classes) and \
+        if (not y.size or u.item(u.argmax()) < classes) and \
                 (ignore_index < 0 or MODE.capture is None and not (y == ignore_index).any()):
             if reduction not in REDUCTIONS:
                 raise ValueError(f"cross_entropy: unknown reduction {reduction!r}; use one of {REDUCTIONS}")

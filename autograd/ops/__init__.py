@@ -24,10 +24,14 @@ Two opt-in flags save work on the first-order path: a ``needs=True`` backward ge
 a new array of exactly that input's shape and dtype that nothing else holds (not g, not a view of
 anything another node sees): the engine then skips its fit check, sums into them in place and keeps
 them as `.grad` without the copy checks of `engine.store_grads` (tests/test_fresh_rules.py checks it).
+A fresh op may also give ``first_order=``: the same rule as backprop's fresh path calls it,
+``(g, out, node) -> contributions`` with g an array of out's shape and dtype (the engine's invariant
+there), reading the node's inputs itself (no `engine._rule` call, no checks the invariant makes
+needless). It is the backward's own: an entry whose backward is replaced has none.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Callable
 
 import numpy as np
@@ -46,6 +50,11 @@ class Op:
     needs: bool = False  # backward takes needs=(bool per input) and skips unneeded gradients
     saves: bool = False  # forward returns (out, saved); backward takes saved= (None: recompute)
     fresh: bool = False  # first-order backward returns new arrays of its inputs' shapes and dtypes (see above)
+    first_order: Callable | None = field(default=None, init=False)  # (see above) the backward's, when fresh
+
+    def __post_init__(self):
+        # read from the backward function (defop puts it there): replacing the backward drops it
+        object.__setattr__(self, "first_order", getattr(self.backward, "first_order", None) if self.fresh else None)
 
     def describe(self, attrs) -> str:
         """The display label with this node's static arguments filled in."""
@@ -56,10 +65,14 @@ OPS: dict[str, Op] = {}
 
 
 def defop(name, forward, backward, label, formula, elementwise=True, doc="", needs=False, saves=False,
-          method=None, function=None, args=None, fresh=False):
+          method=None, function=None, args=None, fresh=False, first_order=None):
     """Register op `name`. `method` / `function` expose it as `Value.<method>` and
     `autograd.<function>` (True: the op's own name); `args(x, *args, **kwargs) -> (inputs, attrs)`
-    checks and converts the call's arguments (None: the op takes x alone)."""
+    checks and converts the call's arguments (None: the op takes x alone); `first_order` see above."""
+    if first_order is not None:
+        if not fresh:
+            raise ValueError(f"defop {name!r}: first_order= is for fresh=True ops (backprop's fresh path calls it)")
+        backward.first_order = first_order
     OPS[name] = Op(name, forward, backward, label, tuple(formula), elementwise, doc, needs, saves, fresh)
     if method or function:
         expose(name, method=method, function=function, args=args)

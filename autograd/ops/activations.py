@@ -30,28 +30,42 @@ def _sigmoid(x):
 
 
 def _sigmoid_grad(g, out, a):
-    if type(g) is np.ndarray and type(out) is np.ndarray and out.ndim and g.shape == out.shape and g.dtype == out.dtype:
-        d = g * out  # (g·out)·(1 - out), the product in place: a temporary less, the same bits
-        d *= np.subtract(1, out)
-        return (d,)
-    if type(g) is np.ndarray:  # a 0-d array: numpy hands back a scalar, fresh=True promises an array
+    if type(g) is np.ndarray and type(out) is np.ndarray and g.shape == out.shape and g.dtype == out.dtype:
+        return _sigmoid_first(g, out)
+    if type(g) is np.ndarray:  # (an array for an array, as fresh=True promises)
         return (np.asarray(g * out * (1 - out)),)
     return (g * out * (1 - out),)
 
 
+def _sigmoid_first(g, out, node=None):
+    """g·out·(1 - out) for g an array of out's shape and dtype (backprop's fresh path; _sigmoid_grad)."""
+    if not out.ndim:  # numpy hands back a scalar for 0-d arrays; fresh=True promises an array
+        return (np.asarray(g * out * (1 - out)),)
+    d = g * out  # (g·out)·(1 - out), the product in place: a temporary less, the same bits
+    d *= np.subtract(1, out)
+    return (d,)
+
+
 def _tanh_grad(g, out, a):
-    if type(g) is np.ndarray and type(out) is np.ndarray and out.ndim and g.shape == out.shape and g.dtype == out.dtype:
-        # g·(1 - out²) in one fresh (or recycled) array: two temporaries less per node (each an mmap
-        # and its page faults above 128 KiB under glibc's defaults), the same bits
-        # (np.square: the bits of out·out, ~1 µs less than np.multiply at (32, 128), as the jit's kernel)
-        d = np.square(out, out=recycle.empty(out.shape, out.dtype)) if out.nbytes >= recycle.MIN_BYTES \
-            else np.square(out)
-        np.subtract(1, d, out=d)
-        d *= g
-        return (d,)
+    if type(g) is np.ndarray and type(out) is np.ndarray and g.shape == out.shape and g.dtype == out.dtype:
+        return _tanh_first(g, out)
     if type(g) is np.ndarray:  # (as sigmoid's)
         return (np.asarray(g * (1 - out * out)),)
     return (g * (1 - out * out),)
+
+
+def _tanh_first(g, out, node=None):
+    """g·(1 - out²) for g an array of out's shape and dtype (backprop's fresh path; _tanh_grad)."""
+    if not out.ndim:  # (as sigmoid's)
+        return (np.asarray(g * (1 - out * out)),)
+    # in one fresh (or recycled) array: two temporaries less per node (each an mmap and its page faults
+    # above 128 KiB under glibc's defaults), the same bits (np.square: the bits of out·out, ~1 µs less
+    # than np.multiply at (32, 128), as the jit's kernel)
+    d = np.square(out, out=recycle.empty(out.shape, out.dtype)) if out.nbytes >= recycle.MIN_BYTES \
+        else np.square(out)
+    np.subtract(1, d, out=d)
+    d *= g
+    return (d,)
 
 
 def _softmax(x, axis=-1):
@@ -74,9 +88,10 @@ def _tanh(x):
 
 # fmt: off
 defop("tanh", _tanh, _tanh_grad,
-      "tanh", ("1 - out²",), doc="tanh(a)", method=True, fresh=True)
+      "tanh", ("1 - out²",), doc="tanh(a)", method=True, fresh=True, first_order=_tanh_first)
 defop("sigmoid", _sigmoid, _sigmoid_grad,
-      "σ", ("out·(1 - out)",), doc="1 / (1 + e^-a), computed without overflow", method=True, fresh=True)
+      "σ", ("out·(1 - out)",), doc="1 / (1 + e^-a), computed without overflow", method=True, fresh=True,
+      first_order=_sigmoid_first)
 defop("relu", lambda a: (0.0 if a < 0 else a) if type(a) is float else np.maximum(a, 0), lambda g, out, a: (g * (data(a) > 0),),
       "ReLU", ("1 if a > 0 else 0",), doc="max(a, 0)", method=True)
 defop("softmax", _softmax, lambda g, out, a, axis=-1: (out * (g - call("sum", g * out, axis=axis, keepdims=True)),),
