@@ -38,7 +38,8 @@ def test_the_fresh_ops_of_a_layer_network_have_one():
     assert all(op.fresh for op in OPS.values() if op.first_order)
 
 
-@pytest.mark.parametrize("rows,features,out", [(5, 3, 7), (32, 64, 128), (1, 4, 2), (600, 3, 7), (300, 200, 160)])
+@pytest.mark.parametrize("rows,features,out", [(5, 3, 7), (32, 64, 128), (32, 128, 128), (2, 200, 160), (1, 4, 2),
+                                               (600, 3, 7), (300, 200, 160)])
 @pytest.mark.parametrize("dtypes", [(F64, F64, F64), (F32, F32, F32), (F64, F32, F32), (F32, F32, F64)])
 @pytest.mark.parametrize("flags", list(itertools.product([True, False], repeat=3)))
 @pytest.mark.parametrize("order", ["C", "F"])

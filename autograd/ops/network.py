@@ -59,21 +59,24 @@ def _linear_grad(g, out, x, w, b=None, needs=(True, True, True)):
 
 def _linear_first(g, out, node):
     """_linear_grad as backprop's fresh path calls it (g: an array of out's shape and dtype, see autograd.ops).
-    A layer's 2-D batch of one dtype whose gradients are all under recycle's threshold (the digits
-    step's three layers) takes its products as they are: no size tests per product, no keyword call,
+    A layer's 2-D batch of one dtype whose input gradient is under recycle's threshold (the digits
+    step's three layers) takes its products as they are: no size tests but W's, no keyword call,
     the bias's ones looked up here (digits step, float32 batch 32: ~3 µs less with tanh's and the loss's).
-    The same products as _linear_grad's, so the same bits."""
+    The same products as _linear_grad's, into the same kinds of arrays, so the same bits."""
     parents = node._pn  # (x, W, bias) for a layer (a bias-free one has two inputs: _p0, _p1)
     if parents is not None:
         x, w, b = parents
         xd, wd, bd = x.data, w.data, b.data
-        if xd.ndim == 2 and xd.nbytes < recycle.MIN_BYTES > wd.nbytes and g.dtype is xd.dtype is wd.dtype is bd.dtype:
+        if xd.ndim == 2 and xd.nbytes < recycle.MIN_BYTES and g.dtype is xd.dtype is wd.dtype is bd.dtype:
             if wd.flags.f_contiguous:  # a column-major weight (nn.Layer's on some BLAS): as _linear_grad's products
                 gx = _input_grad(g, wd) if x.requires_grad else None
                 gw = _weight_grad(g, xd, wd) if w.requires_grad else None
             else:
                 gx = g @ wd if x.requires_grad else None
-                gw = g.T @ xd if w.requires_grad else None
+                gw = None
+                if w.requires_grad:  # (a large one into a recycled array, as recycle.matmul's)
+                    gw = g.T @ xd if wd.nbytes < recycle.MIN_BYTES else \
+                        np.matmul(g.T, xd, out=recycle.empty(wd.shape, g.dtype))
             if not b.requires_grad:
                 return gx, gw, None
             ones = _ONES.get((g.shape[0], g.dtype))
