@@ -27,7 +27,7 @@ them as `.grad` without the copy checks of `engine.store_grads` (tests/test_fres
 A fresh op may also give ``first_order=``: the same rule as backprop's fresh path calls it,
 ``(g, out, node) -> contributions`` with g an array of out's shape and dtype (the engine's invariant
 there), reading the node's inputs itself (no `engine._rule` call, no checks the invariant makes
-needless). It is the backward's own: an entry whose backward is replaced has none.
+needless). It is the backward's own: an entry whose backward is replaced (or wrapped) has none.
 """
 from __future__ import annotations
 
@@ -53,8 +53,10 @@ class Op:
     first_order: Callable | None = field(default=None, init=False)  # (see above) the backward's, when fresh
 
     def __post_init__(self):
-        # read from the backward function (defop puts it there): replacing the backward drops it
-        object.__setattr__(self, "first_order", getattr(self.backward, "first_order", None) if self.fresh else None)
+        # defop puts (backward, form) on the backward function: a replaced backward has none, and a
+        # functools.wraps wrapper (which copies the wrapped function's __dict__) has its original's, not its own
+        owner, form = getattr(self.backward, "first_order", (None, None))
+        object.__setattr__(self, "first_order", form if self.fresh and owner is self.backward else None)
 
     def describe(self, attrs) -> str:
         """The display label with this node's static arguments filled in."""
@@ -72,7 +74,7 @@ def defop(name, forward, backward, label, formula, elementwise=True, doc="", nee
     if first_order is not None:
         if not fresh:
             raise ValueError(f"defop {name!r}: first_order= is for fresh=True ops (backprop's fresh path calls it)")
-        backward.first_order = first_order
+        backward.first_order = (backward, first_order)
     OPS[name] = Op(name, forward, backward, label, tuple(formula), elementwise, doc, needs, saves, fresh)
     if method or function:
         expose(name, method=method, function=function, args=args)
