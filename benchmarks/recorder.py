@@ -10,7 +10,7 @@ optimizer, once without an optimizer. CPU time of this process (`time.process_ti
 leaves out the time a busy machine keeps it waiting, which wall time would add
 to one side or the other at random.
 
-    python benchmarks/recorder.py [--rounds 200] [--block 10]
+    python benchmarks/recorder.py [--rounds 200] [--block 10] [--quick]
 """
 from __future__ import annotations
 
@@ -77,7 +77,10 @@ def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rounds", type=int, default=200)
     parser.add_argument("--block", type=int, default=10, help="steps per timed block")
+    parser.add_argument("--quick", action="store_true", help="20 rounds (a smoke run of a few seconds)")
     args = parser.parse_args(argv)
+    if args.quick:
+        args.rounds = min(args.rounds, 20)
     X, y = nn.make_moons(100, noise=0.1, seed=0)
     targets = 2.0 * y - 1
     print(f"moons step: MLP(2, [16, 16, 1]) relu, 100 points, hinge + L2, SGD; "

@@ -431,30 +431,23 @@ def test_layer_network_gradients_match_pytorch(dtype, order, act):
 
 # ---- Op.first_order: "an entry whose backward is replaced has none" ---------------------------------
 
-def test_a_plainly_replaced_backward_is_called_on_the_fast_path():
-    original = OPS["sigmoid"]
-
-    def straight_through(g, out, a):
+def _straight_through():
+    def backward(g, out, a):
         return (np.array(g, copy=True),)
-    OPS["sigmoid"] = dataclasses.replace(original, backward=straight_through)
+    return backward
+
+
+@pytest.mark.parametrize("wrap", [False, True], ids=["plain", "functools.wraps"])
+def test_a_replaced_backward_is_called_on_the_fast_path(wrap):
+    original = OPS["sigmoid"]
+    replacement = _straight_through()
+    if wrap:  # a wrapper made by functools.wraps copies the original's __dict__ (first_order included)
+        replacement = functools.wraps(original.backward)(replacement)
+        assert replacement.first_order[0] is original.backward
+    OPS["sigmoid"] = dataclasses.replace(original, backward=replacement)
     try:
         x = Value(np.linspace(-2, 2, 6, dtype=F32).reshape(2, 3))
         x.sigmoid().sum().backward()
     finally:
         OPS["sigmoid"] = original
-    np.testing.assert_array_equal(x.grad, np.ones((2, 3), F32))
-
-
-def test_a_backward_replaced_by_a_functools_wraps_wrapper_is_called_on_the_fast_path():
-    original = OPS["sigmoid"]
-
-    @functools.wraps(original.backward)
-    def straight_through(g, out, a):
-        return (np.array(g, copy=True),)
-    OPS["sigmoid"] = dataclasses.replace(original, backward=straight_through)
-    try:
-        x = Value(np.linspace(-2, 2, 6, dtype=F32).reshape(2, 3))
-        x.sigmoid().sum().backward()
-    finally:
-        OPS["sigmoid"] = original
-    np.testing.assert_array_equal(x.grad, np.ones((2, 3), F32))  # the wrapper's, not sigmoid's derivative
+    np.testing.assert_array_equal(x.grad, np.ones((2, 3), F32))  # the replacement's, not sigmoid's derivative
