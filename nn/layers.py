@@ -17,7 +17,8 @@ import numpy as np
 from autograd import blas
 from autograd.arguments import ShapeError
 from autograd.functional import linear, neuron, neurons
-from autograd.value import Value, apply1, apply3, apply_layer, const
+from autograd.value import Value, apply1, apply3, const
+from autograd.value_layer import apply_layer
 
 from .activations import get_activation, identity, relu, sigmoid, tanh
 from .init import init_weight, rng_from

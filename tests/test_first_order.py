@@ -1,5 +1,5 @@
 """The first-order forms of fresh rules (autograd.ops: `first_order`, what backprop's fresh path calls)
-give exactly the arrays of the rules themselves, and nn.Layer's one-call nodes (value.apply_layer)
+give exactly the arrays of the rules themselves, and nn.Layer's one-call nodes (value_layer.apply_layer)
 are the nodes apply3 and apply1 make: same numbers, labels, depths, flags and parents."""
 import dataclasses
 import itertools
@@ -12,7 +12,8 @@ from autograd import Value, detect_anomaly, jit, no_grad
 from autograd.arguments import ShapeError
 from autograd.engine import _rule
 from autograd.ops import OPS, defop
-from autograd.value import apply1, apply3, apply_layer, const
+from autograd.value import apply1, apply3, const
+from autograd.value_layer import apply_layer
 
 F32, F64 = np.float32, np.float64
 rng = np.random.default_rng(7)
@@ -137,7 +138,7 @@ def test_a_training_step_through_it_equals_the_general_path():
             assert f.dtype == p.grad.dtype and np.array_equal(f, p.grad)
 
 
-# ---- value.apply_layer: nn.Layer's two nodes in one call ------------------------------------
+# ---- value_layer.apply_layer: nn.Layer's two nodes in one call ------------------------------------
 
 def _fields(v):
     return (v.op, v.label, v._depth, v.requires_grad, v.attrs, v._extra, v._grad)

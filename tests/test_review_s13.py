@@ -1,5 +1,5 @@
 """Review of f2a7b6b / 585ccab: the first-order forms of the fresh rules (Op.first_order, backprop's
-fresh path calling them without _rule and without checks), value.apply_layer (nn.Layer's two nodes
+fresh path calling them without _rule and without checks), value_layer.apply_layer (nn.Layer's two nodes
 in one call) and cross_entropy's target check by argmax.
 
 The fast path relies on "g has the node's shape and dtype"; these tests drive gradients that could
@@ -19,7 +19,8 @@ import pytest
 import nn
 from autograd import Value, detect_anomaly, grad, jit, no_grad, recycle
 from autograd.ops import OPS
-from autograd.value import apply1, apply3, apply_layer
+from autograd.value import apply1, apply3
+from autograd.value_layer import apply_layer
 
 F32, F64 = np.float32, np.float64
 
