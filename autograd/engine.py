@@ -77,12 +77,13 @@ def backprop(outputs, seeds, create_graph: bool = False, stored=None) -> dict:
         nodes.reverse()  # the last in a bucket first
         for node in nodes:
             g = grads[node]  # (every queued node has its gradient: it is queued when it gets its first)
-            if node._extra is not None and "hooks" in node._extra:
+            details = node._details  # (op, attrs, hooks ...: see autograd.details)
+            if details.extra is not None and "hooks" in details.extra:
                 if stored:  # a hook may read any .grad: as before, none changes until backprop returns
                     unstore(stored)
                 stored = None
                 g = _run_hooks(node, g, grads, create_graph)
-            op = node.op
+            op = details.op
             if type(g) is not float:
                 fresh = op and table[op].fresh  # (its rule will not pass g on, see ops.Op)
                 if stored is not None:
@@ -105,7 +106,7 @@ def backprop(outputs, seeds, create_graph: bool = False, stored=None) -> dict:
                     # pinned: 7.3 µs less than through the general path; a float loss's node takes that path).
                     # g has the node's shape and dtype (every gradient here is a seed, a fresh rule's result, or
                     # fitted): the op's first_order form relies on it (no _rule call, no checks: ~3 µs a step)
-                    parents = node._pn
+                    parents = details.inputs
                     if parents is None:
                         parents = (node._p0,) if node._p1 is None else (node._p0, node._p1)
                     rule = table[op].first_order
@@ -117,7 +118,8 @@ def backprop(outputs, seeds, create_graph: bool = False, stored=None) -> dict:
                         if prev is None:
                             grads[p] = c
                             owned.add(p)
-                            if p.op or p._extra is not None:
+                            d = p._details
+                            if d.op or d.extra is not None:
                                 queue(p._depth, []).append(p)  # its turn comes at its depth
                             elif stored is not None:  # an array leaf: no turn (6 turns less a training step)
                                 if p._grad is None:
@@ -166,7 +168,7 @@ def backprop(outputs, seeds, create_graph: bool = False, stored=None) -> dict:
                             out = node.data
                             c0 = g * out * (1 - out)
                         else:  # pow, its entry's float rule written out (a call less per node: backward -3%)
-                            e = node.attrs["exponent"]
+                            e = details.attrs["exponent"]
                             try:
                                 c0 = g * 0.0 if e == 0 else g * e * math.pow(p0.data, e - 1)  # x**0: 0, not 0·inf
                             except (ValueError, OverflowError, ZeroDivisionError):  # math.pow refuses: the entry's rule
@@ -200,7 +202,7 @@ def backprop(outputs, seeds, create_graph: bool = False, stored=None) -> dict:
                 continue
             p0 = node._p0
             if op in _IN_PLACE:  # (one set lookup rather than two string tests per node)
-                if op == "neuron" and type(g) is float and scalar and node.attrs.get("row") is not None:
+                if op == "neuron" and type(g) is float and scalar and details.attrs.get("row") is not None:
                     if rows is None:
                         rows, shared = {}, {}
                     neuron_row(g, node, grads, rows, shared, queue, owned)
@@ -211,7 +213,7 @@ def backprop(outputs, seeds, create_graph: bool = False, stored=None) -> dict:
                         if unqueued:  # its first gradient: its turn comes at its depth (as below)
                             queue(p0._depth, []).append(p0)
                         continue
-            parents = node._pn
+            parents = details.inputs
             if parents is None:
                 parents = (p0,) if node._p1 is None else (p0, node._p1)
             entry = table[op]
@@ -235,7 +237,8 @@ def backprop(outputs, seeds, create_graph: bool = False, stored=None) -> dict:
                         owned.add(p)  # (a fresh rule's array, as in the fresh path: a float64 loss's cross_entropy)
                     # its first gradient: its turn comes at its depth; an array leaf has none unless it has
                     # hooks (a float node's turn stores its .grad, see backward)
-                    if p.op or p._extra is not None or type(c) is float:
+                    d = p._details
+                    if d.op or d.extra is not None or type(c) is float:
                         queue(p._depth, []).append(p)
                     elif stored is not None:
                         leaves.append(p)
@@ -255,7 +258,7 @@ def backprop(outputs, seeds, create_graph: bool = False, stored=None) -> dict:
 
 def _rule(op, g, node, parents, create_graph):
     """op's backward on this node (its inputs `parents`): its contributions, one per input."""
-    rule, attrs = op.backward, node.attrs
+    rule, attrs = op.backward, node._details.attrs
     # The rule is called without * or ** unpacking where it can be (each builds a
     # list or a dict per node): this runs once per node of every backward.
     if create_graph:
@@ -263,7 +266,7 @@ def _rule(op, g, node, parents, create_graph):
     n = len(parents)
     if op.needs or op.saves:  # rules that take extra keywords (see autograd.ops)
         if n == 1 and not op.needs:  # cross_entropy(z) of a float64 batch (a float loss: its g is no array, so
-            extra = node._extra  # not the fresh path), once a step: no dicts merged (~1 µs)
+            extra = node._details.extra  # not the fresh path), once a step: no dicts merged (~1 µs)
             return rule(g, node.data, parents[0].data, saved=None if extra is None else extra.get("saved"), **attrs)
         return rule(g, node.data, *[p.data for p in parents], **extra_keywords(op, node, parents, False), **attrs)
     if n == 1:
@@ -281,13 +284,14 @@ def extra_keywords(op, node, parents, create_graph) -> dict:
     if op.needs:
         extra["needs"] = tuple([p.requires_grad for p in parents])
     if op.saves:
-        extra["saved"] = None if create_graph or node._extra is None else node._extra.get("saved")
+        saved_by = node._details.extra
+        extra["saved"] = None if create_graph or saved_by is None else saved_by.get("saved")
     return extra
 
 
 def _run_hooks(node, g, grads, create_graph):
     """Call node's hooks on its finished gradient; a hook's non-None return replaces it."""
-    for hook in node._extra.get("hooks", ()):
+    for hook in node._details.extra.get("hooks", ()):
         replaced = hook(g)
         if replaced is not None:  # copied: the hook's caller may keep and change its array
             if not create_graph and isinstance(replaced, _value.Value):
@@ -312,7 +316,7 @@ def _hook_shape_error(hook, got, node):
 
 
 def _check_gradient(c, node, i, parent):
-    site = (node._extra or {}).get("site", "a line outside detect_anomaly() (build the graph inside it to see where)")
+    site = (node._details.extra or {}).get("site", "a line outside detect_anomaly() (build the graph inside it to see where)")
     check_finite(ops.data(c), f"in the backward of {node.op} (node {node.label!r}, created at {site}): "
                  f"the gradient sent to input #{i} ({parent.label or parent.op or 'unnamed'})")
 

@@ -13,9 +13,9 @@ def neuron_row(g, node, grads, rows, shared, queue, owned):
     arrays this backward made are added into in place (rows, and backprop's `owned`: a fresh
     rule's result, which may already be W's .grad), never another rule's result. An input
     getting its first gradient goes into its depth's bucket: queue(depth, []) (see backprop)."""
-    pn = node._pn
+    pn = node._details.inputs
     w, b, *xs = pn
-    row = node.attrs["row"]
+    row = node._details.attrs["row"]
     # a layer's neurons share one parents tuple (functional.neurons) and one weight matrix: their
     # inputs' numbers and W's rows as floats are made once per backward (moons, example mode: ~8%)
     xv = shared.get(id(pn))

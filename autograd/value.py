@@ -6,18 +6,17 @@ of those links is what `backward()` walks in reverse (see `autograd.engine`).
 """
 from __future__ import annotations
 
-from types import MappingProxyType
 from typing import TYPE_CHECKING, Any, Callable
 
 import numpy as np
 
 from . import engine, ops
 from .arguments import ShapeError, index_key, shape_error, to_data
+from .details import _NO_ATTRS, LEAF, PLAIN, Details
 from .mode import ALTERED, MODE, caller_site, check_finite, replayable
 from .value_arithmetic import Arithmetic
 from .value_python import PythonObject
 
-_NO_ATTRS = MappingProxyType({})
 _alloc = object.__new__  # a blank Value: _alloc(Value) (bound once: 92 -> 76 ns a node against object.__new__(Value))
 
 
@@ -38,13 +37,10 @@ def _new(data, label=""):
     v = _alloc(Value)
     v.data = data
     v._grad = None
-    v.label = label
-    v.op = ""
-    v._p0 = v._p1 = v._pn = None
+    v._details = Details(label=label) if label else LEAF
+    v._p0 = v._p1 = None
     v._depth = 0
-    v.attrs = _NO_ATTRS
     v.requires_grad = False
-    v._extra = None
     return v
 
 
@@ -154,16 +150,12 @@ def _node2(name, out, a, b) -> "Value":
     node = _alloc(Value)
     node.data = out
     node._grad = None
-    node.label = ""
-    node.op = name
+    node._details = PLAIN[name]
     node._p0 = a
     node._p1 = b
-    node._pn = None
     depth = a._depth
     node._depth = (depth if depth > b._depth else b._depth) + 1
-    node.attrs = _NO_ATTRS
     node.requires_grad = a.requires_grad or b.requires_grad
-    node._extra = None
     return node
 
 
@@ -171,14 +163,11 @@ def _node1(name, out, x, attrs) -> "Value":
     node = _alloc(Value)
     node.data = out
     node._grad = None
-    node.label = ""
-    node.op = name
+    node._details = PLAIN[name] if attrs is _NO_ATTRS else Details(name, attrs)
     node._p0 = x
-    node._p1 = node._pn = None
+    node._p1 = None
     node._depth = x._depth + 1
-    node.attrs = attrs
     node.requires_grad = x.requires_grad
-    node._extra = None
     return node
 
 
@@ -187,19 +176,15 @@ def _node3(name, out, a, b, c) -> "Value":
     node = _alloc(Value)
     node.data = out
     node._grad = None
-    node.label = ""
-    node.op = name
+    node._details = Details(name, inputs=(a, b, c))
     node._p0 = node._p1 = None
-    node._pn = (a, b, c)
     depth = a._depth
     if b._depth > depth:
         depth = b._depth
     if c._depth > depth:
         depth = c._depth
     node._depth = depth + 1
-    node.attrs = _NO_ATTRS
     node.requires_grad = a.requires_grad or b.requires_grad or c.requires_grad
-    node._extra = None
     return node
 
 
@@ -214,11 +199,8 @@ def _record(name, data, p0, p1, pn, attrs, requires_grad, saved=None) -> "Value"
     node = _alloc(Value)
     node.data = data
     node._grad = None
-    node.label = ""
-    node.op = name
     node._p0 = p0
     node._p1 = p1
-    node._pn = pn
     # depth: 1 + the deepest input, so that inputs always sort before their results
     if pn is None:
         depth = p0._depth
@@ -230,16 +212,16 @@ def _record(name, data, p0, p1, pn, attrs, requires_grad, saved=None) -> "Value"
             if p._depth > depth:
                 depth = p._depth
     node._depth = depth + 1
-    node.attrs = attrs
     node.requires_grad = requires_grad
-    node._extra = None
-    if anomaly:
-        parents = node.parents
-        node._extra = {"site": caller_site()}
-        labels = ", ".join(p.label or p.op or "?" for p in parents)
-        check_finite(data, f"in the forward of {name}({labels}) at {node._extra['site']}")
+    extra = {"site": caller_site()} if anomaly else None
     if saved is not None and requires_grad:
-        node._extra = {"saved": saved} if node._extra is None else {**node._extra, "saved": saved}
+        extra = {"saved": saved} if extra is None else {**extra, "saved": saved}
+    # (a plain node shares its op's Details; anything more makes one of its own, see autograd.details)
+    node._details = PLAIN[name] if pn is None and extra is None and not attrs else Details(
+        name, attrs or _NO_ATTRS, "", extra, pn)
+    if anomaly:
+        labels = ", ".join(p.label or p.op or "?" for p in node.parents)
+        check_finite(data, f"in the forward of {name}({labels}) at {extra['site']}")
     return node
 
 
@@ -250,15 +232,14 @@ class Value(PythonObject, Arithmetic):
     0.0011
     """
 
-    # The inputs live in slots, not in a tuple: a tuple per node would be a second object
-    # for the cyclic GC to track, and the GC's cost grows with the number of tracked
-    # objects (see benchmarks/engine.py). One or two inputs: _p0, _p1; more: _pn.
-    __slots__ = ("data", "_grad", "label", "op", "_p0", "_p1", "_pn", "_depth", "attrs", "requires_grad", "_extra",
-                 "__weakref__")
+    # Eight pointers a node, the cyclic GC's cost in mind: a full collection visits every live
+    # node, so its cost grows with the number of tracked objects and with their size (see
+    # benchmarks/engine.py). The inputs live in slots, not in a tuple (a second object per node):
+    # one or two in _p0, _p1; more in _details.inputs. The op's name, keyword arguments, label,
+    # hooks and saved arrays are in _details, one record most nodes share (see autograd.details).
+    __slots__ = ("data", "_grad", "_details", "_p0", "_p1", "_depth", "requires_grad", "__weakref__")
     __array_ufunc__ = None  # make numpy defer to our reflected operators (ndarray * Value)
     data: Any       # a float, or a float64 numpy array
-    label: str
-    op: str         # the op table entry that made it ("" for a leaf)
     requires_grad: bool
 
     if TYPE_CHECKING:  # for type checkers: the op table's methods (tanh, sum, ...) that _bind adds
@@ -269,13 +250,10 @@ class Value(PythonObject, Arithmetic):
             raise _argument_error(label, requires_grad)
         self.data = to_data(data)
         self._grad = None
-        self.label = str(label)
-        self.op = ""
-        self._p0 = self._p1 = self._pn = None
+        self._details = Details(label=str(label)) if label else LEAF
+        self._p0 = self._p1 = None
         self._depth = 0
-        self.attrs = _NO_ATTRS
         self.requires_grad = bool(requires_grad)
-        self._extra = None
 
     # ---- public attributes -------------------------------------------------------
     @property
@@ -292,10 +270,33 @@ class Value(PythonObject, Arithmetic):
         self._grad = None if g is None else engine.fit(ops.data(g), self)
 
     @property
+    def op(self) -> str:
+        """The op table entry that made this node ("" for a leaf)."""
+        return self._details.op
+
+    @property
+    def attrs(self):
+        """The op's keyword arguments (read-only), e.g. {"axis": 0} for x.sum(axis=0)."""
+        return self._details.attrs
+
+    @property
+    def label(self) -> str:
+        """A display name for drawings and messages ("" for none)."""
+        return self._details.label
+
+    @label.setter
+    def label(self, label: str):
+        if not isinstance(label, str):
+            raise TypeError(f"label must be a str, got {type(label).__name__} {label!r:.40}")
+        d = self._details
+        self._details = Details(d.op, d.attrs, label, d.extra, d.inputs)  # (a new one: d may be shared)
+
+    @property
     def parents(self) -> tuple:
         """The op's inputs, in order (() for a leaf)."""
-        if self._pn is not None:
-            return self._pn
+        inputs = self._details.inputs
+        if inputs is not None:
+            return inputs
         if self._p1 is not None:
             return (self._p0, self._p1)
         return () if self._p0 is None else (self._p0,)
@@ -335,8 +336,10 @@ class Value(PythonObject, Arithmetic):
     # ---- graph hooks -----------------------------------------------------------
     def register_hook(self, fn):
         """Call fn(grad) when this node's gradient is complete; a non-None return replaces it."""
-        extra = self._extra = self._extra or {}
-        extra.setdefault("hooks", []).append(fn)
+        details = self._details
+        extra = dict(details.extra or {})
+        extra["hooks"] = [*extra.get("hooks", ()), fn]
+        self._details = details.replace(extra=extra)  # (a new one: details may be shared)
         return fn
 
     def backward(self, gradient=None, retain_graph=None, *, grad=None) -> None:

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING
 
 from . import value as _value  # (value imports this module first; its names are read at call time)
 from .arguments import check_matmul
+from .details import power
 from .mode import ALTERED
 
 if TYPE_CHECKING:
@@ -107,7 +108,9 @@ class Arithmetic:
                     out = math.pow(a, other)
                 except (ValueError, OverflowError, ZeroDivisionError):
                     return _value.apply1("pow", self, {"exponent": other})
-                return _value._node1("pow", out, self, {"exponent": other})
+                node = _value._node1("pow", out, self, _value._NO_ATTRS)
+                node._details = power(other)  # (one Details per exponent, shared: see autograd.details)
+                return node
             return _value.apply1("pow", self, {"exponent": other})
         if isinstance(other, _value.Value):
             return _value.apply2("pow_value", self, other)

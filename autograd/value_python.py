@@ -3,7 +3,6 @@ boolean masks, not graph nodes), hashing by identity, pickling and copying (auto
 from __future__ import annotations
 
 import copy
-from types import MappingProxyType
 
 import numpy as np
 
@@ -27,25 +26,32 @@ class PythonObject:
 
     __slots__ = ()
 
-    def __getstate__(self):  # pickling: attrs as a plain dict (a mappingproxy cannot be pickled)
-        return {k: (dict(self.attrs) if k == "attrs" else getattr(self, k)) for k in self.__slots__[:-1]}
+    def __getstate__(self):  # pickling: the slots but __weakref__ (Details pickles its attrs as a dict)
+        return {k: getattr(self, k) for k in self.__slots__[:-1]}
 
     def __setstate__(self, state):
+        if "op" in state:  # pickled before the Details record (label, op, attrs, _pn, _extra were slots)
+            from .details import _restore
+            state = dict(state, _details=_restore(state.pop("op"), dict(state.pop("attrs")), state.pop("label"),
+                                                  state.pop("_extra"), state.pop("_pn")))
         for k, v in state.items():
-            setattr(self, k, MappingProxyType(v) if k == "attrs" else v)
+            setattr(self, k, v)
 
     def __deepcopy__(self, memo):
         """Copy data, grad and label (and, for results, the graph below them), node by node in
         topological order: inputs are copied first, so a deep graph needs no recursion."""
+        from .details import Details
         from .value import _new  # (value imports this module)
         for node in engine.topological_order(self):
             if id(node) in memo:
                 continue
-            v = _new(copy.deepcopy(node.data, memo), node.label)
+            v = _new(copy.deepcopy(node.data, memo))
             v._grad = copy.deepcopy(node._grad, memo)
-            v.op, v.attrs, v.requires_grad, v._depth = node.op, node.attrs, node.requires_grad, node._depth
+            v.requires_grad, v._depth = node.requires_grad, node._depth
             v._p0, v._p1 = (None if p is None else memo[id(p)] for p in (node._p0, node._p1))
-            v._pn = None if node._pn is None else tuple([memo[id(p)] for p in node._pn])
+            d = node._details  # (hooks and saved arrays are not copied)
+            inputs = None if d.inputs is None else tuple([memo[id(p)] for p in d.inputs])
+            v._details = d if d.extra is None and inputs is None else Details(d.op, d.attrs, d.label, None, inputs)
             memo[id(node)] = v
         return memo[id(self)]
 

@@ -95,7 +95,7 @@ def test_cross_entropy(reduction, rows, classes):
 def test_cross_entropy_without_its_saved_softmax():
     z = Value(rng.normal(size=(5, 3)).astype(F32))
     loss = nn.cross_entropy(z, rng.integers(0, 3, 5))
-    loss._extra = None  # (as a node whose forward kept nothing: the rule recomputes the softmax)
+    loss._details = loss._details.replace(extra=None)  # (as a node whose forward kept nothing: the rule recomputes the softmax)
     first, general = _both(loss, np.array(2.5, F32))
     assert _same(first[0], general[0])
 
@@ -141,7 +141,7 @@ def test_a_training_step_through_it_equals_the_general_path():
 # ---- value_layer.apply_layer: nn.Layer's two nodes in one call ------------------------------------
 
 def _fields(v):
-    return (v.op, v.label, v._depth, v.requires_grad, v.attrs, v._extra, v._grad)
+    return (v.op, v.label, v._depth, v.requires_grad, v.attrs, v._details.extra, v._grad)
 
 
 @pytest.mark.parametrize("activation", ["tanh", "sigmoid", "relu", None])

@@ -56,15 +56,15 @@ def test_cross_entropy_backward_uses_the_saved_softmax_and_matches_recomputing_i
     z, labels = Value(rng.normal(size=(6, 4))), rng.integers(0, 4, size=6)
     loss = nn.cross_entropy(z, labels)
     softmax = np.exp(z.data) / np.exp(z.data).sum(axis=1, keepdims=True)
-    np.testing.assert_allclose(loss._extra["saved"], softmax, rtol=1e-12)
+    np.testing.assert_allclose(loss._details.extra["saved"], softmax, rtol=1e-12)
     rule, key = OPS["cross_entropy"].backward, loss.attrs["key"]
-    (saved,) = rule(1.0, loss.data, z.data, key, saved=loss._extra["saved"])
+    (saved,) = rule(1.0, loss.data, z.data, key, saved=loss._details.extra["saved"])
     (recomputed,) = rule(1.0, loss.data, z.data, key)
     np.testing.assert_allclose(saved, recomputed, rtol=1e-12)
     loss.backward()
     loss.backward()  # a second pass over the same graph: the saved softmax is not consumed
     np.testing.assert_allclose(z.grad, 2 * recomputed, rtol=1e-12)
-    np.testing.assert_allclose(loss._extra["saved"], softmax, rtol=1e-12)
+    np.testing.assert_allclose(loss._details.extra["saved"], softmax, rtol=1e-12)
 
 
 def test_masked_logits_of_minus_infinity_give_a_finite_loss_and_zero_gradient_there():
@@ -90,7 +90,7 @@ def test_a_non_finite_row_gives_the_mean_of_the_per_row_losses_and_the_same_soft
         expected = np.add.reduce(per_row.data, axis=None)
     np.testing.assert_array_equal(total.data, expected)
     np.testing.assert_array_equal(mean.data, expected / 3)
-    np.testing.assert_array_equal(mean._extra["saved"], per_row._extra["saved"])
+    np.testing.assert_array_equal(mean._details.extra["saved"], per_row._details.extra["saved"])
 
 
 def test_batch_mode_draws_one_node_per_layer_and_one_for_the_loss(rng):
@@ -135,4 +135,4 @@ def test_cross_entropy_forward_with_recording_off_keeps_nothing(rng):
     from autograd import no_grad
     with no_grad():
         loss = apply("cross_entropy", (Value(rng.normal(size=(2, 3))),), {"key": (np.arange(2), np.array([0, 1]))})
-    assert loss.op == "" and loss._extra is None
+    assert loss.op == "" and loss._details.extra is None

@@ -75,7 +75,7 @@ def test_a_saving_op_with_two_inputs_keeps_what_its_forward_saved():
     rng = np.random.default_rng(0)
     z, c = Value(rng.normal(size=(3, 8))), Value(rng.normal(size=(3, 2)))
     out = lstm_cell(z, c)
-    assert not out.attrs and out._extra and "saved" in out._extra
+    assert not out.attrs and out._details.extra and "saved" in out._details.extra
     out.backward(rng.normal(size=out.shape))
     assert z.grad.shape == (3, 8) and c.grad.shape == (3, 2)
 

@@ -354,7 +354,7 @@ def test_layer_forward_nodes_equal_the_base_construction(mode, act, shape):
         assert gz.parents[1] is layer.weight and gz.parents[2] is layer.bias
         assert type(gz.parents[0]) is Value and gz.parents[0].data is x
     if mode == "anomaly":
-        assert set(got._extra) == set(want._extra) == {"site"}
+        assert set(got._details.extra) == set(want._details.extra) == {"site"}
 
 
 def test_layer_shape_mismatch_message():

@@ -31,7 +31,7 @@ def _arrays(nodes):
             out.append(("grad", n, n._grad))
         if isinstance(n.data, np.ndarray):
             out.append(("data", n, n.data))
-        saved = (n._extra or {}).get("saved")
+        saved = (n._details.extra or {}).get("saved")
         for a in saved if isinstance(saved, tuple) else (saved,):
             if isinstance(a, np.ndarray):
                 out.append(("saved", n, a))
@@ -155,11 +155,11 @@ def test_no_grad_shares_memory_and_changing_one_changes_nothing_else(build, back
 def test_cross_entropys_saved_softmax_survives_changes_to_the_logits_grad(rng):
     z = Value(rng.normal(size=(4, 3)))
     loss = nn.cross_entropy(z, np.array([0, 1, 2, 0]))
-    saved = loss._extra["saved"].copy()
+    saved = loss._details.extra["saved"].copy()
     loss.backward()
     first = z.grad.copy()
     z.grad *= 1000.0  # in place, as an optimizer's clipping does
-    np.testing.assert_array_equal(loss._extra["saved"], saved)
+    np.testing.assert_array_equal(loss._details.extra["saved"], saved)
     z.zero_grad()
     loss.backward()
     np.testing.assert_array_equal(z.grad, first)

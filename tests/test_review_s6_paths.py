@@ -258,7 +258,7 @@ def test_cross_entropy_on_non_finite_rows_is_bit_equal_to_log_softmaxs_plain_shi
         with np.errstate(all="ignore"):
             old_loss, old_softmax = _old_cross_entropy(z0, key, reduction)
         assert np.asarray(loss.data).tobytes() == np.asarray(old_loss, dtype).tobytes()
-        assert loss._extra["saved"].tobytes() == old_softmax.tobytes()
+        assert loss._details.extra["saved"].tobytes() == old_softmax.tobytes()
         g = old_softmax.copy()
         g[key] -= 1
         if reduction == "mean":

@@ -35,7 +35,7 @@ def _held_arrays(nodes):
     for n in nodes:
         if isinstance(n.data, np.ndarray):
             held.append(n.data)
-        saved = (n._extra or {}).get("saved")
+        saved = (n._details.extra or {}).get("saved")
         for s in saved if isinstance(saved, tuple) else (saved,):
             if isinstance(s, np.ndarray):
                 held.append(s)

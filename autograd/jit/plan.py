@@ -116,7 +116,7 @@ class Plan:
             raise JitError(f"jit: {name}'s graph holds the result of another jitted function's replay; "
                            "jit only the outer function (a jitted function called while another is being "
                            "captured runs normally)")
-        hooked = [n for n in inputs + nodes if n._extra is not None and "hooks" in n._extra]
+        hooked = [n for n in inputs + nodes if n._details.extra is not None and "hooks" in n._details.extra]
         if hooked:
             raise JitError(f"jit: {name}'s graph has hooks (on {hooked[0].label or hooked[0].op or 'a node'}), "
                            "which a replay would not call; drop @jit or the hook")
@@ -345,7 +345,7 @@ class Plan:
             replay_grads = None
             if isinstance(replayed, Value) and replayed.op == "jit" and replayed.requires_grad:  # its backward too
                 seed = 1.0 if type(replayed.data) is float else np.ones_like(replayed.data)
-                replay_grads = self.backward(seed, *replayed._extra["saved"])
+                replay_grads = self.backward(seed, *replayed._details.extra["saved"])
         finally:
             restore(before)
         out, events = capturing(fn, args)

@@ -63,7 +63,7 @@ def _linear_first(g, out, node):
     step's three layers) takes its products as they are: no size tests but W's, no keyword call,
     the bias's ones looked up here (digits step, float32 batch 32: ~3 µs less with tanh's and the loss's).
     The same products as _linear_grad's, into the same kinds of arrays, so the same bits."""
-    parents = node._pn  # (x, W, bias) for a layer (a bias-free one has two inputs: _p0, _p1)
+    parents = node._details.inputs  # (x, W, bias) for a layer (a bias-free one has two inputs: _p0, _p1)
     if parents is not None:
         x, w, b = parents
         xd, wd, bd = x.data, w.data, b.data
@@ -208,7 +208,7 @@ def _cross_entropy_first(g, out, node):
     """_cross_entropy_grad as backprop's fresh path calls it (g: an array of out's shape and dtype)."""
     if not g.ndim:  # a numpy scalar for the loss's 0-d gradient: g / n then skips numpy's array machinery (~0.4 µs)
         g = g[()]
-    extra, attrs = node._extra, node.attrs
+    extra, attrs = node._details.extra, node._details.attrs
     return _cross_entropy_grad(g, out, node._p0.data, attrs["key"], attrs.get("reduction", "mean"),
                                None if extra is None else extra.get("saved"))
 

@@ -1,0 +1,80 @@
+"""`Details`: what a graph node carries besides its data, gradient, first two inputs, depth and flag.
+
+Most nodes of a scalar graph are `a * b`, `a + 0.5`, `x.relu()`: an op's name and one or two
+inputs, nothing else. They all share their op's one `Details` (`PLAIN["mul"]`), so a Value is
+eight pointers (see Value.__slots__). A node with more to say (keyword arguments such as
+sum(axis=0) or x ** 2, a label, hooks, what its forward saved for the backward, a third input)
+has a Details of its own.
+
+Why not five more slots on Value: the cyclic GC's full collections visit every live node, and
+their cost follows the node's size (100k-op random expression, build with the GC on: 144-byte
+nodes 0.174 s, 112-byte nodes ~0.14 s; see benchmarks/engine.py and docs/ARCHITECTURE.md).
+
+A Details is never changed in place: a change makes a new one (`replace`), so a shared one is
+safe to hand to any number of nodes.
+"""
+from __future__ import annotations
+
+from types import MappingProxyType
+
+_NO_ATTRS = MappingProxyType({})
+
+
+class Details:
+    """op: the op table entry that made the node ("" for a leaf); attrs: its keyword arguments;
+    label: a display name; extra: None or a dict of "hooks", "saved" (what the forward kept for
+    the backward), "site" (anomaly mode's line of code); inputs: all the inputs, in order, when
+    there are more than two (else None: they are the node's _p0 and _p1)."""
+
+    __slots__ = ("op", "attrs", "label", "extra", "inputs")
+
+    def __init__(self, op: str = "", attrs=_NO_ATTRS, label: str = "", extra=None, inputs=None):
+        self.op = op
+        self.attrs = attrs
+        self.label = label
+        self.extra = extra
+        self.inputs = inputs
+
+    def replace(self, **changes) -> "Details":
+        """A copy with some fields changed (the original may be shared: it stays as it is)."""
+        fields = {k: getattr(self, k) for k in self.__slots__}
+        fields.update(changes)
+        return Details(**fields)
+
+    def __reduce__(self):  # pickling: attrs as a plain dict (a mappingproxy cannot be pickled)
+        return (_restore, (self.op, dict(self.attrs), self.label, self.extra, self.inputs))
+
+    def __repr__(self):
+        shown = [f"{k}={getattr(self, k)!r}" for k in self.__slots__ if k != "inputs"]
+        return f"Details({', '.join(shown)})"
+
+
+def _restore(op, attrs, label, extra, inputs) -> Details:
+    return Details(op, MappingProxyType(attrs) if attrs else _NO_ATTRS, label, extra, inputs)
+
+
+class _Plain(dict):
+    """op name -> the Details shared by that op's plain nodes (made on first use: ops may be defined later)."""
+
+    def __missing__(self, op):
+        details = self[op] = Details(op)
+        return details
+
+
+PLAIN = _Plain()
+LEAF = PLAIN[""]  # an unlabelled leaf's
+
+_POWERS = ({}, {})  # (int exponents, float exponents) -> the shared Details of x ** e
+
+
+def power(exponent) -> Details:
+    """The Details of `x ** exponent` for a number exponent, shared per exponent (a scalar graph's
+    x ** 2 nodes would otherwise each carry a record the GC visits: 100k-op expression ~4% of the
+    build). Ints and floats apart: 2 and 2.0 are equal keys but draw as different labels."""
+    cache = _POWERS[type(exponent) is float]
+    details = cache.get(exponent)
+    if details is None:
+        details = Details("pow", MappingProxyType({"exponent": exponent}))
+        if len(cache) < 256:  # (random exponents: a bounded cache, the rest made per node)
+            cache[exponent] = details
+    return details
