@@ -12,7 +12,7 @@ import numpy as np
 
 from . import engine, ops
 from .arguments import ShapeError, index_key, shape_error, to_data
-from .details import _NO_ATTRS, LEAF, PLAIN, Details
+from .details import _NO_ATTRS, LEAF, PLAIN, Details, labelled
 from .mode import ALTERED, MODE, caller_site, check_finite, replayable
 from .value_arithmetic import Arithmetic
 from .value_python import PythonObject
@@ -37,7 +37,7 @@ def _new(data, label=""):
     v = _alloc(Value)
     v.data = data
     v._grad = None
-    v._details = Details(label=label) if label else LEAF
+    v._details = labelled(LEAF, label)
     v._p0 = v._p1 = None
     v._depth = 0
     v.requires_grad = False
@@ -250,7 +250,7 @@ class Value(PythonObject, Arithmetic):
             raise _argument_error(label, requires_grad)
         self.data = to_data(data)
         self._grad = None
-        self._details = Details(label=str(label)) if label else LEAF
+        self._details = labelled(LEAF, str(label))
         self._p0 = self._p1 = None
         self._depth = 0
         self.requires_grad = bool(requires_grad)
@@ -288,8 +288,7 @@ class Value(PythonObject, Arithmetic):
     def label(self, label: str):
         if not isinstance(label, str):
             raise TypeError(f"label must be a str, got {type(label).__name__} {label!r:.40}")
-        d = self._details
-        self._details = Details(d.op, d.attrs, label, d.extra, d.inputs)  # (a new one: d may be shared)
+        self._details = labelled(self._details, label)  # (a new record, or a shared one: see autograd.details)
 
     @property
     def parents(self) -> tuple:

@@ -155,6 +155,9 @@ def bench_moons(quick: bool):
     print(f"\n== 1. micrograd's moons demo (100 points, MLP 2-16-16-1, hinge + L2, 100 SGD steps), "
           f"micrograd {mg_steps} steps")
     init, mg_losses, mg_accs, mg_times = run_micrograd(X, y, mg_steps)
+    # micrograd's graphs are cycles (each _backward closure refers to its node): ~900k dead objects wait
+    # for a full collection, which would otherwise land in whichever tracegrad run comes next (~1 s)
+    gc.collect()
     runs = [run_tracegrad_moons(X, y, init) for _ in range(5)]
     tg_step = statistics.median(r[0] for r in runs)
     _, tg_losses, tg_accs = runs[0]

@@ -116,3 +116,19 @@ def test_details_replace_leaves_the_original():
     e = d.replace(label="b")
     assert (d.label, e.label, e.op) == ("a", "b", "sum")
     assert "sum" in repr(e)
+
+
+def test_labels_of_plain_nodes_share_a_record_per_op_and_label():
+    a, b = Value(1.0), Value(2.0)
+    x, y = a * b, b * a
+    x.label = y.label = "product"
+    assert x._details is y._details and x._details is not PLAIN["mul"]
+    y.label = "other"
+    assert (x.label, y.label) == ("product", "other")
+    y.label = ""
+    assert y._details is PLAIN["mul"]
+    assert Value(1.0, label="w")._details is Value(2.0, label="w")._details
+    s = a.tanh()
+    s.register_hook(lambda g: None)
+    s.label = "hooked"  # a record with hooks is the node's own: never shared
+    assert s._details.extra["hooks"] and s._details is not x._details and s.label == "hooked"
