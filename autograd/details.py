@@ -15,9 +15,25 @@ safe to hand to any number of nodes.
 """
 from __future__ import annotations
 
-from types import MappingProxyType
 
-_NO_ATTRS = MappingProxyType({})
+
+class FrozenAttrs(dict):
+    """An op's keyword arguments on a shared record: a dict (copies, pickles, prints as one) that
+    refuses changes, which would reach every node sharing it."""
+
+    __slots__ = ()
+
+    def _refuse(self, *args, **kwargs):
+        raise TypeError("these attrs cannot be changed: other nodes may share them; "
+                        "change a copy instead: dict(node.attrs)")
+
+    __setitem__ = __delitem__ = __ior__ = update = pop = popitem = clear = setdefault = _refuse
+
+    def __reduce__(self):
+        return (FrozenAttrs, (dict(self),))
+
+
+_NO_ATTRS = FrozenAttrs()  # a node without keyword arguments (tested by identity: `attrs is _NO_ATTRS`)
 
 
 class Details:
@@ -50,7 +66,7 @@ class Details:
 
 
 def _restore(op, attrs, label, extra, inputs) -> Details:
-    return Details(op, MappingProxyType(attrs) if attrs else _NO_ATTRS, label, extra, inputs)
+    return Details(op, FrozenAttrs(attrs) if attrs else _NO_ATTRS, label, extra, inputs)
 
 
 class _Plain(dict):
@@ -88,13 +104,18 @@ _POWERS = ({}, {})  # (int exponents, float exponents) -> the shared Details of 
 
 
 def power(exponent) -> Details:
-    """The Details of `x ** exponent` for a number exponent, shared per exponent (a scalar graph's
-    x ** 2 nodes would otherwise each carry a record the GC visits: 100k-op expression ~4% of the
-    build). Ints and floats apart: 2 and 2.0 are equal keys but draw as different labels."""
-    cache = _POWERS[type(exponent) is float]
+    """The Details of `x ** exponent` for an int or float exponent, shared per exponent (a scalar
+    graph's x ** 2 nodes would otherwise each carry a record the GC visits: 100k-op expression ~4% of
+    the build). Ints and floats apart: 2 and 2.0 are equal keys but draw as different labels; and
+    ±0.0 and NaN, which a dict cannot tell apart or find, get a record each."""
+    is_float = type(exponent) is float
+    cache = _POWERS[is_float]
     details = cache.get(exponent)
     if details is None:
-        details = Details("pow", MappingProxyType({"exponent": exponent}))
-        if len(cache) < 256:  # (random exponents: a bounded cache, the rest made per node)
-            cache[exponent] = details
+        details = Details("pow", FrozenAttrs(exponent=exponent))
+        if is_float and (exponent == 0 or exponent != exponent):
+            return details
+        if len(cache) >= 256:  # (random exponents: a bounded cache)
+            cache.clear()
+        cache[exponent] = details
     return details

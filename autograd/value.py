@@ -276,7 +276,7 @@ class Value(PythonObject, Arithmetic):
 
     @property
     def attrs(self):
-        """The op's keyword arguments (read-only), e.g. {"axis": 0} for x.sum(axis=0)."""
+        """The op's keyword arguments, e.g. {"axis": 0} for x.sum(axis=0)."""
         return self._details.attrs
 
     @property
@@ -286,8 +286,7 @@ class Value(PythonObject, Arithmetic):
 
     @label.setter
     def label(self, label: str):
-        if not isinstance(label, str):
-            raise TypeError(f"label must be a str, got {type(label).__name__} {label!r:.40}")
+        label = "" if label is None else str(label)  # (a name given as a number, as nn.Neuron(name=0) does)
         self._details = labelled(self._details, label)  # (a new record, or a shared one: see autograd.details)
 
     @property
