@@ -1,10 +1,10 @@
-"""`Details`: what a graph node carries besides its data, gradient, first two inputs, depth and flag.
+"""`Details`: what a graph node carries besides its data, gradient, inputs, depth and flag.
 
 Most nodes of a scalar graph are `a * b`, `a + 0.5`, `x.relu()`: an op's name and one or two
 inputs, nothing else. They all share their op's one `Details` (`PLAIN["mul"]`), so a Value is
 eight pointers (see Value.__slots__). A node with more to say (keyword arguments such as
-sum(axis=0) or x ** 2, a label, hooks, what its forward saved for the backward, a third input)
-has a Details of its own.
+sum(axis=0) or x ** 2, a label, hooks, what its forward saved for the backward) has a Details of
+its own.
 
 Why not five more slots on Value: the cyclic GC's full collections visit every live node, and
 their cost follows the node's size (100k-op random expression, build with the GC on: 144-byte
@@ -39,17 +39,15 @@ _NO_ATTRS = FrozenAttrs()  # a node without keyword arguments (tested by identit
 class Details:
     """op: the op table entry that made the node ("" for a leaf); attrs: its keyword arguments;
     label: a display name; extra: None or a dict of "hooks", "saved" (what the forward kept for
-    the backward), "site" (anomaly mode's line of code); inputs: all the inputs, in order, when
-    there are more than two (else None: they are the node's _p0 and _p1)."""
+    the backward), "site" (anomaly mode's line of code)."""
 
-    __slots__ = ("op", "attrs", "label", "extra", "inputs")
+    __slots__ = ("op", "attrs", "label", "extra")
 
-    def __init__(self, op: str = "", attrs=_NO_ATTRS, label: str = "", extra=None, inputs=None):
+    def __init__(self, op: str = "", attrs=_NO_ATTRS, label: str = "", extra=None):
         self.op = op
         self.attrs = attrs
         self.label = label
         self.extra = extra
-        self.inputs = inputs
 
     def replace(self, **changes) -> "Details":
         """A copy with some fields changed (the original may be shared: it stays as it is)."""
@@ -58,15 +56,14 @@ class Details:
         return Details(**fields)
 
     def __reduce__(self):  # pickling: attrs as a plain dict (a mappingproxy cannot be pickled)
-        return (_restore, (self.op, dict(self.attrs), self.label, self.extra, self.inputs))
+        return (_restore, (self.op, dict(self.attrs), self.label, self.extra))
 
     def __repr__(self):
-        shown = [f"{k}={getattr(self, k)!r}" for k in self.__slots__ if k != "inputs"]
-        return f"Details({', '.join(shown)})"
+        return f"Details({', '.join(f'{k}={getattr(self, k)!r}' for k in self.__slots__)})"
 
 
-def _restore(op, attrs, label, extra, inputs) -> Details:
-    return Details(op, FrozenAttrs(attrs) if attrs else _NO_ATTRS, label, extra, inputs)
+def _restore(op, attrs, label, extra) -> Details:
+    return Details(op, FrozenAttrs(attrs) if attrs else _NO_ATTRS, label, extra)
 
 
 class _Plain(dict):
@@ -87,8 +84,8 @@ def labelled(details: Details, label: str) -> Details:
     """details with `label` instead of its own. A record that says nothing but the op and a label is
     shared per (op, label): a layer labels its nodes "L0.n3.out", "h7" ... anew every step, which would
     otherwise make a record per node for the GC to visit (micrograd's moons in example mode: 3,300 a step)."""
-    if details.attrs is not _NO_ATTRS or details.extra is not None or details.inputs is not None:
-        return Details(details.op, details.attrs, label, details.extra, details.inputs)
+    if details.attrs is not _NO_ATTRS or details.extra is not None:
+        return Details(details.op, details.attrs, label, details.extra)
     if not label:
         return PLAIN[details.op]
     key = (details.op, label)

@@ -106,9 +106,9 @@ def backprop(outputs, seeds, create_graph: bool = False, stored=None) -> dict:
                     # pinned: 7.3 µs less than through the general path; a float loss's node takes that path).
                     # g has the node's shape and dtype (every gradient here is a seed, a fresh rule's result, or
                     # fitted): the op's first_order form relies on it (no _rule call, no checks: ~3 µs a step)
-                    parents = details.inputs
-                    if parents is None:
-                        parents = (node._p0,) if node._p1 is None else (node._p0, node._p1)
+                    p0, parents = node._p0, node._p1  # (the inputs: see Value.__slots__)
+                    if p0 is not None:
+                        parents = (p0,) if parents is None else (p0, parents)
                     rule = table[op].first_order
                     contributions = rule(g, node.data, node) if rule else _rule(table[op], g, node, parents, False)
                     for p, c in zip(parents, contributions):
@@ -213,9 +213,9 @@ def backprop(outputs, seeds, create_graph: bool = False, stored=None) -> dict:
                         if unqueued:  # its first gradient: its turn comes at its depth (as below)
                             queue(p0._depth, []).append(p0)
                         continue
-            parents = details.inputs
-            if parents is None:
-                parents = (p0,) if node._p1 is None else (p0, node._p1)
+            parents = node._p1
+            if p0 is not None:
+                parents = (p0,) if parents is None else (p0, parents)
             entry = table[op]
             contributions = _rule(entry, g, node, parents, create_graph)
             for p, c in zip(parents, contributions):

@@ -176,8 +176,9 @@ def _node3(name, out, a, b, c) -> "Value":
     node = _alloc(Value)
     node.data = out
     node._grad = None
-    node._details = Details(name, inputs=(a, b, c))
-    node._p0 = node._p1 = None
+    node._details = PLAIN[name]
+    node._p0 = None
+    node._p1 = (a, b, c)
     depth = a._depth
     if b._depth > depth:
         depth = b._depth
@@ -200,7 +201,7 @@ def _record(name, data, p0, p1, pn, attrs, requires_grad, saved=None) -> "Value"
     node.data = data
     node._grad = None
     node._p0 = p0
-    node._p1 = p1
+    node._p1 = p1 if pn is None else pn  # (no input, or more than two: _p0 None, all of them in _p1)
     # depth: 1 + the deepest input, so that inputs always sort before their results
     if pn is None:
         depth = p0._depth
@@ -217,8 +218,7 @@ def _record(name, data, p0, p1, pn, attrs, requires_grad, saved=None) -> "Value"
     if saved is not None and requires_grad:
         extra = {"saved": saved} if extra is None else {**extra, "saved": saved}
     # (a plain node shares its op's Details; anything more makes one of its own, see autograd.details)
-    node._details = PLAIN[name] if pn is None and extra is None and not attrs else Details(
-        name, attrs or _NO_ATTRS, "", extra, pn)
+    node._details = PLAIN[name] if extra is None and not attrs else Details(name, attrs or _NO_ATTRS, "", extra)
     if anomaly:
         labels = ", ".join(p.label or p.op or "?" for p in node.parents)
         check_finite(data, f"in the forward of {name}({labels}) at {extra['site']}")
@@ -235,8 +235,9 @@ class Value(PythonObject, Arithmetic):
     # Eight pointers a node, the cyclic GC's cost in mind: a full collection visits every live
     # node, so its cost grows with the number of tracked objects and with their size (see
     # benchmarks/engine.py). The inputs live in slots, not in a tuple (a second object per node):
-    # one or two in _p0, _p1; more in _details.inputs. The op's name, keyword arguments, label,
-    # hooks and saved arrays are in _details, one record most nodes share (see autograd.details).
+    # one or two in _p0, _p1; none or more than two as one tuple in _p1, _p0 None (a leaf: both
+    # None). The op's name, keyword arguments, label, hooks and saved arrays are in _details, one
+    # record most nodes share (see autograd.details).
     __slots__ = ("data", "_grad", "_details", "_p0", "_p1", "_depth", "requires_grad", "__weakref__")
     __array_ufunc__ = None  # make numpy defer to our reflected operators (ndarray * Value)
     data: Any       # a float, or a float64 numpy array
@@ -292,12 +293,9 @@ class Value(PythonObject, Arithmetic):
     @property
     def parents(self) -> tuple:
         """The op's inputs, in order (() for a leaf)."""
-        inputs = self._details.inputs
-        if inputs is not None:
-            return inputs
-        if self._p1 is not None:
-            return (self._p0, self._p1)
-        return () if self._p0 is None else (self._p0,)
+        if self._p0 is None:
+            return () if self._p1 is None else self._p1
+        return (self._p0,) if self._p1 is None else (self._p0, self._p1)
 
     @property
     def shape(self) -> tuple:

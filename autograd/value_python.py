@@ -33,7 +33,10 @@ class PythonObject:
         if "op" in state:  # pickled before the Details record (label, op, attrs, _pn, _extra were slots)
             from .details import _restore
             state = dict(state, _details=_restore(state.pop("op"), dict(state.pop("attrs")), state.pop("label"),
-                                                  state.pop("_extra"), state.pop("_pn")))
+                                                  state.pop("_extra")))
+            inputs = state.pop("_pn")
+            if inputs is not None:  # (more than two inputs: all in _p1, see Value.__slots__)
+                state["_p1"] = inputs
         for k, v in state.items():
             setattr(self, k, v)
 
@@ -48,10 +51,11 @@ class PythonObject:
             v = _new(copy.deepcopy(node.data, memo))
             v._grad = copy.deepcopy(node._grad, memo)
             v.requires_grad, v._depth = node.requires_grad, node._depth
-            v._p0, v._p1 = (None if p is None else memo[id(p)] for p in (node._p0, node._p1))
+            p0, p1 = node._p0, node._p1
+            v._p0 = None if p0 is None else memo[id(p0)]
+            v._p1 = None if p1 is None else tuple([memo[id(p)] for p in p1]) if p0 is None else memo[id(p1)]
             d = node._details  # (hooks and saved arrays are not copied)
-            inputs = None if d.inputs is None else tuple([memo[id(p)] for p in d.inputs])
-            v._details = d if d.extra is None and inputs is None else Details(d.op, d.attrs, d.label, None, inputs)
+            v._details = d if d.extra is None else Details(d.op, d.attrs, d.label)
             memo[id(node)] = v
         return memo[id(self)]
 
