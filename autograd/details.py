@@ -6,15 +6,14 @@ eight pointers (see Value.__slots__). A node with more to say (keyword arguments
 sum(axis=0) or x ** 2, a label, hooks, what its forward saved for the backward) has a Details of
 its own.
 
-Why not five more slots on Value: the cyclic GC's full collections visit every live node, and
-their cost follows the node's size (100k-op random expression, build with the GC on: 144-byte
-nodes 0.174 s, 112-byte nodes ~0.14 s; see benchmarks/engine.py and docs/ARCHITECTURE.md).
+Why not four more slots on Value: the cyclic GC's full collections visit every live node, and
+their cost follows the node's size (100k-op random expression, build with the GC on: 128-byte
+nodes 0.17-0.18 s, 96-byte ones 0.14-0.15 s; see benchmarks/engine.py and docs/ARCHITECTURE.md).
 
 A Details is never changed in place: a change makes a new one (`replace`), so a shared one is
 safe to hand to any number of nodes.
 """
 from __future__ import annotations
-
 
 
 class FrozenAttrs(dict):
