@@ -13,7 +13,7 @@ def neuron_row(g, node, grads, rows, shared, queue, owned):
     arrays this backward made are added into in place (rows, and backprop's `owned`: a fresh
     rule's result, which may already be W's .grad), never another rule's result. An input
     getting its first gradient goes into its depth's bucket: queue(depth, []) (see backprop)."""
-    pn = node._p1  # (its inputs: (W, b, x0, x1, ...), see Value.__slots__)
+    pn = node._p1 if node._p0 is None else (node._p0, node._p1)  # (W, b, x0, ...): see Value.__slots__
     w, b, *xs = pn
     row = node._details.attrs["row"]
     # a layer's neurons share one parents tuple (functional.neurons) and one weight matrix: their
