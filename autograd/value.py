@@ -140,7 +140,7 @@ def apply1(name: str, x, attrs=_NO_ATTRS) -> "Value":
     # (the tuple and the `attrs or` tests above, kept off this path: -a 0.9 -> 0.6 us)
     if type(out) is not float and (type(out) is not np.ndarray or not out.ndim):
         out = _normalize(out)
-    return _node1(name, out, x, attrs)
+    return _node1(PLAIN[name] if attrs is _NO_ATTRS else Details(name, attrs), out, x)
 
 
 # _record's default case (recording on, no anomaly check, nothing saved) written out: one call
@@ -159,11 +159,12 @@ def _node2(name, out, a, b) -> "Value":
     return node
 
 
-def _node1(name, out, x, attrs) -> "Value":
+def _node1(details, out, x) -> "Value":
+    """(details: the op's shared record, PLAIN[name], or one with its attrs, e.g. details.power's)"""
     node = _alloc(Value)
     node.data = out
     node._grad = None
-    node._details = PLAIN[name] if attrs is _NO_ATTRS else Details(name, attrs)
+    node._details = details
     node._p0 = x
     node._p1 = None
     node._depth = x._depth + 1

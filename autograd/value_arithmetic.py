@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING
 
 from . import value as _value  # (value imports this module first; its names are read at call time)
 from .arguments import check_matmul
-from .details import power
+from .details import PLAIN, power
 from .mode import ALTERED
 
 if TYPE_CHECKING:
@@ -108,9 +108,7 @@ class Arithmetic:
                     out = math.pow(a, other)
                 except (ValueError, OverflowError, ZeroDivisionError):
                     return _value.apply1("pow", self, {"exponent": other})
-                node = _value._node1("pow", out, self, _value._NO_ATTRS)
-                node._details = power(other)  # (one Details per exponent, shared: see autograd.details)
-                return node
+                return _value._node1(power(other), out, self)  # (a record per exponent, shared: see autograd.details)
             return _value.apply1("pow", self, {"exponent": other})
         if isinstance(other, _value.Value):
             return _value.apply2("pow_value", self, other)
@@ -125,7 +123,7 @@ class Arithmetic:
     def __neg__(self) -> Value:
         a = self.data
         if type(a) is float and not ALTERED[0]:
-            return _value._node1("neg", -a, self, _value._NO_ATTRS)
+            return _value._node1(PLAIN["neg"], -a, self)
         return _value.apply1("neg", self)
 
     def __floordiv__(self, other) -> Value:  # PyTorch's gradient: 0 (see the floor_divide entry)
