@@ -97,43 +97,6 @@ def backprop(outputs, seeds, create_graph: bool = False, stored=None) -> dict:
                             keep(node, g, True, kept, stored)
                     else:
                         keep(node, g, False, kept, stored)
-                if fresh and first and type(g) is np.ndarray:  # (not a numpy scalar)
-                    # A fresh=True rule on arrays, first order (a layer network's nodes): its results have their
-                    # inputs' shapes and dtypes and are nobody else's (see ops.Op), so no fit check, each kept as
-                    # its input's own and added into in place; an array leaf's first one goes straight into a
-                    # .grad that was None (in-place sums later reach it too). The general path below without its
-                    # float, in-place, create_graph, fit and anomaly branches (digits step, float32 batch 32,
-                    # pinned: 7.3 µs less than through the general path; a float loss's node takes that path).
-                    # g has the node's shape and dtype (every gradient here is a seed, a fresh rule's result, or
-                    # fitted): the op's first_order form relies on it (no _rule call, no checks: ~3 µs a step)
-                    p0, parents = node._p0, node._p1  # (the inputs: see Value.__slots__)
-                    if p0 is not None:
-                        parents = (p0,) if parents is None else (p0, parents)
-                    rule = table[op].first_order
-                    contributions = rule(g, node.data, node) if rule else _rule(table[op], g, node, parents, False)
-                    for p, c in zip(parents, contributions):
-                        if c is None or not p.requires_grad:
-                            continue
-                        prev = get(p)
-                        if prev is None:
-                            grads[p] = c
-                            owned.add(p)
-                            d = p._details
-                            if d.op or d.extra is not None:
-                                queue(p._depth, []).append(p)  # its turn comes at its depth
-                            elif stored is not None:  # an array leaf: no turn (6 turns less a training step)
-                                if p._grad is None:
-                                    p._grad = c
-                                    stored.append(p)
-                                else:
-                                    leaves.append(p)
-                        elif p in owned:
-                            prev += c
-                        else:
-                            grads[p] = prev = prev + c
-                            if type(prev) is np.ndarray:  # (a float's sum is no array to add into)
-                                owned.add(p)
-                    continue
             else:
                 if stored is not None:
                     if type(node.data) is float:
@@ -198,6 +161,45 @@ def backprop(outputs, seeds, create_graph: bool = False, stored=None) -> dict:
                         else:
                             grads[p1] = prev + c1
                     continue
+                # a float node of a fresh op with a first_order rule (a float64 batch's loss): the fresh path too
+                fresh = first and op and type(node.data) is float and table[op].first_order is not None
+            if fresh and first and (type(g) is np.ndarray or type(g) is float):  # (not a numpy scalar)
+                # A fresh=True rule on arrays, first order (a layer network's nodes): its results have their
+                # inputs' shapes and dtypes and are nobody else's (see ops.Op), so no fit check, each kept as
+                # its input's own and added into in place; an array leaf's first one goes straight into a
+                # .grad that was None (in-place sums later reach it too). The general path below without its
+                # float, in-place, create_graph, fit and anomaly branches (digits step, float32 batch 32,
+                # pinned: 7.3 µs less than through the general path; a float64 loss's node: ~2 µs less).
+                # g has the node's shape and dtype (every gradient here is a seed, a fresh rule's result, or
+                # fitted): the op's first_order form relies on it (no _rule call, no checks: ~3 µs a step)
+                p0, parents = node._p0, node._p1  # (the inputs: see Value.__slots__)
+                if p0 is not None:
+                    parents = (p0,) if parents is None else (p0, parents)
+                rule = table[op].first_order
+                contributions = rule(g, node.data, node) if rule else _rule(table[op], g, node, parents, False)
+                for p, c in zip(parents, contributions):
+                    if c is None or not p.requires_grad:
+                        continue
+                    prev = get(p)
+                    if prev is None:
+                        grads[p] = c
+                        owned.add(p)
+                        d = p._details
+                        if d.op or d.extra is not None:
+                            queue(p._depth, []).append(p)  # its turn comes at its depth
+                        elif stored is not None:  # an array leaf: no turn (6 turns less a training step)
+                            if p._grad is None:
+                                p._grad = c
+                                stored.append(p)
+                            else:
+                                leaves.append(p)
+                    elif p in owned:
+                        prev += c
+                    else:
+                        grads[p] = prev = prev + c
+                        if type(prev) is np.ndarray:  # (a float's sum is no array to add into)
+                            owned.add(p)
+                continue
             if not op:
                 continue
             p0 = node._p0
@@ -234,7 +236,7 @@ def backprop(outputs, seeds, create_graph: bool = False, stored=None) -> dict:
                 if prev is None:
                     grads[p] = c
                     if owned is not None and entry.fresh and type(c) is np.ndarray:
-                        owned.add(p)  # (a fresh rule's array, as in the fresh path: a float64 loss's cross_entropy)
+                        owned.add(p)  # (a fresh rule's array, as in the fresh path: anomaly mode's cross_entropy)
                     # its first gradient: its turn comes at its depth; an array leaf has none unless it has
                     # hooks (a float node's turn stores its .grad, see backward)
                     d = p._details
@@ -265,9 +267,6 @@ def _rule(op, g, node, parents, create_graph):
         return rule(g, node, *parents, **extra_keywords(op, node, parents, True), **attrs)
     n = len(parents)
     if op.needs or op.saves:  # rules that take extra keywords (see autograd.ops)
-        if n == 1 and not op.needs:  # cross_entropy(z) of a float64 batch (a float loss: its g is no array, so
-            extra = node._details.extra  # not the fresh path), once a step: no dicts merged (~1 µs)
-            return rule(g, node.data, parents[0].data, saved=None if extra is None else extra.get("saved"), **attrs)
         return rule(g, node.data, *[p.data for p in parents], **extra_keywords(op, node, parents, False), **attrs)
     if n == 1:
         return rule(g, node.data, parents[0].data, **attrs) if attrs else rule(g, node.data, parents[0].data)

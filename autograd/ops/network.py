@@ -204,8 +204,9 @@ def _cross_entropy_grad(g, out, a, key, reduction="mean", saved=None):
 
 
 def _cross_entropy_first(g, out, node):
-    """_cross_entropy_grad as backprop's fresh path calls it (g: an array of out's shape and dtype)."""
-    if not g.ndim:  # a numpy scalar for the loss's 0-d gradient: g / n then skips numpy's array machinery (~0.4 µs)
+    """_cross_entropy_grad as backprop's fresh path calls it (g: an array of out's shape and dtype, or a float
+    for a float loss)."""
+    if type(g) is not float and not g.ndim:  # a numpy scalar for the loss's 0-d gradient: g / n then skips numpy's array machinery (~0.4 µs)
         g = g[()]
     extra, attrs = node._details.extra, node._details.attrs
     return _cross_entropy_grad(g, out, node._p0.data, attrs["key"], attrs.get("reduction", "mean"),
