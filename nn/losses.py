@@ -130,6 +130,18 @@ def cross_entropy(input, target, weight=None, ignore_index: int = -100, reductio
     uniform distribution: (1 - ε)·target + ε/C. The plain case (indices, (N, C) or (C,), no
     weight, nothing ignored, no smoothing) is one fused node whose backward is softmax - onehot.
     """
+    if type(input) is Value and type(target) is np.ndarray and weight is None and ignore_index < 0 \
+            and not label_smoothing and reduction in REDUCTIONS:
+        # A training loop's case first, with only the checks it needs (digits step: ~2.5 µs less than the
+        # general tests below, paired in-process A/B): logits (N, C), N > 0 integer targets of a dtype
+        # seen before (_UNSIGNED), each in [0, C) (a negative one, seen as unsigned, is huge)
+        a, unsigned = input.data, _UNSIGNED.get(target.dtype)
+        if unsigned is not None and type(a) is np.ndarray and a.ndim == 2 and target.ndim == 1 \
+                and len(target) == len(a) and len(a):
+            u = target.view(unsigned)
+            if u.item(u.argmax()) < a.shape[1]:
+                key = (_row_numbers(len(target)), target)
+                return apply1("cross_entropy", input, {"key": key, "reduction": reduction})
     z = input if type(input) is Value else _pred(input, "cross_entropy")
     y = target if type(target) is np.ndarray else np.asarray(target.data if isinstance(target, Value) else target)
     zshape, kind = z.shape, y.dtype.kind
