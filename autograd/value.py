@@ -37,7 +37,7 @@ def _new(data, label=""):
     v = _alloc(Value)
     v.data = data
     v._grad = None
-    v._details = labelled(LEAF, label)
+    v._details = labelled(LEAF, label) if label else LEAF  # (a constant's: no call)
     v._p0 = v._p1 = None
     v._depth = 0
     v.requires_grad = False
