@@ -54,7 +54,7 @@ class Details:
         fields.update(changes)
         return Details(**fields)
 
-    def __reduce__(self):  # pickling: attrs as a plain dict (a mappingproxy cannot be pickled)
+    def __reduce__(self):  # pickling (any protocol): empty attrs come back as the shared _NO_ATTRS (tested by `is`)
         return (_restore, (self.op, dict(self.attrs), self.label, self.extra))
 
     def __repr__(self):
