@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from .. import alignment
 from ..ops.network import SHORT, _cross_entropy, _weight_grad, input_grad_copy
 
 # ops whose forward and rule make new arrays from what they read (no pass-through, no views)
@@ -25,7 +26,7 @@ class Placer:
     store): np.multiply on two (32, 128) arrays took 2.2 us into such a buffer, 1.2 us into another.
     malloc gives arrays of one size nearly the same offset, so a hand-written step meets it often."""
 
-    PAGE, LINE = 4096, 64
+    PAGE, LINE = 4096, alignment.LINE
 
     def __init__(self, arrays=()):
         self.taken = [a.ctypes.data % self.PAGE for a in arrays if type(a) is np.ndarray]
@@ -38,11 +39,8 @@ class Placer:
         def gap(c):  # the distance to the nearest offset taken, round the page
             return min([min((c - t) % self.PAGE, (t - c) % self.PAGE) for t in taken] or [self.PAGE])
         offset = max(range(0, self.PAGE, self.LINE), key=gap)
-        size = int(np.prod(shape)) * dtype.itemsize
-        raw = np.empty(size + self.PAGE, np.uint8)
-        start = (offset - raw.ctypes.data) % self.PAGE
         self.taken.append(offset)
-        return raw[start:start + size].view(dtype).reshape(shape)
+        return alignment.empty(shape, dtype, offset=offset, modulo=self.PAGE)
 
     def empty_like(self, a):
         """A buffer of a's shape, dtype and layout (a column-major weight's: w -= buffer across layouts

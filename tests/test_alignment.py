@@ -1,0 +1,158 @@
+"""Parameters on a 64-byte cache line (autograd.alignment): where nn puts them, what it leaves alone,
+and that nothing but the placement changes (same numbers, same layouts, same training)."""
+import copy
+import pickle
+
+import numpy as np
+import pytest
+
+import nn
+from autograd import Value, alignment, blas
+
+
+def _address(a):
+    return a.__array_interface__["data"][0]
+
+
+def _misplaced(a, offset=16):
+    """A copy of a (its layout kept) starting `offset` bytes into a cache line."""
+    raw = np.empty(a.nbytes + 128, np.uint8)
+    start = -_address(raw) % 64 + offset
+    order = "F" if a.ndim == 2 and a.flags.f_contiguous and not a.flags.c_contiguous else "C"
+    flat = raw[start:start + a.nbytes].view(a.dtype)
+    out = flat.reshape(a.shape[::-1]).T if order == "F" else flat.reshape(a.shape)
+    out[...] = a
+    assert _address(out) % 64 == offset
+    return out
+
+
+@pytest.mark.parametrize("shape", [(), (0,), (1,), (7,), (3, 5), (128, 64), (2, 3, 4)])
+@pytest.mark.parametrize("dtype", [np.float32, np.float64, np.int64, np.uint8])
+@pytest.mark.parametrize("order", ["C", "F"])
+def test_empty_starts_on_a_line_with_the_shape_dtype_and_layout_asked(shape, dtype, order):
+    a = alignment.empty(shape, dtype, order)
+    assert a.shape == shape and a.dtype == dtype
+    assert alignment.is_aligned(a) or not a.size  # (an empty array has no memory to place)
+    assert a.flags.writeable
+    assert a.flags.f_contiguous if order == "F" else a.flags.c_contiguous
+    a[...] = 1  # the whole of it is usable memory
+    assert a.sum() == a.size
+
+
+def test_empty_takes_an_int_shape_and_a_place_in_a_page():
+    assert alignment.empty(5, np.float32).shape == (5,)
+    a = alignment.empty((3, 4), np.float64, offset=448, modulo=4096)  # as autograd.jit's Placer asks
+    assert _address(a) % 4096 == 448 and a.shape == (3, 4)
+
+
+def test_copy_keeps_values_and_layout_and_converts_dtype():
+    rng = np.random.default_rng(0)
+    c = rng.standard_normal((5, 3))
+    f = np.asfortranarray(c)
+    for a in (c, f, c[0], np.float64(2.5) * np.ones(())):
+        b = alignment.copy(a)
+        assert alignment.is_aligned(b) and np.array_equal(a, b) and b is not a
+        assert b.flags.f_contiguous == a.flags.f_contiguous and b.flags.c_contiguous == a.flags.c_contiguous
+    b32 = alignment.copy(f, np.float32)
+    assert b32.dtype == np.float32 and b32.flags.f_contiguous and not b32.flags.c_contiguous
+    assert np.array_equal(b32, f.astype(np.float32))
+
+
+def test_aligned_if_unshared_moves_only_arrays_nobody_else_holds():
+    v = Value(_misplaced(np.arange(12.0).reshape(3, 4)))
+    held = v.data
+    assert alignment.aligned_if_unshared(v.data) is held  # `held` is another holder: left where it is
+    del held
+    moved = alignment.aligned_if_unshared(v.data)
+    assert alignment.is_aligned(moved) and np.array_equal(moved, np.arange(12.0).reshape(3, 4))
+    assert alignment.aligned_if_unshared(2.0) == 2.0
+    view = np.zeros(64)[1:9]
+    assert alignment.aligned_if_unshared(view) is view  # a view shares its memory: never replaced
+
+
+def test_module_parameters_start_on_a_line_after_init_to_and_load_state_dict():
+    model = nn.MLP(64, [128, 128, 10], activation="tanh", seed=0)
+    assert all(alignment.is_aligned(p.data) for p in model.parameters())
+    for layer in model.layers:  # the weight keeps the layout blas chose for it
+        want_f = blas.weight_order() == "F"
+        assert layer.weight.data.flags.f_contiguous == want_f or layer.weight.data.flags.c_contiguous != want_f
+    state = {k: np.random.default_rng(1).standard_normal(v.shape) for k, v in model.state_dict().items()}
+    model.load_state_dict(state)
+    assert all(alignment.is_aligned(p.data) for p in model.parameters())
+    orders = [p.data.flags.f_contiguous for p in model.parameters()]
+    model.to(np.float32)
+    assert all(p.data.dtype == np.float32 and alignment.is_aligned(p.data) for p in model.parameters())
+    assert [p.data.flags.f_contiguous for p in model.parameters()] == orders
+    for (k, a), p in zip(state.items(), model.parameters()):
+        np.testing.assert_array_equal(p.data, a.astype(np.float32), err_msg=k)
+
+
+def test_other_layers_and_user_modules_get_lines_too():
+    class Mine(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.w = Value(np.random.default_rng(0).standard_normal((9, 7)))
+            self.s = Value(0.5)
+
+    for m in (Mine(), nn.Conv2d(3, 4, 3), nn.LSTM(5, 6), nn.Embedding(10, 4), nn.LayerNorm(8)):
+        arrays = [p.data for p in m.parameters() if type(p.data) is np.ndarray]
+        assert arrays and all(alignment.is_aligned(a) for a in arrays), type(m).__name__
+
+
+def test_a_parameter_whose_array_the_user_holds_is_left_as_it_is():
+    layer = nn.Linear(3, 2)
+    w = Value(np.ones((2, 3)))
+    mine = w.data  # the user keeps the array and means to change it
+    layer.weight = w
+    assert layer.weight.data is mine
+    mine[...] = 2.0
+    assert layer(np.ones((1, 3))).data[0, 0] == 6.0 + layer.bias.data[0]
+
+
+def test_placement_changes_no_number_of_a_training_run():
+    """The same model trained from parameters on a line and off it (16 and 48 bytes in): the same bits."""
+    rng = np.random.default_rng(0)
+    x, y = rng.standard_normal((32, 64)), rng.integers(0, 10, 32)
+    runs = []
+    for offset in (None, 16, 48):
+        for dtype in (np.float64, np.float32):
+            model = nn.MLP(64, [128, 128, 10], activation="tanh", seed=3).to(dtype)
+            if offset is not None:
+                for p in model.parameters():
+                    p.data = _misplaced(p.data, offset)
+                    assert not alignment.is_aligned(p.data)
+            opt = nn.SGD(model.parameters(), lr=0.1)
+            losses = []
+            for _ in range(3):
+                loss = nn.cross_entropy(model(x.astype(dtype)), y)
+                opt.zero_grad()
+                loss.backward()
+                opt.step()
+                losses.append(float(loss.data))
+            runs.append((offset, dtype, losses, [p.data.copy() for p in model.parameters()]))
+    for offset, dtype, losses, params in runs:
+        base = next(r for r in runs if r[0] is None and r[1] is dtype)
+        assert losses == base[2], (offset, dtype)
+        for a, b in zip(params, base[3]):
+            np.testing.assert_array_equal(a, b)
+
+
+def test_updates_keep_the_parameters_on_their_lines():
+    model = nn.MLP(4, [8, 3], seed=0)
+    before = [_address(p.data) for p in model.parameters()]
+    opt = nn.SGD(model.parameters(), lr=0.1, momentum=0.9)
+    for _ in range(3):
+        loss = nn.cross_entropy(model(np.ones((5, 4))), np.array([0, 1, 2, 0, 1]))
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+    assert [_address(p.data) for p in model.parameters()] == before
+
+
+def test_copies_and_pickles_of_a_model_work_as_before():
+    model = nn.MLP(4, [8, 3], seed=0)
+    x = np.random.default_rng(2).standard_normal((6, 4))
+    for other in (copy.deepcopy(model), pickle.loads(pickle.dumps(model))):
+        np.testing.assert_array_equal(other(x).data, model(x).data)
+        for p, q in zip(model.parameters(), other.parameters()):
+            assert p.data.flags.f_contiguous == q.data.flags.f_contiguous
