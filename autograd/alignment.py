@@ -51,6 +51,17 @@ def copy(a: np.ndarray, dtype=None) -> np.ndarray:
     return out
 
 
+def sole_owner(a: np.ndarray) -> bool:
+    """True when nothing but `a` can reach its memory: it owns it, or it is the one view of a buffer
+    nothing else holds (as this module's arrays are): storing.keep may then keep it as a .grad."""
+    base = a.base
+    if base is None:
+        return True
+    # a.base, this frame's name, getrefcount's argument: no other view (numpy makes every view's .base
+    # the array that owns the memory) and no other name
+    return type(base) is np.ndarray and base.base is None and sys.getrefcount(base) == 3
+
+
 def aligned_if_unshared(a):
     """`a` moved onto a cache line when it is an array nobody else holds (its caller's reference
     aside); otherwise `a` itself (an array a user also holds must stay the very array they hold)."""

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from . import alignment
+
 
 def keep(node, g, mine, kept, stored):
     """Add g into node.grad during backprop (see `stored`): as it is when `mine` (this backward made
@@ -59,7 +61,7 @@ def _own(node, g, kept):
         g = np.asarray(g)  # a 0-d float32 node gets a 0-d array, not a numpy scalar
         kept.add(id(g))
         return g, True
-    if g.base is not None or id(g) in kept or not g.flags.writeable:
+    if not alignment.sole_owner(g) or id(g) in kept or not g.flags.writeable:  # (a recycled array is a view)
         g = g.copy()
         kept.add(id(g))
         return g, True

@@ -156,3 +156,54 @@ def test_copies_and_pickles_of_a_model_work_as_before():
         np.testing.assert_array_equal(other(x).data, model(x).data)
         for p, q in zip(model.parameters(), other.parameters()):
             assert p.data.flags.f_contiguous == q.data.flags.f_contiguous
+
+
+def test_recycled_arrays_start_on_a_line_and_a_view_keeps_one_from_reuse():
+    from autograd import recycle
+    shape = (512, 64)  # 256 KiB of float64: a recycled size
+    recycle.clear()
+    try:
+        a = recycle.empty(shape, np.float64)
+        assert alignment.is_aligned(a) and a.shape == shape and a.flags.c_contiguous
+        f = recycle.empty(shape[::-1], np.float64, "F")
+        assert alignment.is_aligned(f) and f.flags.f_contiguous
+        row = a[3]  # a user's view of it: its .base is the byte buffer, not `a`
+        row[...] = 7.0
+        address = _address(a)
+        del a
+        b = recycle.empty(shape, np.float64)
+        assert _address(b) != address  # not handed out while the view can see it
+        b[...] = 0.0
+        assert (row == 7.0).all()
+        del row, b
+        c = recycle.empty(shape, np.float64)
+        assert _address(c) == address  # free again once nothing sees it
+    finally:
+        recycle.clear()
+
+
+def test_sole_owner_tells_an_array_nothing_else_reaches_from_a_shared_view():
+    a = alignment.empty((4, 4), np.float64)
+    assert alignment.sole_owner(a)
+    row = a[0]  # another view of its buffer: a .grad may not keep `a` as it is any more
+    assert not alignment.sole_owner(a) and not alignment.sole_owner(row)
+    del row
+    assert alignment.sole_owner(a)
+    plain = np.zeros(10)
+    assert alignment.sole_owner(plain) and not alignment.sole_owner(plain[2:])
+    raw = np.zeros(80, np.uint8)
+    f = raw.view(np.float64)
+    assert not alignment.sole_owner(f)  # `raw` still names the memory
+    del raw
+    assert alignment.sole_owner(f)
+
+
+def test_a_grad_keeps_a_recycled_gradient_without_a_copy_and_copies_a_shared_one():
+    from autograd import storing
+    node = Value(np.zeros((4, 4)))
+    g = alignment.empty((4, 4), np.float64)
+    kept, copied = storing._own(node, g, set())
+    assert kept is g and not copied
+    view = g[1]
+    kept, copied = storing._own(node, g, set())
+    assert kept is not g and copied and np.shares_memory(view, g)
