@@ -66,6 +66,7 @@ def main():
     parser.add_argument("--threads", choices=("1", "default"), default="1",
                         help="1: one BLAS thread, CPU time (default); default: numpy's own threads, wall time")
     parser.add_argument("--quick", action="store_true", help="fewer rounds")
+    parser.add_argument("--batch", type=int, default=32, help="rows per step (default 32; 256 runs 20 steps a round)")
     args = parser.parse_args()
     other = Path(args.other)
     if not (other / "autograd" / "__init__.py").is_file():
@@ -77,19 +78,23 @@ def main():
     limiter = ours.pin_blas() if args.threads == "1" else None  # noqa: F841  (kept alive while timing)
     clock = time.process_time if args.threads == "1" else time.perf_counter
     rounds, steps, draws = (10, 100, 3) if args.quick else (20, 100, 8)
+    batch = args.batch
+    if batch < 1:
+        raise SystemExit(f"versus.py: --batch must be at least 1, got {batch}")
+    steps = steps if batch <= 32 else max(5, steps * 32 // batch)  # (about the same time a round)
     label = "this checkout against itself (A/A)" if other.resolve() == HERE else f"this checkout against {other}"
-    print(f"digits MLP 64-128-128-10 step, batch 32: {label}; "
+    print(f"digits MLP 64-128-128-10 step, batch {batch}: {label}; "
           + ("one BLAS thread, CPU time" if args.threads == "1" else "numpy's default BLAS threads, wall time")
           + f"; {draws} draws of new steppers, each {rounds} rounds of {steps} steps")
     state = ours.init_state()
     for dtype in (np.float64, np.float32):
         rng = np.random.default_rng(0)
-        batches = [(rng.random((32, 64)).astype(dtype), rng.integers(0, 10, 32)) for _ in range(50)]
+        batches = [(rng.random((batch, 64)).astype(dtype), rng.integers(0, 10, batch)) for _ in range(50)]
         ratios, paired = {"other": [], "this": []}, []
         for _ in range(draws):
-            # new steppers each draw: where malloc puts a model's arrays moves a step by up to ±10 µs here
-            # (x86 4K aliasing between arrays read and written at one offset in their pages), a draw of luck
-            # per instance that only several instances average out
+            # new steppers each draw: where malloc puts a model's arrays moved a step by up to ±10 µs here (a
+            # weight off a cache line slows its products, see autograd.alignment; the temporaries' offsets
+            # still vary), a draw of luck per instance that only several instances average out
             steppers = {"numpy": ours.NumpyStep(state, dtype), "other": theirs.TracegradStep(state, dtype),
                         "this": ours.TracegradStep(state, dtype)}
             times = race(steppers, batches, rounds, steps, clock)

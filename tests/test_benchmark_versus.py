@@ -38,3 +38,9 @@ def test_a_folder_that_is_no_checkout_is_refused(tmp_path):
     out = subprocess.run([sys.executable, str(ROOT / "benchmarks" / "versus.py"), str(tmp_path)],
                          capture_output=True, text=True, timeout=60)
     assert out.returncode != 0 and "no tracegrad checkout" in out.stderr
+
+
+def test_a_batch_below_one_is_refused():
+    out = subprocess.run([sys.executable, str(ROOT / "benchmarks" / "versus.py"), "--batch", "0"],
+                         capture_output=True, text=True, timeout=60)
+    assert out.returncode != 0 and "--batch must be at least 1" in out.stderr
