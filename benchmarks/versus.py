@@ -3,14 +3,18 @@
     .venv/bin/python benchmarks/versus.py /path/to/other/checkout     # e.g. a `git worktree` of an older commit
     .venv/bin/python benchmarks/versus.py                             # this checkout against itself (A/A)
     .venv/bin/python benchmarks/versus.py OTHER --threads default     # numpy's default BLAS threads, wall time
+    .venv/bin/python benchmarks/versus.py OTHER --this-first          # the other import order
+    .venv/bin/python benchmarks/versus.py OTHER --batch 256           # another batch size
 
 A change of a few µs in a ~150-250 µs digits step cannot be seen between processes on a small
 shared machine (two runs of the same code differ by up to ±5% here); inside one process, with the
 two versions alternated in rounds next to hand-written numpy, it can. The other checkout is imported
 first, its modules (autograd, nn, the benchmark helpers) renamed out of sys.modules, then this one:
 each version's functions keep their own module globals. Both step the same digits MLP (train.py's
-TracegradStep) on the same batches; the A/A run shows the harness's own noise (its paired difference
-should be within ~1 µs of 0).
+TracegradStep) on the same batches; the A/A run shows the harness's own noise. The import order
+itself moves the paired difference: session 17's A/A gave the second-imported copy -5.1 / -0.1 us
+(float64 / float32) one run, session 16's +0.2 / -3.3 us; so a change is read from both orders (the
+default and --this-first) and their mean.
 """
 from __future__ import annotations
 
@@ -66,13 +70,20 @@ def main():
     parser.add_argument("--threads", choices=("1", "default"), default="1",
                         help="1: one BLAS thread, CPU time (default); default: numpy's own threads, wall time")
     parser.add_argument("--quick", action="store_true", help="fewer rounds")
+    parser.add_argument("--this-first", action="store_true",
+                        help="import this checkout before the other (the order alone has moved the paired difference "
+                             "by up to 5 us: run both orders)")
     parser.add_argument("--batch", type=int, default=32, help="rows per step (default 32; 256 runs 20 steps a round)")
     args = parser.parse_args()
     other = Path(args.other)
     if not (other / "autograd" / "__init__.py").is_file():
         raise SystemExit(f"versus.py: {other} is no tracegrad checkout (no autograd/__init__.py)")
-    theirs = load(other)
-    ours = load(HERE)
+    if args.this_first:
+        ours = load(HERE)
+        theirs = load(other)
+    else:
+        theirs = load(other)
+        ours = load(HERE)
     import numpy as np
 
     limiter = ours.pin_blas() if args.threads == "1" else None  # noqa: F841  (kept alive while timing)
