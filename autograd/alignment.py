@@ -62,11 +62,13 @@ def sole_owner(a: np.ndarray) -> bool:
     return type(base) is np.ndarray and base.base is None and sys.getrefcount(base) == 3
 
 
-def aligned_if_unshared(a):
-    """`a` moved onto a cache line when it is an array nobody else holds (its caller's reference
-    aside); otherwise `a` itself (an array a user also holds must stay the very array they hold)."""
+def align_data(value) -> None:
+    """Move value.data (a Value's array) onto a cache line, when it is off one and nobody else holds
+    it (an array a user also holds must stay the very array they hold; a view shares memory)."""
+    a = value.data
     if type(a) is not np.ndarray or not a.size or is_aligned(a) or a.base is not None:
-        return a
-    if sys.getrefcount(a) > 3:  # getrefcount's argument, this frame's name, the caller's: no one else
-        return a
-    return copy(a)
+        return
+    # value.data, the name `a`, getrefcount's argument: no one else (counted on a local, not on an
+    # argument, so that it does not depend on how the interpreter passes arguments)
+    if sys.getrefcount(a) == 3:
+        value.data = copy(a)

@@ -56,7 +56,7 @@ class Module:
             params[name] = value
             # its array on a cache line, unless someone else holds it: the BLAS kernels' vector loads then
             # never span two lines (digits step: float32 -5 us, float64 -13 us; see autograd.alignment)
-            value.data = alignment.aligned_if_unshared(value.data)
+            alignment.align_data(value)
         elif isinstance(value, Module):
             modules[name] = value
             value._relabel(name)

@@ -58,16 +58,27 @@ def test_copy_keeps_values_and_layout_and_converts_dtype():
     assert np.array_equal(b32, f.astype(np.float32))
 
 
-def test_aligned_if_unshared_moves_only_arrays_nobody_else_holds():
+def test_align_data_moves_only_arrays_nobody_else_holds():
     v = Value(_misplaced(np.arange(12.0).reshape(3, 4)))
     held = v.data
-    assert alignment.aligned_if_unshared(v.data) is held  # `held` is another holder: left where it is
+    alignment.align_data(v)
+    assert v.data is held  # `held` is another holder: left where it is
     del held
-    moved = alignment.aligned_if_unshared(v.data)
-    assert alignment.is_aligned(moved) and np.array_equal(moved, np.arange(12.0).reshape(3, 4))
-    assert alignment.aligned_if_unshared(2.0) == 2.0
-    view = np.zeros(64)[1:9]
-    assert alignment.aligned_if_unshared(view) is view  # a view shares its memory: never replaced
+    alignment.align_data(v)
+    assert alignment.is_aligned(v.data) and np.array_equal(v.data, np.arange(12.0).reshape(3, 4))
+    moved = v.data
+    alignment.align_data(v)
+    assert v.data is moved  # on a line already: left alone
+    s = Value(2.0)
+    alignment.align_data(s)
+    assert s.data == 2.0
+    view = Value(np.zeros(3))
+    view.data = np.zeros(64)[1:9]  # a view shares its memory: never replaced
+    kept = view.data
+    del kept
+    before = view.data.__array_interface__["data"][0]
+    alignment.align_data(view)
+    assert view.data.__array_interface__["data"][0] == before
 
 
 def test_module_parameters_start_on_a_line_after_init_to_and_load_state_dict():
