@@ -51,17 +51,6 @@ def copy(a: np.ndarray, dtype=None) -> np.ndarray:
     return out
 
 
-def sole_owner(a: np.ndarray) -> bool:
-    """True when nothing but `a` can reach its memory: it owns it, or it is the one view of a buffer
-    nothing else holds (as this module's arrays are): storing.keep may then keep it as a .grad."""
-    base = a.base
-    if base is None:
-        return True
-    # a.base, this frame's name, getrefcount's argument: no other view (numpy makes every view's .base
-    # the array that owns the memory) and no other name
-    return type(base) is np.ndarray and base.base is None and sys.getrefcount(base) == 3
-
-
 def align_data(value) -> None:
     """Move value.data (a Value's array) onto a cache line, when it is off one and nobody else holds
     it (an array a user also holds must stay the very array they hold; a view shares memory)."""

@@ -9,8 +9,9 @@ faulted in again, every step (the digits MLP at batch 256, float64: ~460 page fa
 pool has one whose only references are the pool's own: the graph that used it is gone, nobody
 (no Value, no view, no user variable) can see it change. Small arrays are left to malloc.
 
-Pooled arrays start on a cache line (autograd.alignment). Only results that are overwritten whole use it (`linear`, `tanh` and their rules); the numbers
-are those of the same numpy calls with `out=`.
+Pooled arrays start on a cache line (autograd.alignment). Only results that are overwritten
+whole use it (`linear`, `tanh` and their rules); the numbers are those of the same numpy calls
+with `out=`.
 """
 from __future__ import annotations
 
@@ -41,13 +42,24 @@ def empty(shape: tuple, dtype, order: str = "C") -> np.ndarray:
         # buffer only it and getrefcount's argument: no view of it either (a view's .base is that buffer)
         if _refs(a) == 3 and _refs(a.base) == 2:
             return a
+    nbytes = int(np.prod(shape)) * np.dtype(dtype).itemsize
+    if len(pool) >= MAX_PER_SHAPE or _KEPT[0] + nbytes > MAX_BYTES:
+        return np.empty(shape, dtype, order=order)  # (not kept: an array of its own, as a .grad may keep it)
     # on a cache line, unlike an mmapped np.empty (16 bytes past a page): the backward's products read
     # these (digits step at batch 256: float64 -30 us, float32 -11 us; see autograd.alignment)
     a = alignment.empty(shape, dtype, order)
-    if len(pool) < MAX_PER_SHAPE and _KEPT[0] + a.nbytes <= MAX_BYTES:
-        pool.append(a)
-        _KEPT[0] += a.nbytes
+    pool.append(a)
+    _KEPT[0] += nbytes
     return a
+
+
+def is_pooled(a: np.ndarray) -> bool:
+    """True when `a` is one of the pools' arrays and no view of it exists: a .grad may then keep it as it
+    is (storing._own), since the pool hands it out again only once nothing holds it."""
+    if not any(x is a for pool in _POOLS.values() for x in pool):  # (a few pools of up to 16 arrays)
+        return False
+    base = a.base  # (its byte buffer: `a`'s .base, this name, getrefcount's argument, and no view's .base)
+    return _refs(base) == 3
 
 
 def matmul(a: np.ndarray, b: np.ndarray) -> np.ndarray:

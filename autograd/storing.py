@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from . import alignment
+from . import recycle
 
 
 def keep(node, g, mine, kept, stored):
@@ -61,7 +61,8 @@ def _own(node, g, kept):
         g = np.asarray(g)  # a 0-d float32 node gets a 0-d array, not a numpy scalar
         kept.add(id(g))
         return g, True
-    if not alignment.sole_owner(g) or id(g) in kept or not g.flags.writeable:  # (a recycled array is a view)
+    # (a recycled array is a view of its own byte buffer, see autograd.recycle: kept as it is)
+    if g.base is not None and not recycle.is_pooled(g) or id(g) in kept or not g.flags.writeable:
         g = g.copy()
         kept.add(id(g))
         return g, True
