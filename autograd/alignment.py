@@ -18,6 +18,7 @@ copies into them in place.
 """
 from __future__ import annotations
 
+import math
 import sys
 
 import numpy as np
@@ -35,7 +36,7 @@ def empty(shape, dtype, order: str = "C", offset: int = 0, modulo: int = LINE) -
     a slightly larger byte buffer: its .base is that buffer, held by nothing else."""
     dtype = np.dtype(dtype)
     shape = (int(shape),) if isinstance(shape, (int, np.integer)) else tuple(shape)
-    size = int(np.prod(shape, dtype=np.int64)) * dtype.itemsize
+    size = math.prod(shape) * dtype.itemsize
     raw = np.empty(size + modulo, np.uint8)
     start = (offset - raw.__array_interface__["data"][0]) % modulo
     flat = raw[start:start + size].view(dtype)

@@ -15,6 +15,7 @@ with `out=`.
 """
 from __future__ import annotations
 
+import math
 import sys
 
 import numpy as np
@@ -42,7 +43,7 @@ def empty(shape: tuple, dtype, order: str = "C") -> np.ndarray:
         # buffer only it and getrefcount's argument: no view of it either (a view's .base is that buffer)
         if _refs(a) == 3 and _refs(a.base) == 2:
             return a
-    nbytes = int(np.prod(shape)) * np.dtype(dtype).itemsize
+    nbytes = math.prod(shape) * np.dtype(dtype).itemsize
     if len(pool) >= MAX_PER_SHAPE or _KEPT[0] + nbytes > MAX_BYTES:
         return np.empty(shape, dtype, order=order)  # (not kept: an array of its own, as a .grad may keep it)
     # on a cache line, unlike an mmapped np.empty (16 bytes past a page): the backward's products read
