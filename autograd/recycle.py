@@ -27,6 +27,7 @@ MAX_BYTES = 32 << 20  # the most the pools keep, over all shapes (then arrays ar
 MAX_PER_SHAPE = 16  # a step of the digits MLP uses 8 of one shape; more only scans longer (graphs kept alive)
 _POOLS: dict = {}  # (shape, dtype, order) -> the arrays kept for that shape and layout
 _KEPT = [0]  # bytes in the pools
+_IDS: set = set()  # id() of every pooled array (kept alive by its pool, so no id is reused meanwhile)
 _refs = sys.getrefcount
 
 
@@ -50,6 +51,7 @@ def empty(shape: tuple, dtype, order: str = "C") -> np.ndarray:
     # these (digits step at batch 256: float64 -30 us, float32 -11 us; see autograd.alignment)
     a = alignment.empty(shape, dtype, order)
     pool.append(a)
+    _IDS.add(id(a))
     _KEPT[0] += nbytes
     return a
 
@@ -57,7 +59,7 @@ def empty(shape: tuple, dtype, order: str = "C") -> np.ndarray:
 def is_pooled(a: np.ndarray) -> bool:
     """True when `a` is one of the pools' arrays and no view of it exists: a .grad may then keep it as it
     is (storing._own), since the pool hands it out again only once nothing holds it."""
-    if not any(x is a for pool in _POOLS.values() for x in pool):  # (a few pools of up to 16 arrays)
+    if id(a) not in _IDS:  # (a set, not a scan of the pools: storing asks it of every view it is given)
         return False
     base = a.base  # (its byte buffer: `a`'s .base, this name, getrefcount's argument, and no view's .base)
     return _refs(base) == 3
@@ -73,4 +75,5 @@ def matmul(a: np.ndarray, b: np.ndarray) -> np.ndarray:
 def clear() -> None:
     """Let the pools go (their arrays are freed once nothing else holds them)."""
     _POOLS.clear()
+    _IDS.clear()
     _KEPT[0] = 0
