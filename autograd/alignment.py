@@ -49,8 +49,8 @@ def empty(shape, dtype, order: str = "C", offset: int = 0, modulo: int = LINE) -
 
 def copy(a: np.ndarray, dtype=None) -> np.ndarray:
     """a's values (converted to `dtype`, if given) in an array of its own that starts on a cache
-    line, in a's layout (a column-major 2-D array stays column-major, anything else is row-major)."""
-    order = "F" if a.ndim == 2 and a.flags.f_contiguous and not a.flags.c_contiguous else "C"
+    line, in a's layout (a column-major array stays column-major, anything else is row-major)."""
+    order = "F" if a.flags.f_contiguous and not a.flags.c_contiguous else "C"
     out = empty(a.shape, a.dtype if dtype is None else dtype, order)
     np.copyto(out, a, casting="unsafe")
     return out
@@ -60,8 +60,8 @@ def align_data(value) -> None:
     """Move value.data (a Value's array) onto a cache line, when it is off one and nobody else holds
     it (an array a user also holds must stay the very array they hold; a view shares memory)."""
     a = value.data
-    if type(a) is not np.ndarray or not a.size or is_aligned(a) or a.base is not None:
-        return
+    if type(a) is not np.ndarray or not a.size or is_aligned(a) or a.base is not None or not a.flags.writeable:
+        return  # (a read-only array stays read-only: left as it is)
     # value.data, the name `a`, getrefcount's argument: no one else (counted on a local, not on an
     # argument, so that it does not depend on how the interpreter passes arguments)
     if sys.getrefcount(a) == 3:

@@ -68,7 +68,8 @@ class MultiheadAttention(Module):
         self.in_proj_weight = Value(rng.uniform(-bound, bound, (3 * E, E)), label="in_proj_weight")
         self.in_proj_bias = Value(np.zeros(3 * E), label="in_proj_bias") if bias else None
         self.out_proj = Linear(E, E, bias=bias, name="out_proj")
-        self.out_proj.weight.data = rng.uniform(-1 / math.sqrt(E), 1 / math.sqrt(E), (E, E))
+        # (into the layer's own array: it keeps the layout and cache-line start nn.Layer gave it)
+        np.copyto(self.out_proj.weight.data, rng.uniform(-1 / math.sqrt(E), 1 / math.sqrt(E), (E, E)))
 
     def _who(self):
         return f"MultiheadAttention({self.embed_dim}, {self.num_heads}" + \

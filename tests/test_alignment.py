@@ -14,11 +14,25 @@ def _address(a):
     return a.__array_interface__["data"][0]
 
 
+_KEEP = []  # arrays found on a line, held so that malloc gives the next copy another place
+
+
+def _owned_off_line(a):
+    """A copy of a (its layout kept) that owns its memory and starts off a cache line (malloc's
+    16-byte alignment: three times in four)."""
+    for _ in range(200):
+        b = a.copy(order="K")
+        if not alignment.is_aligned(b):
+            return b
+        _KEEP.append(b)
+    raise AssertionError("malloc gave 200 arrays on a cache line")
+
+
 def _misplaced(a, offset=16):
     """A copy of a (its layout kept) starting `offset` bytes into a cache line."""
     raw = np.empty(a.nbytes + 128, np.uint8)
     start = -_address(raw) % 64 + offset
-    order = "F" if a.ndim == 2 and a.flags.f_contiguous and not a.flags.c_contiguous else "C"
+    order = "F" if a.flags.f_contiguous and not a.flags.c_contiguous else "C"
     flat = raw[start:start + a.nbytes].view(a.dtype)
     out = flat.reshape(a.shape[::-1]).T if order == "F" else flat.reshape(a.shape)
     out[...] = a
@@ -59,7 +73,8 @@ def test_copy_keeps_values_and_layout_and_converts_dtype():
 
 
 def test_align_data_moves_only_arrays_nobody_else_holds():
-    v = Value(_misplaced(np.arange(12.0).reshape(3, 4)))
+    v = Value(np.zeros(1))
+    v.data = _owned_off_line(np.arange(12.0).reshape(3, 4))  # (Value() copies: set off a line by hand)
     held = v.data
     alignment.align_data(v)
     assert v.data is held  # `held` is another holder: left where it is
@@ -105,7 +120,8 @@ def test_other_layers_and_user_modules_get_lines_too():
             self.w = Value(np.random.default_rng(0).standard_normal((9, 7)))
             self.s = Value(0.5)
 
-    for m in (Mine(), nn.Conv2d(3, 4, 3), nn.LSTM(5, 6), nn.Embedding(10, 4), nn.LayerNorm(8)):
+    for m in (Mine(), nn.Conv2d(3, 4, 3), nn.LSTM(5, 6), nn.Embedding(10, 4), nn.LayerNorm(8),
+              nn.MultiheadAttention(8, 2), nn.GRU(4, 5), nn.BatchNorm1d(3)):
         arrays = [p.data for p in m.parameters() if type(p.data) is np.ndarray]
         assert arrays and all(alignment.is_aligned(a) for a in arrays), type(m).__name__
 
@@ -113,7 +129,8 @@ def test_other_layers_and_user_modules_get_lines_too():
 def test_a_parameter_whose_array_the_user_holds_is_left_as_it_is():
     layer = nn.Linear(3, 2)
     w = Value(np.ones((2, 3)))
-    mine = w.data  # the user keeps the array and means to change it
+    w.data = _owned_off_line(np.ones((2, 3)))
+    mine = w.data  # the user keeps the array (off a line) and means to change it
     layer.weight = w
     assert layer.weight.data is mine
     mine[...] = 2.0
@@ -211,3 +228,34 @@ def test_a_grad_keeps_a_recycled_gradient_without_a_copy_and_copies_other_views(
         assert not recycle.is_pooled(other) and recycle.is_pooled(g)
     finally:
         recycle.clear()
+
+
+def test_column_major_arrays_of_any_rank_keep_their_layout():
+    f3 = np.asfortranarray(np.arange(24.0).reshape(2, 3, 4))
+    b = alignment.copy(f3, np.float32)
+    assert b.flags.f_contiguous and not b.flags.c_contiguous and alignment.is_aligned(b)
+    np.testing.assert_array_equal(b, f3.astype(np.float32))
+
+    class Mine(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.w = Value(np.zeros(1))
+
+    m = Mine()
+    m.w.data = _misplaced(f3)
+    m.to(np.float32)
+    assert m.w.data.flags.f_contiguous and not m.w.data.flags.c_contiguous and alignment.is_aligned(m.w.data)
+    v = Value(np.zeros(1))
+    v.data = _owned_off_line(f3)
+    m.w = v  # moved onto a line at assignment, still column-major
+    assert m.w.data.flags.f_contiguous and not m.w.data.flags.c_contiguous and alignment.is_aligned(m.w.data)
+    np.testing.assert_array_equal(m.w.data, f3)
+
+
+def test_a_read_only_parameter_stays_read_only():
+    v = Value(np.zeros(1))
+    v.data = _owned_off_line(np.ones((3, 5)))
+    v.data.flags.writeable = False
+    layer = nn.Linear(5, 3)
+    layer.weight = v
+    assert not layer.weight.data.flags.writeable
