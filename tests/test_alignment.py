@@ -14,27 +14,22 @@ def _address(a):
     return a.__array_interface__["data"][0]
 
 
-_KEEP = []  # arrays found on a line, held so that malloc gives the next copy another place
-
-
 def _owned_off_line(a):
     """A copy of a (its layout kept) that owns its memory and starts off a cache line (malloc's
     16-byte alignment: three times in four)."""
+    on_line = []  # (held meanwhile, so that malloc gives the next copy another place)
     for _ in range(200):
         b = a.copy(order="K")
         if not alignment.is_aligned(b):
             return b
-        _KEEP.append(b)
+        on_line.append(b)
     raise AssertionError("malloc gave 200 arrays on a cache line")
 
 
 def _misplaced(a, offset=16):
     """A copy of a (its layout kept) starting `offset` bytes into a cache line."""
-    raw = np.empty(a.nbytes + 128, np.uint8)
-    start = -_address(raw) % 64 + offset
     order = "F" if a.flags.f_contiguous and not a.flags.c_contiguous else "C"
-    flat = raw[start:start + a.nbytes].view(a.dtype)
-    out = flat.reshape(a.shape[::-1]).T if order == "F" else flat.reshape(a.shape)
+    out = alignment.empty(a.shape, a.dtype, order, offset=offset)
     out[...] = a
     assert _address(out) % 64 == offset
     return out
